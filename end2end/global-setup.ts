@@ -1,0 +1,52 @@
+import { spawn, ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PORT } from './playwright.config';
+
+// Starts the real server binary (built by `cargo leptos build`) on a throw-away database and
+// hands the first-admin setup link it prints to the tests through SETUP_LINK.
+export default async function globalSetup(): Promise<() => Promise<void>> {
+  const root = path.resolve(__dirname, '..');
+  const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(root, 'target');
+  const binary = path.join(targetDir, 'debug', 'fapi-bridge');
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'fapi-bridge-e2e-'));
+
+  const server: ChildProcess = spawn(binary, ['serve'], {
+    cwd: dataDir,
+    env: {
+      PATH: process.env.PATH,
+      RUST_LOG: 'warn',
+      DATABASE_URL: `sqlite://${path.join(dataDir, 'e2e.db')}`,
+      SECRET_KEY_FILE: path.join(dataDir, 'secret.key'),
+      LEPTOS_SITE_ADDR: `127.0.0.1:${PORT}`,
+      LEPTOS_SITE_ROOT: path.join(root, 'target', 'site'),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server.stderr?.on('data', (chunk) => process.stderr.write(chunk));
+
+  const setupLink = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
+    server.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = output.match(/http:\/\/\S+\/setup\?token=[0-9a-f]+/);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[0]);
+      }
+    });
+    server.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${output}`));
+    });
+  });
+  process.env.SETUP_LINK = setupLink;
+
+  return async () => {
+    server.kill('SIGTERM');
+    await new Promise((resolve) => server.once('exit', resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,160 @@
+//! Signing in and out, the first-admin setup, the language preference.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::CurrentUser;
+
+/// The signed-in user, or `None`.
+#[server(endpoint = "session_info")]
+pub async fn session_info() -> Result<Option<CurrentUser>, AppError> {
+    crate::server::error::respond(async {
+        let user = crate::server::auth::current_user().await?;
+        Ok(user.map(|u| u.to_current()))
+    })
+    .await
+}
+
+#[server(endpoint = "login")]
+pub async fn login(email: String, password: String) -> Result<(), AppError> {
+    use crate::server::audit::{self, AuditEvent, actions};
+    use crate::server::auth::{client_addr, guard::request_session, password, rate_limit::AttemptKeys, session};
+    use crate::server::state::app_state;
+    use crate::server::users;
+
+    crate::server::error::respond(async move {
+        let state = app_state();
+        let now = state.clock.now();
+        let addr = client_addr().await;
+        let keys = AttemptKeys::new(&addr, &email);
+        let failed = |reason: &'static str| {
+            AuditEvent::new(actions::LOGIN_FAILED)
+                .by_email(&email)
+                .from_addr(addr.clone())
+                .details(serde_json::json!({ "reason": reason }))
+        };
+
+        if let Err(retry_after_secs) = state.login_limiter.check(&keys, now) {
+            audit::record(&state.db, now, failed("rate_limited")).await?;
+            return Err(AppError::RateLimited { retry_after_secs });
+        }
+
+        let user = users::find_by_email(&state.db, &email).await?;
+        let matches = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+        let user = match user {
+            Some(user) if matches => user,
+            _ => {
+                state.login_limiter.record_failure(&keys, now);
+                audit::record(&state.db, now, failed("wrong_credentials")).await?;
+                return Err(AppError::InvalidCredentials);
+            }
+        };
+        if user.disabled {
+            state.login_limiter.record_failure(&keys, now);
+            audit::record(&state.db, now, failed("disabled")).await?;
+            return Err(AppError::AccountDisabled);
+        }
+
+        state.login_limiter.record_success(&keys);
+        let session_handle = request_session().await?;
+        session::sign_in(&session_handle, &user).await?;
+        audit::record(
+            &state.db,
+            now,
+            AuditEvent::new(actions::LOGIN_SUCCEEDED).by(&user).from_addr(addr),
+        )
+        .await?;
+        set_lang_cookie(user.lang());
+        leptos_axum::redirect("/");
+        Ok(())
+    })
+    .await
+}
+
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use crate::server::audit::{self, AuditEvent, actions};
+    use crate::server::auth::{client_addr, current_user, guard::request_session, session};
+    use crate::server::state::app_state;
+
+    crate::server::error::respond(async {
+        let state = app_state();
+        if let Some(user) = current_user().await? {
+            audit::record(
+                &state.db,
+                state.clock.now(),
+                AuditEvent::new(actions::LOGOUT).by(&user).from_addr(client_addr().await),
+            )
+            .await?;
+        }
+        session::sign_out(&request_session().await?).await?;
+        leptos_axum::redirect("/login");
+        Ok(())
+    })
+    .await
+}
+
+/// Creates the first admin through the one-time setup link.
+#[server(endpoint = "complete_setup")]
+pub async fn complete_setup(
+    token: String,
+    name: String,
+    email: String,
+    password: String,
+    password_again: String,
+) -> Result<(), AppError> {
+    use crate::error::Invalid;
+    use crate::server::auth::client_addr;
+    use crate::server::setup::{self, FirstAdmin};
+    use crate::server::state::app_state;
+
+    crate::server::error::respond(async move {
+        if password != password_again {
+            return Err(Invalid::PasswordsDiffer.into());
+        }
+        let state = app_state();
+        let input = FirstAdmin {
+            token: &token,
+            email: &email,
+            name: &name,
+            password: &password,
+        };
+        setup::complete(&state.db, state.clock.now(), &client_addr().await, input).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Switches the UI language; remembered in a cookie and, when signed in, on the account.
+#[server(endpoint = "set_language")]
+pub async fn set_language(lang: String) -> Result<(), AppError> {
+    use crate::error::Invalid;
+    use crate::i18n::Lang;
+    use crate::server::auth::current_user;
+    use crate::server::state::app_state;
+    use crate::server::users;
+
+    crate::server::error::respond(async move {
+        let lang = Lang::parse(&lang).ok_or(Invalid::UnknownLanguage)?;
+        if let Some(user) = current_user().await? {
+            users::set_language(&app_state().db, user.id, lang).await?;
+        }
+        set_lang_cookie(lang);
+        Ok(())
+    })
+    .await
+}
+
+#[cfg(feature = "ssr")]
+fn set_lang_cookie(lang: crate::i18n::Lang) {
+    use crate::i18n::LANG_COOKIE;
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        let cookie = format!(
+            "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            lang.code()
+        );
+        if let Ok(value) = http::HeaderValue::from_str(&cookie) {
+            response.append_header(http::header::SET_COOKIE, value);
+        }
+    }
+}

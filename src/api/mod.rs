@@ -1,0 +1,7 @@
+//! Server functions: the browser's API. Each one is a thin adapter — check the session and
+//! role, call the server module that holds the logic, map the result — and each has a fixed
+//! endpoint under `/api/` so tests and scripts can call it.
+
+pub mod audit;
+pub mod auth;
+pub mod team;

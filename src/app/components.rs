@@ -1,0 +1,67 @@
+//! Small building blocks shared by the pages.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::i18n::use_i18n;
+use crate::model::DisplayTime;
+
+/// An error in words, announced to screen readers.
+#[component]
+pub fn ErrorMessage(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        error.get().map(|error| {
+            view! {
+                <p class="message error" role="alert">
+                    {i18n.t().error(&error)}
+                </p>
+            }
+        })
+    }
+}
+
+/// The outcome of a server action: its error, or the `success` text once it succeeded.
+#[component]
+pub fn ActionOutcome(
+    #[prop(into)] result: Signal<Option<Result<(), AppError>>>,
+    success: fn(&crate::i18n::Texts) -> &'static str,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    move || match result.get() {
+        Some(Ok(())) => Some(
+            view! {
+                <p class="message success" role="status">
+                    {success(i18n.t())}
+                </p>
+            }
+            .into_any(),
+        ),
+        Some(Err(error)) => Some(
+            view! {
+                <p class="message error" role="alert">
+                    {i18n.t().error(&error)}
+                </p>
+            }
+            .into_any(),
+        ),
+        None => None,
+    }
+}
+
+/// A moment in Prague time, machine-readable in UTC.
+#[component]
+pub fn Time(time: DisplayTime) -> impl IntoView {
+    view! { <time datetime=time.utc.to_rfc3339()>{time.prague}</time> }
+}
+
+/// "Loading…" while a resource is on its way.
+#[component]
+pub fn Loading() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <p class="loading" aria-live="polite">
+            {crate::t!(i18n, loading)}
+        </p>
+    }
+}

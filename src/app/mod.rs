@@ -1,0 +1,80 @@
+//! The web UI, shared by the server (rendering) and the browser (hydration).
+
+mod components;
+mod layout;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+
+use crate::i18n::{initial_lang, provide_i18n};
+use layout::AuthenticatedLayout;
+use pages::audit::AuditPage;
+use pages::login::LoginPage;
+use pages::not_found::NotFound;
+use pages::placeholder::{
+    ConnectionsPage, ContactsPage, OrdersPage, OverviewPage, RemindersPage, SyncHistoryPage,
+};
+use pages::setup::SetupPage;
+use pages::team::TeamPage;
+
+/// The HTML document around the app (rendered on the server only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let lang = initial_lang();
+    view! {
+        <!DOCTYPE html>
+        <html lang=lang.code()>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let i18n = provide_i18n(initial_lang());
+
+    // Effects run only in the browser: this marks the page as interactive, which end-to-end
+    // tests wait for before clicking.
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(body) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+        {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/fapi-bridge.css" />
+        <Title text=move || i18n.t().app_name />
+        <Router>
+            <Routes fallback=|| view! { <NotFound /> }>
+                <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/setup") view=SetupPage />
+                <ParentRoute path=path!("") view=AuthenticatedLayout>
+                    <Route path=path!("") view=OverviewPage />
+                    <Route path=path!("connections") view=ConnectionsPage />
+                    <Route path=path!("orders") view=OrdersPage />
+                    <Route path=path!("sync-history") view=SyncHistoryPage />
+                    <Route path=path!("contacts") view=ContactsPage />
+                    <Route path=path!("reminders") view=RemindersPage />
+                    <Route path=path!("team") view=TeamPage />
+                    <Route path=path!("audit") view=AuditPage />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

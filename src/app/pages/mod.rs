@@ -1,0 +1,8 @@
+//! One module per page.
+
+pub mod audit;
+pub mod login;
+pub mod not_found;
+pub mod placeholder;
+pub mod setup;
+pub mod team;

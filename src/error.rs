@@ -1,0 +1,90 @@
+//! The one error type that server functions return and the UI shows.
+//!
+//! Variants carry what the user needs to act, never internal detail: an internal failure is
+//! logged on the server with its cause chain and reaches the browser only as
+//! [`AppError::Internal`]. The UI turns every variant into words through the translation layer.
+
+use serde::{Deserialize, Serialize};
+use server_fn::codec::JsonEncoding;
+use server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// No valid session: the user must sign in.
+    #[error("not signed in")]
+    Unauthenticated,
+    /// Signed in, but the role does not allow this action.
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    /// Wrong e-mail or password (deliberately not saying which).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("account disabled")]
+    AccountDisabled,
+    /// Too many failed attempts; the caller may try again after `retry_after_secs`.
+    #[error("too many attempts, retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// The input was refused; the reason names the field and the rule.
+    #[error("invalid input: {0:?}")]
+    Invalid(Invalid),
+    /// Something failed on the server; details are in the server log only.
+    #[error("internal error")]
+    Internal,
+    /// The request did not reach the server or the answer could not be read.
+    #[error("request failed: {0}")]
+    Request(String),
+}
+
+/// Why an input was refused. Each variant has a translated message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Invalid {
+    EmailInvalid,
+    EmailTaken,
+    NameEmpty,
+    PasswordEmpty,
+    PasswordTooShort { min: usize },
+    /// Too easy to guess (judged by the zxcvbn strength estimator).
+    PasswordWeak,
+    PasswordsDiffer,
+    LastAdmin,
+    CannotChangeSelf,
+    SetupLinkInvalid,
+    SetupAlreadyDone,
+    UnknownRole,
+    UnknownLanguage,
+}
+
+impl From<Invalid> for AppError {
+    fn from(value: Invalid) -> Self {
+        AppError::Invalid(value)
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::ServerError(message) | ServerFnErrorErr::MiddlewareError(message) => {
+                AppError::Request(message)
+            }
+            other => AppError::Request(other.to_string()),
+        }
+    }
+}
+
+impl AppError {
+    /// The HTTP status this error is answered with.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            AppError::Unauthenticated | AppError::InvalidCredentials => 401,
+            AppError::Forbidden | AppError::AccountDisabled => 403,
+            AppError::NotFound => 404,
+            AppError::RateLimited { .. } => 429,
+            AppError::Invalid(_) => 422,
+            AppError::Internal | AppError::Request(_) => 500,
+        }
+    }
+}

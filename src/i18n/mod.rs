@@ -1,0 +1,323 @@
+//! The translation layer. Every user-visible text lives in [`cs`] (the default) or [`en`];
+//! components read them through [`use_i18n`], so switching the language re-renders in place.
+//!
+//! The catalogue is a typed struct: a text missing in one language is a compile error, and
+//! parameterised messages are functions.
+
+mod cs;
+mod en;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AppError, Invalid};
+use crate::model::Role;
+
+/// The cookie that remembers the language between requests (set at sign-in and on switching).
+pub const LANG_COOKIE: &str = "lang";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Lang {
+    #[default]
+    Cs,
+    En,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::Cs, Lang::En];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Cs => "cs",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|lang| lang.code() == code)
+    }
+
+    /// The language's own name, as shown in the switcher.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Lang::Cs => "Čeština",
+            Lang::En => "English",
+        }
+    }
+
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::Cs => &cs::TEXTS,
+            Lang::En => &en::TEXTS,
+        }
+    }
+
+    /// The language of a request: the `lang` cookie, else the browser's preference, else Czech.
+    pub fn from_headers(cookie: Option<&str>, accept_language: Option<&str>) -> Lang {
+        let from_cookie = cookie.and_then(|header| {
+            header.split(';').find_map(|pair| {
+                let (name, value) = pair.trim().split_once('=')?;
+                (name == LANG_COOKIE).then(|| Lang::parse(value.trim())).flatten()
+            })
+        });
+        from_cookie
+            .or_else(|| {
+                accept_language.and_then(|header| {
+                    let first = header.split(',').next()?.trim().to_ascii_lowercase();
+                    Lang::parse(first.get(..2)?)
+                })
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Every text of the UI in one language.
+pub struct Texts {
+    pub app_name: &'static str,
+    pub loading: &'static str,
+    pub skip_to_content: &'static str,
+    pub main_navigation: &'static str,
+
+    pub nav_overview: &'static str,
+    pub nav_connections: &'static str,
+    pub nav_orders: &'static str,
+    pub nav_sync_history: &'static str,
+    pub nav_contacts: &'static str,
+    pub nav_reminders: &'static str,
+    pub nav_team: &'static str,
+    pub nav_audit: &'static str,
+
+    pub language: &'static str,
+    pub sign_out: &'static str,
+    pub signed_in_as: &'static str,
+    pub role_admin: &'static str,
+    pub role_operator: &'static str,
+    pub role_viewer: &'static str,
+
+    pub not_yet_title: &'static str,
+    pub not_yet_body: &'static str,
+    pub overview_intro: &'static str,
+    pub connections_intro: &'static str,
+    pub orders_intro: &'static str,
+    pub sync_history_intro: &'static str,
+    pub contacts_intro: &'static str,
+    pub reminders_intro: &'static str,
+    pub not_found_title: &'static str,
+    pub not_found_body: &'static str,
+    pub back_to_overview: &'static str,
+    pub forbidden_title: &'static str,
+    pub forbidden_admin_only: &'static str,
+
+    pub login_title: &'static str,
+    pub email: &'static str,
+    pub password: &'static str,
+    pub sign_in: &'static str,
+
+    pub setup_title: &'static str,
+    pub setup_intro: &'static str,
+    pub setup_missing_token: &'static str,
+    pub name: &'static str,
+    pub password_again: &'static str,
+    pub password_rule: &'static str,
+    pub setup_submit: &'static str,
+    pub setup_done: &'static str,
+    pub go_to_login: &'static str,
+
+    pub team_title: &'static str,
+    pub team_intro: &'static str,
+    pub col_name: &'static str,
+    pub col_email: &'static str,
+    pub col_role: &'static str,
+    pub col_status: &'static str,
+    pub col_since: &'static str,
+    pub col_actions: &'static str,
+    pub status_active: &'static str,
+    pub status_disabled: &'static str,
+    pub you: &'static str,
+    pub change_role: &'static str,
+    pub new_role_for: fn(&str) -> String,
+    pub disable: &'static str,
+    pub enable: &'static str,
+    pub reset_password: &'static str,
+    pub new_password_for: fn(&str) -> String,
+    pub add_member_title: &'static str,
+    pub role: &'static str,
+    pub add_member: &'static str,
+    pub member_added: &'static str,
+    pub saved: &'static str,
+
+    pub audit_title: &'static str,
+    pub audit_intro: &'static str,
+    pub col_time: &'static str,
+    pub col_actor: &'static str,
+    pub col_action: &'static str,
+    pub col_target: &'static str,
+    pub col_details: &'static str,
+    pub col_client: &'static str,
+    pub audit_empty: &'static str,
+    pub older_entries: &'static str,
+    /// Action code → label. Unknown codes are shown as they are.
+    pub audit_actions: &'static [(&'static str, &'static str)],
+
+    pub err_unauthenticated: &'static str,
+    pub err_forbidden: &'static str,
+    pub err_not_found: &'static str,
+    pub err_invalid_credentials: &'static str,
+    pub err_account_disabled: &'static str,
+    pub err_rate_limited: fn(u64) -> String,
+    pub err_internal: &'static str,
+    pub err_request: &'static str,
+
+    pub inv_email_invalid: &'static str,
+    pub inv_email_taken: &'static str,
+    pub inv_name_empty: &'static str,
+    pub inv_password_empty: &'static str,
+    pub inv_password_too_short: fn(usize) -> String,
+    pub inv_password_weak: &'static str,
+    pub inv_passwords_differ: &'static str,
+    pub inv_last_admin: &'static str,
+    pub inv_cannot_change_self: &'static str,
+    pub inv_setup_link_invalid: &'static str,
+    pub inv_setup_already_done: &'static str,
+    pub inv_unknown_role: &'static str,
+    pub inv_unknown_language: &'static str,
+}
+
+impl Texts {
+    pub fn role(&self, role: Role) -> &'static str {
+        match role {
+            Role::Admin => self.role_admin,
+            Role::Operator => self.role_operator,
+            Role::Viewer => self.role_viewer,
+        }
+    }
+
+    pub fn audit_action(&self, code: &str) -> String {
+        self.audit_actions
+            .iter()
+            .find(|(known, _)| *known == code)
+            .map_or_else(|| code.to_string(), |(_, label)| label.to_string())
+    }
+
+    /// The words shown for an error.
+    pub fn error(&self, error: &AppError) -> String {
+        match error {
+            AppError::Unauthenticated => self.err_unauthenticated.into(),
+            AppError::Forbidden => self.err_forbidden.into(),
+            AppError::NotFound => self.err_not_found.into(),
+            AppError::InvalidCredentials => self.err_invalid_credentials.into(),
+            AppError::AccountDisabled => self.err_account_disabled.into(),
+            AppError::RateLimited { retry_after_secs } => (self.err_rate_limited)(*retry_after_secs),
+            AppError::Invalid(invalid) => self.invalid(invalid),
+            AppError::Internal => self.err_internal.into(),
+            AppError::Request(_) => self.err_request.into(),
+        }
+    }
+
+    pub fn invalid(&self, invalid: &Invalid) -> String {
+        match invalid {
+            Invalid::EmailInvalid => self.inv_email_invalid.into(),
+            Invalid::EmailTaken => self.inv_email_taken.into(),
+            Invalid::NameEmpty => self.inv_name_empty.into(),
+            Invalid::PasswordEmpty => self.inv_password_empty.into(),
+            Invalid::PasswordTooShort { min } => (self.inv_password_too_short)(*min),
+            Invalid::PasswordWeak => self.inv_password_weak.into(),
+            Invalid::PasswordsDiffer => self.inv_passwords_differ.into(),
+            Invalid::LastAdmin => self.inv_last_admin.into(),
+            Invalid::CannotChangeSelf => self.inv_cannot_change_self.into(),
+            Invalid::SetupLinkInvalid => self.inv_setup_link_invalid.into(),
+            Invalid::SetupAlreadyDone => self.inv_setup_already_done.into(),
+            Invalid::UnknownRole => self.inv_unknown_role.into(),
+            Invalid::UnknownLanguage => self.inv_unknown_language.into(),
+        }
+    }
+}
+
+/// The current language as a signal, shared through context.
+#[derive(Debug, Clone, Copy)]
+pub struct I18n(RwSignal<Lang>);
+
+impl I18n {
+    pub fn lang(&self) -> Lang {
+        self.0.get()
+    }
+
+    /// The texts of the current language (reactive: re-runs when the language changes).
+    pub fn t(&self) -> &'static Texts {
+        self.0.get().texts()
+    }
+
+    pub fn set(&self, lang: Lang) {
+        self.0.set(lang);
+    }
+}
+
+pub fn provide_i18n(initial: Lang) -> I18n {
+    let i18n = I18n(RwSignal::new(initial));
+    provide_context(i18n);
+    i18n
+}
+
+pub fn use_i18n() -> I18n {
+    expect_context::<I18n>()
+}
+
+/// A reactive text: `t!(i18n, nav_team)` is `move || i18n.t().nav_team`.
+#[macro_export]
+macro_rules! t {
+    ($i18n:expr, $field:ident) => {
+        move || $i18n.t().$field
+    };
+}
+
+/// The language the page was rendered in: from the request on the server, from
+/// `<html lang>` (which the server wrote) in the browser, so hydration sees the same text.
+pub fn initial_lang() -> Lang {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .map(|parts| {
+                let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+                Lang::from_headers(header(http::header::COOKIE), header(http::header::ACCEPT_LANGUAGE))
+            })
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        #[cfg(feature = "hydrate")]
+        {
+            web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.document_element())
+                .and_then(|e| e.get_attribute("lang"))
+                .and_then(|code| Lang::parse(&code))
+                .unwrap_or_default()
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            Lang::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_wins_then_browser_preference_then_czech() {
+        assert_eq!(Lang::from_headers(Some("a=b; lang=en"), Some("cs")), Lang::En);
+        assert_eq!(Lang::from_headers(None, Some("en-GB,en;q=0.9")), Lang::En);
+        assert_eq!(Lang::from_headers(Some("lang=xx"), Some("de")), Lang::Cs);
+        assert_eq!(Lang::from_headers(None, None), Lang::Cs);
+    }
+
+    #[test]
+    fn every_audit_action_has_a_label_in_both_languages() {
+        for lang in Lang::ALL {
+            let codes: Vec<_> = lang.texts().audit_actions.iter().map(|(c, _)| *c).collect();
+            let other: Vec<_> = Lang::Cs.texts().audit_actions.iter().map(|(c, _)| *c).collect();
+            assert_eq!(codes, other, "{lang:?}");
+        }
+    }
+}

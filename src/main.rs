@@ -1,0 +1,6 @@
+//! The `fapi-bridge` binary: parses the command line and hands over to the library.
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    fapi_bridge::server::cli::run().await
+}

@@ -1,0 +1,108 @@
+//! Data shared by the server and the browser: roles, the signed-in user, list rows.
+//!
+//! Server-only derives (`sqlx::FromRow`, `sqlx::Type`) are attached under the `ssr` feature so
+//! the browser half never links sqlx.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What a team member may do. Ordered: each role can do everything the one before it can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "TEXT", rename_all = "lowercase"))]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads everything.
+    Viewer,
+    /// Also runs syncs and contact actions.
+    Operator,
+    /// Also manages users and connections.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Operator, Role::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.as_str() == value)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A moment, carried as UTC and as the text shown to users (Europe/Prague).
+///
+/// The server formats the local text so both halves render the same characters and the browser
+/// needs no time-zone database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisplayTime {
+    pub utc: DateTime<Utc>,
+    pub prague: String,
+}
+
+#[cfg(feature = "ssr")]
+impl DisplayTime {
+    pub fn new(utc: DateTime<Utc>) -> Self {
+        let prague = crate::server::time::to_prague(utc)
+            .format("%-d. %-m. %Y %H:%M")
+            .to_string();
+        DisplayTime { utc, prague }
+    }
+}
+
+/// The signed-in user as the UI knows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+}
+
+impl CurrentUser {
+    pub fn can(&self, needed: Role) -> bool {
+        self.role >= needed
+    }
+}
+
+/// A row of the Team page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamMember {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at: DisplayTime,
+}
+
+/// A row of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DisplayTime,
+    pub actor: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub details: Option<String>,
+    pub client_addr: Option<String>,
+}
+
+/// One page of the audit log, newest first; `next_before` continues the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    pub next_before: Option<i64>,
+}

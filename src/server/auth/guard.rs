@@ -1,0 +1,56 @@
+//! Role checks for server functions. Every server function that reads or changes data calls
+//! [`require`] first; hiding a link in the UI is never the protection.
+
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+use http::request::Parts;
+use tower_sessions::Session;
+
+use crate::error::AppError;
+use crate::model::Role;
+use crate::server::auth::session;
+use crate::server::error::internal;
+use crate::server::state::app_state;
+use crate::server::users::UserRecord;
+
+pub async fn request_session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(internal)
+}
+
+/// The signed-in user of the current request, if any.
+pub async fn current_user() -> Result<Option<UserRecord>, AppError> {
+    let session = request_session().await?;
+    session::signed_in_user(&session, &app_state().db).await
+}
+
+/// The signed-in user, if their role is at least `role`.
+pub async fn require(role: Role) -> Result<UserRecord, AppError> {
+    match current_user().await? {
+        None => Err(AppError::Unauthenticated),
+        Some(user) if user.role >= role => Ok(user),
+        Some(_) => Err(AppError::Forbidden),
+    }
+}
+
+/// The client's address: the TCP peer, or the first `X-Forwarded-For` hop when configured to
+/// trust a reverse proxy.
+pub async fn client_addr() -> String {
+    let state = app_state();
+    if state.config.trust_forwarded_for
+        && let Some(parts) = leptos::prelude::use_context::<Parts>()
+        && let Some(forwarded) = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    {
+        return forwarded.to_string();
+    }
+    match leptos_axum::extract::<ConnectInfo<SocketAddr>>().await {
+        Ok(ConnectInfo(addr)) => addr.ip().to_string(),
+        Err(_) => "unknown".into(),
+    }
+}

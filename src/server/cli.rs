@@ -1,0 +1,120 @@
+//! The command line: `serve` (default), `demo`, `user add`.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::model::Role;
+use crate::server::config::Config;
+use crate::server::startup::{Application, shutdown_signal};
+use crate::server::audit::Actor;
+use crate::server::team::{self, NewMember};
+use crate::server::{db, demo};
+
+#[derive(Debug, Parser)]
+#[command(name = "fapi-bridge", version, about = "Moves orders from FAPI into SmartEmailing")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the web app (the default). Configuration comes from the environment.
+    Serve,
+    /// Serve the app with a throw-away database and a demo admin, and print the login.
+    Demo,
+    /// Manage team members.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a team member; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Display name (defaults to the part of the e-mail before @).
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| "the role must be admin, operator or viewer".to_string())
+}
+
+pub async fn run() -> ExitCode {
+    // A missing .env file is normal; a malformed one is reported.
+    if let Err(error) = dotenvy::dotenv()
+        && !error.not_found()
+    {
+        eprintln!("error: could not read .env: {error}");
+        return ExitCode::FAILURE;
+    }
+    init_tracing();
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve().await,
+        Command::Demo => demo::run().await,
+        Command::User {
+            command: UserCommand::Add { email, role, name },
+        } => add_user(&email, role, &name).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let app = Application::build(config).await?;
+    println!("fapi-bridge is listening on {}", app.public_base());
+    if let Some(link) = app.setup_link() {
+        println!("No users yet. Create the first admin within one hour at:\n  {link}");
+    }
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+async fn add_user(email: &str, role: Role, name: &str) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let db = db::connect(&config.database_url).await?;
+    eprintln!("Password for {email} (read from standard input):");
+    let mut password = String::new();
+    std::io::stdin().lock().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    let actor = Actor::system("command line");
+    let input = NewMember {
+        email,
+        name,
+        role,
+        password,
+    };
+    match team::add_member(&db, chrono::Utc::now(), &actor, input).await {
+        Ok(_) => {
+            println!("Added {} as {role}.", email.trim().to_lowercase());
+            Ok(())
+        }
+        Err(AppError::Invalid(invalid)) => Err(anyhow::anyhow!(Lang::En.texts().invalid(&invalid))),
+        Err(other) => Err(anyhow::anyhow!(Lang::En.texts().error(&other))),
+    }
+}

@@ -1,0 +1,149 @@
+//! Encryption of secrets at rest (API keys of connected accounts).
+//!
+//! AES-256-GCM with the configured key and a fresh random nonce per value. Stored form:
+//! `nonce (12 bytes) || ciphertext+tag`.
+
+use std::path::Path;
+
+use aes_gcm::aead::{Aead, KeyInit, OsRng};
+use aes_gcm::{AeadCore, Aes256Gcm, Nonce};
+use anyhow::{Context, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use rand::RngCore;
+
+const NONCE_LEN: usize = 12;
+
+/// The 32-byte key. Its `Debug` output never shows the bytes.
+#[derive(Clone)]
+pub struct SecretKey([u8; 32]);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(..)")
+    }
+}
+
+impl SecretKey {
+    pub fn generate() -> SecretKey {
+        let mut bytes = [0u8; 32];
+        OsRng.fill_bytes(&mut bytes);
+        SecretKey(bytes)
+    }
+
+    pub fn from_base64(text: &str) -> anyhow::Result<SecretKey> {
+        let bytes = BASE64
+            .decode(text.trim())
+            .context("the key is not valid base64")?;
+        let bytes: [u8; 32] = bytes
+            .try_into()
+            .map_err(|bytes: Vec<u8>| anyhow::anyhow!("the key has {} bytes, not 32", bytes.len()))?;
+        Ok(SecretKey(bytes))
+    }
+
+    pub fn to_base64(&self) -> String {
+        BASE64.encode(self.0)
+    }
+
+    /// Reads the key file, or creates it (and its folder) with owner-only permissions.
+    pub fn load_or_create(path: &Path) -> anyhow::Result<SecretKey> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => SecretKey::from_base64(&text)
+                .with_context(|| format!("the key file {} is not usable", path.display())),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                let key = SecretKey::generate();
+                write_owner_only(path, key.to_base64().as_bytes())
+                    .with_context(|| format!("could not create the key file {}", path.display()))?;
+                tracing::info!(path = %path.display(), "generated a new secret key file; back it up with the database");
+                Ok(key)
+            }
+            Err(error) => Err(error).with_context(|| format!("could not read the key file {}", path.display())),
+        }
+    }
+
+    pub fn encrypt(&self, plaintext: &[u8]) -> Vec<u8> {
+        let cipher = Aes256Gcm::new((&self.0).into());
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let ciphertext = cipher
+            .encrypt(&nonce, plaintext)
+            .expect("AES-GCM encryption of an in-memory buffer cannot fail");
+        let mut out = Vec::with_capacity(NONCE_LEN + ciphertext.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ciphertext);
+        out
+    }
+
+    pub fn decrypt(&self, stored: &[u8]) -> anyhow::Result<Vec<u8>> {
+        if stored.len() < NONCE_LEN {
+            bail!("encrypted value is too short");
+        }
+        let (nonce, ciphertext) = stored.split_at(NONCE_LEN);
+        let cipher = Aes256Gcm::new((&self.0).into());
+        cipher
+            .decrypt(Nonce::from_slice(nonce), ciphertext)
+            .map_err(|_| anyhow::anyhow!("encrypted value does not match the secret key"))
+    }
+}
+
+fn write_owner_only(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_with_fresh_nonces() {
+        let key = SecretKey::generate();
+        let a = key.encrypt(b"api-key-123");
+        let b = key.encrypt(b"api-key-123");
+        assert_ne!(a, b, "each encryption uses a new nonce");
+        assert_eq!(key.decrypt(&a).unwrap(), b"api-key-123");
+        assert_eq!(key.decrypt(&b).unwrap(), b"api-key-123");
+    }
+
+    #[test]
+    fn another_key_or_tampering_is_refused() {
+        let key = SecretKey::generate();
+        let mut stored = key.encrypt(b"secret");
+        assert!(SecretKey::generate().decrypt(&stored).is_err());
+        let last = stored.len() - 1;
+        stored[last] ^= 1;
+        assert!(key.decrypt(&stored).is_err());
+    }
+
+    #[test]
+    fn key_file_is_created_owner_only_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/secret.key");
+        let first = SecretKey::load_or_create(&path).unwrap();
+        let second = SecretKey::load_or_create(&path).unwrap();
+        assert_eq!(first.to_base64(), second.to_base64());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_the_key() {
+        let key = SecretKey::generate();
+        assert_eq!(format!("{key:?}"), "SecretKey(..)");
+    }
+}

@@ -1,0 +1,192 @@
+//! Builds the application from configuration: database, sessions, router, listener.
+//!
+//! Tests build it with `LEPTOS_SITE_ADDR=127.0.0.1:0` (a free port) and a fresh database, then
+//! talk HTTP to it exactly as a browser would.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::middleware;
+use http::{HeaderValue, header};
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tokio::net::TcpListener;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::app::{App, shell};
+use crate::server::auth::rate_limit::LoginRateLimiter;
+use crate::server::clock::{Clock, SystemClock};
+use crate::server::config::{Config, SecretKeySource};
+use crate::server::crypto::SecretKey;
+use crate::server::state::AppState;
+use crate::server::{csrf, db, setup};
+
+pub const SESSION_COOKIE: &str = "fapi_bridge_session";
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    setup_link: Option<String>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        Application::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(config.listen_addr)
+            .await
+            .with_context(|| format!("could not listen on {}", config.listen_addr))?;
+        let local_addr = listener.local_addr()?;
+        if config.public_url.port() == Some(0) {
+            // A test asked for any free port: the public address is the one we got.
+            config
+                .public_url
+                .set_port(Some(local_addr.port()))
+                .map_err(|_| anyhow::anyhow!("PUBLIC_URL cannot take a port"))?;
+        }
+
+        let db = db::connect(&config.database_url).await?;
+        let secret_key = match &config.secret_key {
+            SecretKeySource::Inline(key) => key.clone(),
+            SecretKeySource::File(path) => SecretKey::load_or_create(path)?,
+        };
+
+        let leptos_options = LeptosOptions::builder()
+            .output_name(config.output_name.clone())
+            .site_root(config.site_root.clone())
+            .site_pkg_dir("pkg")
+            .site_addr(local_addr)
+            .build();
+
+        let session_store = SqliteStore::new(db.clone());
+        session_store
+            .migrate()
+            .await
+            .context("could not create the session table")?;
+        let session_layer = SessionManagerLayer::new(session_store)
+            .with_name(SESSION_COOKIE)
+            .with_same_site(SameSite::Strict)
+            .with_http_only(true)
+            .with_secure(config.public_is_https())
+            .with_expiry(Expiry::OnInactivity(
+                time::Duration::try_from(config.session_idle_timeout)
+                    .context("SESSION_IDLE_TIMEOUT is too large")?,
+            ));
+
+        let setup_link = setup::issue_link_if_needed(&db, &config.public_base(), clock.now()).await?;
+
+        let state = AppState {
+            leptos_options,
+            login_limiter: Arc::new(LoginRateLimiter::new(
+                config.login_max_failures,
+                config.login_failure_window,
+            )),
+            db,
+            config: Arc::new(config),
+            clock,
+            secret_key,
+        };
+        let router = router(state.clone()).layer(session_layer);
+        Ok(Application {
+            listener,
+            router,
+            state,
+            setup_link,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// The public base URL (what users and FAPI reach), without a trailing slash.
+    pub fn public_base(&self) -> String {
+        self.state.config.public_base()
+    }
+
+    /// The one-time link that creates the first admin, when the database has no users.
+    pub fn setup_link(&self) -> Option<&str> {
+        self.setup_link.as_deref()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the HTTP server stopped with an error")
+    }
+}
+
+fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    let provide_state = move || provide_context(context_state.clone());
+    let shell_options = state.leptos_options.clone();
+
+    Router::new()
+        .leptos_routes_with_context(&state, routes, provide_state.clone(), move || {
+            shell(shell_options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            provide_state,
+            shell,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), csrf::verify_origin))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,273 @@
+//! Signing in, sessions, login throttling, CSRF and the first-admin setup link.
+
+use fapi_bridge::model::Role;
+
+use crate::helpers::{PASSWORD, error_of, spawn_app, spawn_app_in};
+
+#[tokio::test]
+async fn login_with_the_right_password_starts_a_session() {
+    let app = spawn_app().await;
+    app.add_user("jana@example.cz", Role::Operator).await;
+    let client = app.client();
+    assert_eq!(app.signed_in_email(&client).await, None);
+
+    let response = app.login(&client, "Jana@Example.cz", PASSWORD).await;
+    assert!(response.status().is_success() || response.status().is_redirection());
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("fapi_bridge_session="))
+        .expect("a session cookie is set");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain-http PUBLIC_URL: no Secure flag: {cookie}");
+
+    assert_eq!(app.signed_in_email(&client).await.as_deref(), Some("jana@example.cz"));
+    let audit = app.audit_actions().await;
+    let last = audit.last().unwrap();
+    assert_eq!(last.0, "login.succeeded");
+    assert_eq!(last.1.as_deref(), Some("jana@example.cz"));
+    assert_eq!(last.3.as_deref(), Some("127.0.0.1"));
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_and_audited_without_the_password() {
+    let app = spawn_app().await;
+    app.add_user("jana@example.cz", Role::Operator).await;
+    let client = app.client();
+
+    let response = app.login(&client, "jana@example.cz", "spatne-heslo-123").await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(error_of(response).await, serde_json::json!("InvalidCredentials"));
+    assert_eq!(app.signed_in_email(&client).await, None);
+
+    let response = app.login(&client, "nobody@example.cz", PASSWORD).await;
+    assert_eq!(response.status(), 401, "an unknown e-mail looks the same as a wrong password");
+
+    let audit = app.audit_actions().await;
+    let failures: Vec<_> = audit.iter().filter(|a| a.0 == "login.failed").collect();
+    assert_eq!(failures.len(), 2);
+    assert_eq!(failures[0].1.as_deref(), Some("jana@example.cz"));
+    assert_eq!(failures[0].3.as_deref(), Some("127.0.0.1"));
+    let dump: String = sqlx::query_scalar("SELECT group_concat(coalesce(details, ''), ' ') FROM audit_log")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(!dump.contains("spatne-heslo"), "no password in the audit log: {dump}");
+}
+
+#[tokio::test]
+async fn a_disabled_user_cannot_sign_in() {
+    let app = spawn_app().await;
+    let admin = app.signed_in("admin@example.cz", Role::Admin).await;
+    let id = app.add_user("petr@example.cz", Role::Viewer).await;
+    let response = app
+        .call(&admin, "set_member_disabled", &[("user_id", &id.to_string()), ("disabled", "true")])
+        .await;
+    assert_eq!(response.status(), 200);
+
+    let client = app.client();
+    let response = app.login(&client, "petr@example.cz", PASSWORD).await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(error_of(response).await, serde_json::json!("AccountDisabled"));
+    assert_eq!(app.signed_in_email(&client).await, None);
+}
+
+#[tokio::test]
+async fn five_failures_lock_the_login_until_the_window_passes() {
+    let app = spawn_app().await;
+    app.add_user("jana@example.cz", Role::Operator).await;
+    let client = app.client();
+    for _ in 0..5 {
+        let response = app.login(&client, "jana@example.cz", "spatne-heslo-123").await;
+        assert_eq!(response.status(), 401);
+    }
+
+    // Even the right password is refused now, with a time to retry.
+    let response = app.login(&client, "jana@example.cz", PASSWORD).await;
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        error_of(response).await,
+        serde_json::json!({ "RateLimited": { "retry_after_secs": retry_after } })
+    );
+
+    // The same client address is throttled for other accounts too.
+    app.add_user("petr@example.cz", Role::Viewer).await;
+    let response = app.login(&client, "petr@example.cz", PASSWORD).await;
+    assert_eq!(response.status(), 429);
+
+    app.clock.advance(chrono::Duration::minutes(15));
+    let response = app.login(&client, "jana@example.cz", PASSWORD).await;
+    assert!(response.status().is_redirection() || response.status().is_success());
+    assert_eq!(app.signed_in_email(&client).await.as_deref(), Some("jana@example.cz"));
+}
+
+#[tokio::test]
+async fn login_issues_a_new_session_id_and_logout_ends_the_session() {
+    let app = spawn_app().await;
+    app.add_user("jana@example.cz", Role::Operator).await;
+    let client = app.client();
+    let cookie_of = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .find(|c| c.starts_with("fapi_bridge_session="))
+            .map(|c| c.split(';').next().unwrap().to_string())
+            .expect("session cookie")
+    };
+    let first = cookie_of(&app.login(&client, "jana@example.cz", PASSWORD).await);
+    let second = cookie_of(&app.login(&client, "jana@example.cz", PASSWORD).await);
+    assert_ne!(first, second, "the session ID changes at login");
+
+    // The old ID no longer works.
+    let stale = reqwest::Client::new();
+    let response = stale
+        .post(app.url("/api/session_info"))
+        .header("Origin", &app.base)
+        .header("Cookie", &first)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "null");
+
+    let response = app.call(&client, "logout", &[]).await;
+    assert!(response.status().is_success() || response.status().is_redirection());
+    assert_eq!(app.signed_in_email(&client).await, None);
+    assert!(app.audit_actions().await.iter().any(|a| a.0 == "logout"));
+}
+
+#[tokio::test]
+async fn a_session_survives_a_server_restart() {
+    let app = spawn_app().await;
+    let client = app.signed_in("jana@example.cz", Role::Operator).await;
+    let clock = app.clock.clone();
+    let data_dir = app.stop().await;
+
+    let app = spawn_app_in(data_dir, clock).await;
+    assert_eq!(app.signed_in_email(&client).await.as_deref(), Some("jana@example.cz"));
+}
+
+#[tokio::test]
+async fn cross_origin_state_changes_are_refused() {
+    let app = spawn_app().await;
+    app.add_user("jana@example.cz", Role::Admin).await;
+    let plain = reqwest::Client::new();
+    let form = [("email", "jana@example.cz"), ("password", PASSWORD)];
+
+    let foreign = plain
+        .post(app.url("/api/login"))
+        .header("Origin", "https://evil.example")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 403);
+
+    let foreign_referer = plain
+        .post(app.url("/api/login"))
+        .header("Referer", "https://evil.example/page")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign_referer.status(), 403);
+
+    let missing = plain.post(app.url("/api/login")).form(&form).send().await.unwrap();
+    assert_eq!(missing.status(), 403, "no Origin and no Referer");
+
+    let own_referer = plain
+        .post(app.url("/api/login"))
+        .header("Referer", app.url("/login"))
+        .header("Accept", "application/json")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(own_referer.status(), 403);
+    assert!(
+        app.audit_actions().await.iter().filter(|a| a.0.starts_with("login.")).count() == 1,
+        "refused requests never reached the login"
+    );
+}
+
+#[tokio::test]
+async fn the_setup_link_creates_the_first_admin_once() {
+    let app = spawn_app().await;
+    let link = app.setup_link.clone().expect("an empty database gets a setup link");
+    assert!(link.starts_with(&format!("{}/setup?token=", app.base)), "{link}");
+    let token = link.split("token=").nth(1).unwrap().to_string();
+
+    let page = app.client().get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+
+    let client = app.client();
+    let form = [
+        ("token", token.as_str()),
+        ("name", "Jana Nováková"),
+        ("email", "jana@example.cz"),
+        ("password", PASSWORD),
+        ("password_again", PASSWORD),
+    ];
+    let weak = [
+        ("token", token.as_str()),
+        ("name", "Jana"),
+        ("email", "jana@example.cz"),
+        ("password", "heslo"),
+        ("password_again", "heslo"),
+    ];
+    let response = app.call(&client, "complete_setup", &weak).await;
+    assert_eq!(response.status(), 422);
+    assert_eq!(
+        error_of(response).await,
+        serde_json::json!({ "Invalid": { "PasswordTooShort": { "min": 10 } } })
+    );
+
+    let response = app.call(&client, "complete_setup", &form).await;
+    assert_eq!(response.status(), 200);
+    let response = app.call(&client, "complete_setup", &form).await;
+    assert_eq!(response.status(), 422);
+    assert_eq!(error_of(response).await, serde_json::json!({ "Invalid": "SetupLinkInvalid" }));
+
+    let response = app.login(&client, "jana@example.cz", PASSWORD).await;
+    assert!(response.status().is_redirection() || response.status().is_success());
+    assert_eq!(app.signed_in_email(&client).await.as_deref(), Some("jana@example.cz"));
+    assert!(app.audit_actions().await.iter().any(|a| a.0 == "setup.completed"));
+}
+
+#[tokio::test]
+async fn the_setup_link_expires_after_an_hour() {
+    let app = spawn_app().await;
+    let token = app.setup_link.clone().unwrap().split("token=").nth(1).unwrap().to_string();
+    app.clock.advance(chrono::Duration::minutes(61));
+    let response = app
+        .call(
+            &app.client(),
+            "complete_setup",
+            &[
+                ("token", token.as_str()),
+                ("name", "Jana"),
+                ("email", "jana@example.cz"),
+                ("password", PASSWORD),
+                ("password_again", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    assert_eq!(error_of(response).await, serde_json::json!({ "Invalid": "SetupLinkInvalid" }));
+}
+
+#[tokio::test]
+async fn no_setup_link_once_users_exist() {
+    let app = spawn_app().await;
+    app.add_user("jana@example.cz", Role::Admin).await;
+    let clock = app.clock.clone();
+    let data_dir = app.stop().await;
+    let app = spawn_app_in(data_dir, clock).await;
+    assert_eq!(app.setup_link, None);
+}

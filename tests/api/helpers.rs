@@ -1,0 +1,169 @@
+//! Spawning the app for a test, and talking to it.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use fapi_bridge::model::Role;
+use fapi_bridge::server::audit::Actor;
+use fapi_bridge::server::clock::{Clock, ManualClock};
+use fapi_bridge::server::config::Config;
+use fapi_bridge::server::startup::Application;
+use fapi_bridge::server::team::{self, NewMember};
+use reqwest::header::{HeaderMap, HeaderValue, ORIGIN};
+use sqlx::SqlitePool;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const PASSWORD: &str = "modry-kopec-trakar-58";
+
+pub struct TestApp {
+    pub base: String,
+    pub db: SqlitePool,
+    pub clock: ManualClock,
+    pub setup_link: Option<String>,
+    /// Shared so a restarted app can open the same database and key file.
+    pub data_dir: Arc<TempDir>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+pub fn start_time() -> DateTime<Utc> {
+    "2026-11-29T09:00:00Z".parse().unwrap()
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_in(Arc::new(tempfile::tempdir().unwrap()), ManualClock::new(start_time())).await
+}
+
+/// Starts the app on a database (and key file) in `data_dir`.
+pub async fn spawn_app_in(data_dir: Arc<TempDir>, clock: ManualClock) -> TestApp {
+    let database = data_dir.path().join("test.db");
+    let key_file = data_dir.path().join("secret.key");
+    let vars = [
+        ("DATABASE_URL", format!("sqlite://{}", database.display())),
+        ("LEPTOS_SITE_ADDR", "127.0.0.1:0".to_string()),
+        ("SECRET_KEY_FILE", key_file.display().to_string()),
+    ];
+    let config = Config::from_lookup(|name| {
+        vars.iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.clone())
+    })
+    .expect("test configuration is valid");
+    let app = Application::build_with_clock(config, Arc::new(clock.clone()))
+        .await
+        .expect("the app builds");
+    let base = app.public_base();
+    let db = app.state().db.clone();
+    let setup_link = app.setup_link().map(str::to_string);
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        app.run_until_stopped(async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("the server runs");
+    });
+    TestApp {
+        base,
+        db,
+        clock,
+        setup_link,
+        data_dir,
+        shutdown: Some(shutdown),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    /// A browser-like client: its own cookie jar, our Origin on every request, no automatic
+    /// redirects (tests look at them).
+    pub fn client(&self) -> reqwest::Client {
+        let mut headers = HeaderMap::new();
+        headers.insert(ORIGIN, HeaderValue::from_str(&self.base).unwrap());
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Calls a server function the way a form would.
+    pub async fn call(&self, client: &reqwest::Client, name: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        client
+            .post(self.url(&format!("/api/{name}")))
+            .header("Accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .expect("request is sent")
+    }
+
+    pub async fn login(&self, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
+        self.call(client, "login", &[("email", email), ("password", password)]).await
+    }
+
+    /// The e-mail of the session's user, or `None` when not signed in.
+    pub async fn signed_in_email(&self, client: &reqwest::Client) -> Option<String> {
+        let response = self.call(client, "session_info", &[]).await;
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        body.get("email").and_then(|e| e.as_str()).map(str::to_string)
+    }
+
+    /// Adds a user directly (test set-up, as `fapi-bridge user add` would).
+    pub async fn add_user(&self, email: &str, role: Role) -> i64 {
+        let input = NewMember {
+            email,
+            name: "",
+            role,
+            password: PASSWORD,
+        };
+        team::add_member(&self.db, self.clock.now(), &Actor::system("test"), input)
+            .await
+            .expect("user is added")
+    }
+
+    /// A client signed in as a new user with `role`.
+    pub async fn signed_in(&self, email: &str, role: Role) -> reqwest::Client {
+        self.add_user(email, role).await;
+        let client = self.client();
+        let response = self.login(&client, email, PASSWORD).await;
+        assert!(
+            response.status().is_success() || response.status().is_redirection(),
+            "login failed: {}",
+            response.status()
+        );
+        client
+    }
+
+    /// Audit actions recorded so far, oldest first, as (action, actor, target, client address).
+    pub async fn audit_actions(&self) -> Vec<(String, Option<String>, Option<String>, Option<String>)> {
+        sqlx::query_as("SELECT action, actor_email, target, client_addr FROM audit_log ORDER BY id")
+            .fetch_all(&self.db)
+            .await
+            .unwrap()
+    }
+
+    /// Stops the server and waits until it has finished.
+    pub async fn stop(mut self) -> Arc<TempDir> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap();
+        }
+        self.db.close().await;
+        self.data_dir.clone()
+    }
+}
+
+pub async fn error_of(response: reqwest::Response) -> serde_json::Value {
+    response.json().await.expect("the error body is JSON")
+}

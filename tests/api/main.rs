@@ -1,0 +1,8 @@
+//! Integration tests: the real application on a free port with a fresh SQLite database,
+//! driven over HTTP with a cookie jar, as a browser would.
+
+mod auth;
+mod cli;
+mod helpers;
+mod pages;
+mod team;
