@@ -44,7 +44,9 @@ pub enum Invalid {
     EmailTaken,
     NameEmpty,
     PasswordEmpty,
-    PasswordTooShort { min: usize },
+    PasswordTooShort {
+        min: usize,
+    },
     /// Too easy to guess (judged by the zxcvbn strength estimator).
     PasswordWeak,
     PasswordsDiffer,

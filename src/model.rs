@@ -88,6 +88,13 @@ pub struct TeamMember {
     pub created_at: DisplayTime,
 }
 
+/// The Team page: every member, and which one is the viewer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    pub me: i64,
+    pub members: Vec<TeamMember>,
+}
+
 /// A row of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {

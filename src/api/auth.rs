@@ -18,7 +18,9 @@ pub async fn session_info() -> Result<Option<CurrentUser>, AppError> {
 #[server(endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
     use crate::server::audit::{self, AuditEvent, actions};
-    use crate::server::auth::{client_addr, guard::request_session, password, rate_limit::AttemptKeys, session};
+    use crate::server::auth::{
+        client_addr, guard::request_session, password, rate_limit::AttemptKeys, session,
+    };
     use crate::server::state::app_state;
     use crate::server::users;
 
@@ -40,7 +42,8 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
         }
 
         let user = users::find_by_email(&state.db, &email).await?;
-        let matches = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+        let matches =
+            password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
         let user = match user {
             Some(user) if matches => user,
             _ => {
@@ -61,7 +64,9 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
         audit::record(
             &state.db,
             now,
-            AuditEvent::new(actions::LOGIN_SUCCEEDED).by(&user).from_addr(addr),
+            AuditEvent::new(actions::LOGIN_SUCCEEDED)
+                .by(&user)
+                .from_addr(addr),
         )
         .await?;
         set_lang_cookie(user.lang());
@@ -83,7 +88,9 @@ pub async fn logout() -> Result<(), AppError> {
             audit::record(
                 &state.db,
                 state.clock.now(),
-                AuditEvent::new(actions::LOGOUT).by(&user).from_addr(client_addr().await),
+                AuditEvent::new(actions::LOGOUT)
+                    .by(&user)
+                    .from_addr(client_addr().await),
             )
             .await?;
         }

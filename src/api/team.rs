@@ -3,15 +3,18 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{Role, TeamMember};
+use crate::model::{Role, Team};
 
 #[server(endpoint = "list_team")]
-pub async fn list_team() -> Result<Vec<TeamMember>, AppError> {
+pub async fn list_team() -> Result<Team, AppError> {
     use crate::server::{auth, state::app_state, users};
     crate::server::error::respond(async {
-        auth::require(Role::Admin).await?;
+        let me = auth::require(Role::Admin).await?;
         let members = users::list(&app_state().db).await?;
-        Ok(members.iter().map(|u| u.to_member()).collect())
+        Ok(Team {
+            me: me.id,
+            members: members.iter().map(|u| u.to_member()).collect(),
+        })
     })
     .await
 }

@@ -5,60 +5,98 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 
 use crate::api::auth::{Logout, SetLanguage, session_info};
-use crate::app::components::{ErrorMessage, Loading};
+use crate::app::components::ErrorMessage;
 use crate::error::AppError;
-use crate::i18n::{Lang, use_i18n};
+use crate::i18n::{Lang, Texts, use_i18n};
 use crate::model::{CurrentUser, Role};
 use crate::t;
 
-/// The signed-in user, loaded once by the layout and read by pages.
-#[derive(Clone, Copy)]
-pub struct SessionResource(Resource<Result<Option<CurrentUser>, AppError>>);
-
-/// The signed-in user (pages render only after the layout has loaded it).
-pub fn use_current_user() -> Option<CurrentUser> {
-    use_context::<SessionResource>()
-        .and_then(|session| session.0.get())
-        .and_then(Result::ok)
-        .flatten()
-}
-
+/// The frame around every signed-in page.
+///
+/// The page (`Outlet`) is deliberately *not* rendered inside the session's suspense boundary:
+/// pages load their own data in their own boundaries, side by side with this one. Resources
+/// created inside another boundary's content can stall server rendering
+/// (leptos-rs/leptos#4851, #4866). Pages never rely on the frame for protection: every server
+/// function checks the session and role itself.
 #[component]
 pub fn AuthenticatedLayout() -> impl IntoView {
-    let session = Resource::new(|| (), |_| session_info());
-    provide_context(SessionResource(session));
-    view! {
-        <Transition fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
-                match session.await {
-                    Ok(Some(user)) => view! { <Frame user /> }.into_any(),
-                    Ok(None) | Err(AppError::Unauthenticated) => {
-                        view! { <Redirect path="/login" /> }.into_any()
-                    }
-                    Err(error) => view! { <ErrorMessage error=Some(error) /> }.into_any(),
-                }
-            })}
-        </Transition>
-    }
-}
-
-#[component]
-fn Frame(user: CurrentUser) -> impl IntoView {
     let i18n = use_i18n();
-    let logout = ServerAction::<Logout>::new();
-    let is_admin = user.can(Role::Admin);
-    let role = user.role;
+    let session = Resource::new(|| (), |_| session_info());
     view! {
         <a class="skip-link" href="#content">
             {t!(i18n, skip_to_content)}
         </a>
+        // A grid places the top bar and the navigation (one boundary, one read of the
+        // session) around the page.
+        <div class="app-grid">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match session.await {
+                        Ok(Some(user)) => view! { <TopBar user=user.clone() /> <Sidebar user /> }.into_any(),
+                        Ok(None) | Err(AppError::Unauthenticated) => {
+                            view! { <Redirect path="/login" /> }.into_any()
+                        }
+                        Err(error) => view! { <ErrorMessage error=Some(error) /> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <main id="content" class="content">
+                <Outlet />
+            </main>
+        </div>
+    }
+}
+
+#[component]
+fn Sidebar(user: CurrentUser) -> impl IntoView {
+    let i18n = use_i18n();
+    let is_admin = user.can(Role::Admin);
+    view! {
+        <nav class="sidebar" aria-label=t!(i18n, main_navigation)>
+            <ul>
+                <NavLink href="/" label=|t| t.nav_overview />
+                <NavLink href="/connections" label=|t| t.nav_connections />
+                <NavLink href="/orders" label=|t| t.nav_orders />
+                <NavLink href="/sync-history" label=|t| t.nav_sync_history />
+                <NavLink href="/contacts" label=|t| t.nav_contacts />
+                <NavLink href="/reminders" label=|t| t.nav_reminders />
+                {is_admin
+                    .then(|| {
+                        view! {
+                            <NavLink href="/team" label=|t| t.nav_team />
+                            <NavLink href="/audit" label=|t| t.nav_audit />
+                        }
+                    })}
+            </ul>
+        </nav>
+    }
+}
+
+#[component]
+fn NavLink(href: &'static str, label: fn(&Texts) -> &'static str) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <li>
+            <A href=href exact=true>
+                {move || label(i18n.t())}
+            </A>
+        </li>
+    }
+}
+
+#[component]
+fn TopBar(user: CurrentUser) -> impl IntoView {
+    let i18n = use_i18n();
+    let logout = ServerAction::<Logout>::new();
+    let role = user.role;
+    view! {
         <header class="topbar">
             <a class="brand" href="/">
                 {t!(i18n, app_name)}
             </a>
             <div class="topbar-tools">
                 <span class="who">
-                    {t!(i18n, signed_in_as)} " " <strong>{user.name.clone()}</strong> " ("
+                    {t!(i18n, signed_in_as)} " " <strong>{user.name}</strong> " ("
                     {move || i18n.t().role(role)} ")"
                 </span>
                 <LanguageSwitcher />
@@ -69,43 +107,6 @@ fn Frame(user: CurrentUser) -> impl IntoView {
                 </ActionForm>
             </div>
         </header>
-        <div class="frame">
-            <nav class="sidebar" aria-label=t!(i18n, main_navigation)>
-                <ul>
-                    <li>
-                        <A href="/" exact=true>
-                            {t!(i18n, nav_overview)}
-                        </A>
-                    </li>
-                    <li>
-                        <A href="/connections">{t!(i18n, nav_connections)}</A>
-                    </li>
-                    <li>
-                        <A href="/orders">{t!(i18n, nav_orders)}</A>
-                    </li>
-                    <li>
-                        <A href="/sync-history">{t!(i18n, nav_sync_history)}</A>
-                    </li>
-                    <li>
-                        <A href="/contacts">{t!(i18n, nav_contacts)}</A>
-                    </li>
-                    <li>
-                        <A href="/reminders">{t!(i18n, nav_reminders)}</A>
-                    </li>
-                    <Show when=move || is_admin>
-                        <li>
-                            <A href="/team">{t!(i18n, nav_team)}</A>
-                        </li>
-                        <li>
-                            <A href="/audit">{t!(i18n, nav_audit)}</A>
-                        </li>
-                    </Show>
-                </ul>
-            </nav>
-            <main id="content" class="content">
-                <Outlet />
-            </main>
-        </div>
     }
 }
 

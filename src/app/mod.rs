@@ -64,6 +64,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/login") view=LoginPage />
                 <Route path=path!("/setup") view=SetupPage />
+                // Sign-in redirects and 403 statuses for these pages are set by the server's
+                // page guard (src/server/page_guard.rs) before rendering starts.
                 <ParentRoute path=path!("") view=AuthenticatedLayout>
                     <Route path=path!("") view=OverviewPage />
                     <Route path=path!("connections") view=ConnectionsPage />

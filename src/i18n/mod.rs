@@ -57,7 +57,9 @@ impl Lang {
         let from_cookie = cookie.and_then(|header| {
             header.split(';').find_map(|pair| {
                 let (name, value) = pair.trim().split_once('=')?;
-                (name == LANG_COOKIE).then(|| Lang::parse(value.trim())).flatten()
+                (name == LANG_COOKIE)
+                    .then(|| Lang::parse(value.trim()))
+                    .flatten()
             })
         });
         from_cookie
@@ -207,7 +209,9 @@ impl Texts {
             AppError::NotFound => self.err_not_found.into(),
             AppError::InvalidCredentials => self.err_invalid_credentials.into(),
             AppError::AccountDisabled => self.err_account_disabled.into(),
-            AppError::RateLimited { retry_after_secs } => (self.err_rate_limited)(*retry_after_secs),
+            AppError::RateLimited { retry_after_secs } => {
+                (self.err_rate_limited)(*retry_after_secs)
+            }
             AppError::Invalid(invalid) => self.invalid(invalid),
             AppError::Internal => self.err_internal.into(),
             AppError::Request(_) => self.err_request.into(),
@@ -278,7 +282,10 @@ pub fn initial_lang() -> Lang {
         use_context::<http::request::Parts>()
             .map(|parts| {
                 let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
-                Lang::from_headers(header(http::header::COOKIE), header(http::header::ACCEPT_LANGUAGE))
+                Lang::from_headers(
+                    header(http::header::COOKIE),
+                    header(http::header::ACCEPT_LANGUAGE),
+                )
             })
             .unwrap_or_default()
     }
@@ -306,7 +313,10 @@ mod tests {
 
     #[test]
     fn cookie_wins_then_browser_preference_then_czech() {
-        assert_eq!(Lang::from_headers(Some("a=b; lang=en"), Some("cs")), Lang::En);
+        assert_eq!(
+            Lang::from_headers(Some("a=b; lang=en"), Some("cs")),
+            Lang::En
+        );
         assert_eq!(Lang::from_headers(None, Some("en-GB,en;q=0.9")), Lang::En);
         assert_eq!(Lang::from_headers(Some("lang=xx"), Some("de")), Lang::Cs);
         assert_eq!(Lang::from_headers(None, None), Lang::Cs);
@@ -316,7 +326,12 @@ mod tests {
     fn every_audit_action_has_a_label_in_both_languages() {
         for lang in Lang::ALL {
             let codes: Vec<_> = lang.texts().audit_actions.iter().map(|(c, _)| *c).collect();
-            let other: Vec<_> = Lang::Cs.texts().audit_actions.iter().map(|(c, _)| *c).collect();
+            let other: Vec<_> = Lang::Cs
+                .texts()
+                .audit_actions
+                .iter()
+                .map(|(c, _)| *c)
+                .collect();
             assert_eq!(codes, other, "{lang:?}");
         }
     }

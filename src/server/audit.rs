@@ -135,7 +135,11 @@ struct AuditRow {
 }
 
 /// Newest first, `limit` entries older than `before` (an entry id).
-pub async fn page(db: &SqlitePool, before: Option<i64>, limit: i64) -> Result<AuditPage, sqlx::Error> {
+pub async fn page(
+    db: &SqlitePool,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<AuditPage, sqlx::Error> {
     let rows: Vec<AuditRow> = sqlx::query_as(
         "SELECT id, at, actor_email, action, target, details, client_addr FROM audit_log
          WHERE id < ? ORDER BY id DESC LIMIT ?",
@@ -158,6 +162,13 @@ pub async fn page(db: &SqlitePool, before: Option<i64>, limit: i64) -> Result<Au
             client_addr: row.client_addr,
         })
         .collect();
-    let next_before = if has_more { entries.last().map(|e| e.id) } else { None };
-    Ok(AuditPage { entries, next_before })
+    let next_before = if has_more {
+        entries.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(AuditPage {
+        entries,
+        next_before,
+    })
 }

@@ -8,14 +8,18 @@ use clap::{Parser, Subcommand};
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::model::Role;
+use crate::server::audit::Actor;
 use crate::server::config::Config;
 use crate::server::startup::{Application, shutdown_signal};
-use crate::server::audit::Actor;
 use crate::server::team::{self, NewMember};
 use crate::server::{db, demo};
 
 #[derive(Debug, Parser)]
-#[command(name = "fapi-bridge", version, about = "Moves orders from FAPI into SmartEmailing")]
+#[command(
+    name = "fapi-bridge",
+    version,
+    about = "Moves orders from FAPI into SmartEmailing"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

@@ -166,13 +166,20 @@ fn default_public_url(listen_addr: SocketAddr) -> Url {
 }
 
 fn parse_public_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text)
-        .map_err(|e| format!("PUBLIC_URL must be an absolute URL like https://bridge.example.cz ({e}), got {text:?}"))?;
+    let url = Url::parse(text).map_err(|e| {
+        format!(
+            "PUBLIC_URL must be an absolute URL like https://bridge.example.cz ({e}), got {text:?}"
+        )
+    })?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(format!("PUBLIC_URL must start with http:// or https:// and name a host, got {text:?}"));
+        return Err(format!(
+            "PUBLIC_URL must start with http:// or https:// and name a host, got {text:?}"
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("PUBLIC_URL must not contain a query or fragment, got {text:?}"));
+        return Err(format!(
+            "PUBLIC_URL must not contain a query or fragment, got {text:?}"
+        ));
     }
     Ok(url)
 }
@@ -196,7 +203,10 @@ mod tests {
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(config.listen_addr.to_string(), "127.0.0.1:3000");
         assert_eq!(config.public_base(), "http://127.0.0.1:3000");
-        assert_eq!(config.session_idle_timeout, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(
+            config.session_idle_timeout,
+            Duration::from_secs(7 * 24 * 3600)
+        );
         assert_eq!(config.login_max_failures, 5);
         assert_eq!(config.login_failure_window, Duration::from_secs(15 * 60));
     }

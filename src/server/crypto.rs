@@ -35,9 +35,9 @@ impl SecretKey {
         let bytes = BASE64
             .decode(text.trim())
             .context("the key is not valid base64")?;
-        let bytes: [u8; 32] = bytes
-            .try_into()
-            .map_err(|bytes: Vec<u8>| anyhow::anyhow!("the key has {} bytes, not 32", bytes.len()))?;
+        let bytes: [u8; 32] = bytes.try_into().map_err(|bytes: Vec<u8>| {
+            anyhow::anyhow!("the key has {} bytes, not 32", bytes.len())
+        })?;
         Ok(SecretKey(bytes))
     }
 
@@ -57,7 +57,8 @@ impl SecretKey {
                 tracing::info!(path = %path.display(), "generated a new secret key file; back it up with the database");
                 Ok(key)
             }
-            Err(error) => Err(error).with_context(|| format!("could not read the key file {}", path.display())),
+            Err(error) => Err(error)
+                .with_context(|| format!("could not read the key file {}", path.display())),
         }
     }
 

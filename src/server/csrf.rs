@@ -16,8 +16,15 @@ use crate::server::state::AppState;
 
 pub const EXEMPT_PREFIXES: &[&str] = &["/webhooks/"];
 
-pub async fn verify_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+pub async fn verify_origin(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     let exempt = EXEMPT_PREFIXES
         .iter()
         .any(|prefix| request.uri().path().starts_with(prefix));
@@ -79,7 +86,10 @@ mod tests {
 
     #[test]
     fn own_origin_passes() {
-        assert!(is_same_origin(&headers(&[(header::ORIGIN, "https://bridge.example.cz")]), &public()));
+        assert!(is_same_origin(
+            &headers(&[(header::ORIGIN, "https://bridge.example.cz")]),
+            &public()
+        ));
         assert!(is_same_origin(
             &headers(&[(header::REFERER, "https://bridge.example.cz/team")]),
             &public()
@@ -88,18 +98,33 @@ mod tests {
 
     #[test]
     fn foreign_or_missing_origin_is_refused() {
-        assert!(!is_same_origin(&headers(&[(header::ORIGIN, "https://evil.example")]), &public()));
-        assert!(!is_same_origin(&headers(&[(header::ORIGIN, "http://bridge.example.cz")]), &public()));
+        assert!(!is_same_origin(
+            &headers(&[(header::ORIGIN, "https://evil.example")]),
+            &public()
+        ));
+        assert!(!is_same_origin(
+            &headers(&[(header::ORIGIN, "http://bridge.example.cz")]),
+            &public()
+        ));
         assert!(!is_same_origin(&headers(&[]), &public()));
-        assert!(!is_same_origin(&headers(&[(header::ORIGIN, "null")]), &public()));
+        assert!(!is_same_origin(
+            &headers(&[(header::ORIGIN, "null")]),
+            &public()
+        ));
     }
 
     #[test]
     fn the_addressed_host_counts_as_ours() {
         let public = Url::parse("http://127.0.0.1:3000").unwrap();
-        let ok = headers(&[(header::ORIGIN, "http://localhost:3000"), (header::HOST, "localhost:3000")]);
+        let ok = headers(&[
+            (header::ORIGIN, "http://localhost:3000"),
+            (header::HOST, "localhost:3000"),
+        ]);
         assert!(is_same_origin(&ok, &public));
-        let spoofed = headers(&[(header::ORIGIN, "http://evil.example"), (header::HOST, "localhost:3000")]);
+        let spoofed = headers(&[
+            (header::ORIGIN, "http://evil.example"),
+            (header::HOST, "localhost:3000"),
+        ]);
         assert!(!is_same_origin(&spoofed, &public));
     }
 }

@@ -19,8 +19,9 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
 
     let file = options.get_filename().to_path_buf();
     if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("could not create the database folder {}", parent.display()))?;
+        std::fs::create_dir_all(parent).with_context(|| {
+            format!("could not create the database folder {}", parent.display())
+        })?;
     }
 
     let pool = SqlitePoolOptions::new()

@@ -4,18 +4,20 @@ use rand::Rng;
 use rand::distributions::Alphanumeric;
 
 use crate::model::Role;
+use crate::server::audit::Actor;
 use crate::server::config::{Config, SecretKeySource};
 use crate::server::crypto::SecretKey;
-use crate::server::startup::{Application, shutdown_signal};
-use crate::server::audit::Actor;
-use crate::server::team::{self, NewMember};
 use crate::server::db;
+use crate::server::startup::{Application, shutdown_signal};
+use crate::server::team::{self, NewMember};
 
 pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.fapi-bridge.cz";
 
 pub async fn run() -> anyhow::Result<()> {
     let mut config = Config::from_env()?;
-    let data_dir = tempfile::Builder::new().prefix("fapi-bridge-demo-").tempdir()?;
+    let data_dir = tempfile::Builder::new()
+        .prefix("fapi-bridge-demo-")
+        .tempdir()?;
     config.database_url = format!("sqlite://{}", data_dir.path().join("demo.db").display());
     config.secret_key = SecretKeySource::Inline(SecretKey::generate());
 

@@ -27,7 +27,7 @@ use crate::server::clock::{Clock, SystemClock};
 use crate::server::config::{Config, SecretKeySource};
 use crate::server::crypto::SecretKey;
 use crate::server::state::AppState;
-use crate::server::{csrf, db, setup};
+use crate::server::{auth, csrf, db, page_guard, setup};
 
 pub const SESSION_COOKIE: &str = "fapi_bridge_session";
 
@@ -43,7 +43,10 @@ impl Application {
         Application::build_with_clock(config, Arc::new(SystemClock)).await
     }
 
-    pub async fn build_with_clock(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
+    pub async fn build_with_clock(
+        mut config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Application> {
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .with_context(|| format!("could not listen on {}", config.listen_addr))?;
@@ -84,7 +87,8 @@ impl Application {
                     .context("SESSION_IDLE_TIMEOUT is too large")?,
             ));
 
-        let setup_link = setup::issue_link_if_needed(&db, &config.public_base(), clock.now()).await?;
+        let setup_link =
+            setup::issue_link_if_needed(&db, &config.public_base(), clock.now()).await?;
 
         let state = AppState {
             leptos_options,
@@ -107,7 +111,10 @@ impl Application {
     }
 
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
     }
 
     /// The public base URL (what users and FAPI reach), without a trailing slash.
@@ -125,7 +132,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         axum::serve(
             self.listener,
             self.router
@@ -147,11 +157,19 @@ fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, provide_state.clone(), move || {
             shell(shell_options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            provide_state,
-            shell,
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(provide_state, shell))
+        .layer(middleware::from_fn(page_guard::guard_pages))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::guard::load_request_user,
         ))
-        .layer(middleware::from_fn_with_state(state.clone(), csrf::verify_origin))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            csrf::verify_origin,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -76,7 +76,10 @@ pub async fn change_role(
         return Ok(());
     }
     let mut tx = db.begin().await?;
-    if user.role == Role::Admin && !user.disabled && users::count_active_admins(&mut *tx).await? <= 1 {
+    if user.role == Role::Admin
+        && !user.disabled
+        && users::count_active_admins(&mut *tx).await? <= 1
+    {
         return Err(Invalid::LastAdmin.into());
     }
     users::set_role(&mut *tx, user.id, role, now).await?;
@@ -137,7 +140,9 @@ pub async fn reset_password(
     audit::record(
         &mut *tx,
         now,
-        actor.event(actions::USER_PASSWORD_RESET).target(&user.email),
+        actor
+            .event(actions::USER_PASSWORD_RESET)
+            .target(&user.email),
     )
     .await?;
     tx.commit().await?;

@@ -5,7 +5,7 @@ use sqlx::{FromRow, SqliteExecutor, SqlitePool};
 
 use crate::error::{AppError, Invalid};
 use crate::i18n::Lang;
-use crate::model::{CurrentUser, Role, TeamMember, DisplayTime};
+use crate::model::{CurrentUser, DisplayTime, Role, TeamMember};
 use crate::server::email::EmailAddress;
 
 #[derive(Debug, Clone, FromRow)]
@@ -64,7 +64,10 @@ pub async fn find_by_id(db: &SqlitePool, id: i64) -> Result<Option<UserRecord>, 
         .await
 }
 
-pub async fn find_by_email(db: &SqlitePool, email: &str) -> Result<Option<UserRecord>, sqlx::Error> {
+pub async fn find_by_email(
+    db: &SqlitePool,
+    email: &str,
+) -> Result<Option<UserRecord>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = ?"))
         .bind(email.trim())
         .fetch_optional(db)
@@ -72,13 +75,17 @@ pub async fn find_by_email(db: &SqlitePool, email: &str) -> Result<Option<UserRe
 }
 
 pub async fn list(db: &SqlitePool) -> Result<Vec<UserRecord>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users ORDER BY disabled, email"))
-        .fetch_all(db)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users ORDER BY disabled, email"
+    ))
+    .fetch_all(db)
+    .await
 }
 
 pub async fn count(db: impl SqliteExecutor<'_>) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(db).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(db)
+        .await
 }
 
 pub async fn count_active_admins(db: impl SqliteExecutor<'_>) -> Result<i64, sqlx::Error> {

@@ -4,7 +4,7 @@ use fapi_bridge::model::Role;
 
 use crate::helpers::{PASSWORD, error_of, spawn_app, spawn_app_in};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_with_the_right_password_starts_a_session() {
     let app = spawn_app().await;
     app.add_user("jana@example.cz", Role::Operator).await;
@@ -22,9 +22,15 @@ async fn login_with_the_right_password_starts_a_session() {
         .expect("a session cookie is set");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Strict"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain-http PUBLIC_URL: no Secure flag: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain-http PUBLIC_URL: no Secure flag: {cookie}"
+    );
 
-    assert_eq!(app.signed_in_email(&client).await.as_deref(), Some("jana@example.cz"));
+    assert_eq!(
+        app.signed_in_email(&client).await.as_deref(),
+        Some("jana@example.cz")
+    );
     let audit = app.audit_actions().await;
     let last = audit.last().unwrap();
     assert_eq!(last.0, "login.succeeded");
@@ -32,63 +38,89 @@ async fn login_with_the_right_password_starts_a_session() {
     assert_eq!(last.3.as_deref(), Some("127.0.0.1"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_is_refused_and_audited_without_the_password() {
     let app = spawn_app().await;
     app.add_user("jana@example.cz", Role::Operator).await;
     let client = app.client();
 
-    let response = app.login(&client, "jana@example.cz", "spatne-heslo-123").await;
+    let response = app
+        .login(&client, "jana@example.cz", "spatne-heslo-123")
+        .await;
     assert_eq!(response.status(), 401);
-    assert_eq!(error_of(response).await, serde_json::json!("InvalidCredentials"));
+    assert_eq!(
+        error_of(response).await,
+        serde_json::json!("InvalidCredentials")
+    );
     assert_eq!(app.signed_in_email(&client).await, None);
 
     let response = app.login(&client, "nobody@example.cz", PASSWORD).await;
-    assert_eq!(response.status(), 401, "an unknown e-mail looks the same as a wrong password");
+    assert_eq!(
+        response.status(),
+        401,
+        "an unknown e-mail looks the same as a wrong password"
+    );
 
     let audit = app.audit_actions().await;
     let failures: Vec<_> = audit.iter().filter(|a| a.0 == "login.failed").collect();
     assert_eq!(failures.len(), 2);
     assert_eq!(failures[0].1.as_deref(), Some("jana@example.cz"));
     assert_eq!(failures[0].3.as_deref(), Some("127.0.0.1"));
-    let dump: String = sqlx::query_scalar("SELECT group_concat(coalesce(details, ''), ' ') FROM audit_log")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert!(!dump.contains("spatne-heslo"), "no password in the audit log: {dump}");
+    let dump: String =
+        sqlx::query_scalar("SELECT group_concat(coalesce(details, ''), ' ') FROM audit_log")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert!(
+        !dump.contains("spatne-heslo"),
+        "no password in the audit log: {dump}"
+    );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disabled_user_cannot_sign_in() {
     let app = spawn_app().await;
     let admin = app.signed_in("admin@example.cz", Role::Admin).await;
     let id = app.add_user("petr@example.cz", Role::Viewer).await;
     let response = app
-        .call(&admin, "set_member_disabled", &[("user_id", &id.to_string()), ("disabled", "true")])
+        .call(
+            &admin,
+            "set_member_disabled",
+            &[("user_id", &id.to_string()), ("disabled", "true")],
+        )
         .await;
     assert_eq!(response.status(), 200);
 
     let client = app.client();
     let response = app.login(&client, "petr@example.cz", PASSWORD).await;
     assert_eq!(response.status(), 403);
-    assert_eq!(error_of(response).await, serde_json::json!("AccountDisabled"));
+    assert_eq!(
+        error_of(response).await,
+        serde_json::json!("AccountDisabled")
+    );
     assert_eq!(app.signed_in_email(&client).await, None);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_failures_lock_the_login_until_the_window_passes() {
     let app = spawn_app().await;
     app.add_user("jana@example.cz", Role::Operator).await;
     let client = app.client();
     for _ in 0..5 {
-        let response = app.login(&client, "jana@example.cz", "spatne-heslo-123").await;
+        let response = app
+            .login(&client, "jana@example.cz", "spatne-heslo-123")
+            .await;
         assert_eq!(response.status(), 401);
     }
 
     // Even the right password is refused now, with a time to retry.
     let response = app.login(&client, "jana@example.cz", PASSWORD).await;
     assert_eq!(response.status(), 429);
-    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=900).contains(&retry_after), "{retry_after}");
     assert_eq!(
         error_of(response).await,
@@ -103,10 +135,13 @@ async fn five_failures_lock_the_login_until_the_window_passes() {
     app.clock.advance(chrono::Duration::minutes(15));
     let response = app.login(&client, "jana@example.cz", PASSWORD).await;
     assert!(response.status().is_redirection() || response.status().is_success());
-    assert_eq!(app.signed_in_email(&client).await.as_deref(), Some("jana@example.cz"));
+    assert_eq!(
+        app.signed_in_email(&client).await.as_deref(),
+        Some("jana@example.cz")
+    );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_issues_a_new_session_id_and_logout_ends_the_session() {
     let app = spawn_app().await;
     app.add_user("jana@example.cz", Role::Operator).await;
@@ -142,18 +177,22 @@ async fn login_issues_a_new_session_id_and_logout_ends_the_session() {
     assert!(app.audit_actions().await.iter().any(|a| a.0 == "logout"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_survives_a_server_restart() {
     let app = spawn_app().await;
     let client = app.signed_in("jana@example.cz", Role::Operator).await;
-    let clock = app.clock.clone();
+    let (clock, port) = (app.clock.clone(), app.port());
     let data_dir = app.stop().await;
 
-    let app = spawn_app_in(data_dir, clock).await;
-    assert_eq!(app.signed_in_email(&client).await.as_deref(), Some("jana@example.cz"));
+    // The same address, as after a real restart: the browser's cookie and origin still match.
+    let app = spawn_app_in(data_dir, clock, port).await;
+    assert_eq!(
+        app.signed_in_email(&client).await.as_deref(),
+        Some("jana@example.cz")
+    );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_origin_state_changes_are_refused() {
     let app = spawn_app().await;
     app.add_user("jana@example.cz", Role::Admin).await;
@@ -178,7 +217,12 @@ async fn cross_origin_state_changes_are_refused() {
         .unwrap();
     assert_eq!(foreign_referer.status(), 403);
 
-    let missing = plain.post(app.url("/api/login")).form(&form).send().await.unwrap();
+    let missing = plain
+        .post(app.url("/api/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 403, "no Origin and no Referer");
 
     let own_referer = plain
@@ -191,16 +235,27 @@ async fn cross_origin_state_changes_are_refused() {
         .unwrap();
     assert_ne!(own_referer.status(), 403);
     assert!(
-        app.audit_actions().await.iter().filter(|a| a.0.starts_with("login.")).count() == 1,
+        app.audit_actions()
+            .await
+            .iter()
+            .filter(|a| a.0.starts_with("login."))
+            .count()
+            == 1,
         "refused requests never reached the login"
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_setup_link_creates_the_first_admin_once() {
     let app = spawn_app().await;
-    let link = app.setup_link.clone().expect("an empty database gets a setup link");
-    assert!(link.starts_with(&format!("{}/setup?token=", app.base)), "{link}");
+    let link = app
+        .setup_link
+        .clone()
+        .expect("an empty database gets a setup link");
+    assert!(
+        link.starts_with(&format!("{}/setup?token=", app.base)),
+        "{link}"
+    );
     let token = link.split("token=").nth(1).unwrap().to_string();
 
     let page = app.client().get(&link).send().await.unwrap();
@@ -232,18 +287,36 @@ async fn the_setup_link_creates_the_first_admin_once() {
     assert_eq!(response.status(), 200);
     let response = app.call(&client, "complete_setup", &form).await;
     assert_eq!(response.status(), 422);
-    assert_eq!(error_of(response).await, serde_json::json!({ "Invalid": "SetupLinkInvalid" }));
+    assert_eq!(
+        error_of(response).await,
+        serde_json::json!({ "Invalid": "SetupLinkInvalid" })
+    );
 
     let response = app.login(&client, "jana@example.cz", PASSWORD).await;
     assert!(response.status().is_redirection() || response.status().is_success());
-    assert_eq!(app.signed_in_email(&client).await.as_deref(), Some("jana@example.cz"));
-    assert!(app.audit_actions().await.iter().any(|a| a.0 == "setup.completed"));
+    assert_eq!(
+        app.signed_in_email(&client).await.as_deref(),
+        Some("jana@example.cz")
+    );
+    assert!(
+        app.audit_actions()
+            .await
+            .iter()
+            .any(|a| a.0 == "setup.completed")
+    );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_setup_link_expires_after_an_hour() {
     let app = spawn_app().await;
-    let token = app.setup_link.clone().unwrap().split("token=").nth(1).unwrap().to_string();
+    let token = app
+        .setup_link
+        .clone()
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_string();
     app.clock.advance(chrono::Duration::minutes(61));
     let response = app
         .call(
@@ -259,15 +332,18 @@ async fn the_setup_link_expires_after_an_hour() {
         )
         .await;
     assert_eq!(response.status(), 422);
-    assert_eq!(error_of(response).await, serde_json::json!({ "Invalid": "SetupLinkInvalid" }));
+    assert_eq!(
+        error_of(response).await,
+        serde_json::json!({ "Invalid": "SetupLinkInvalid" })
+    );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_setup_link_once_users_exist() {
     let app = spawn_app().await;
     app.add_user("jana@example.cz", Role::Admin).await;
     let clock = app.clock.clone();
     let data_dir = app.stop().await;
-    let app = spawn_app_in(data_dir, clock).await;
+    let app = spawn_app_in(data_dir, clock, 0).await;
     assert_eq!(app.setup_link, None);
 }

@@ -17,7 +17,12 @@ fn run(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)], stdin: &str) 
         .stderr(Stdio::piped())
         .spawn()
         .expect("the binary starts");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -44,23 +49,42 @@ fn user_add_reads_the_password_from_stdin_and_refuses_bad_input() {
     let output = add("jana@example.cz", "admin", "modry-kopec-trakar-58");
     assert!(output.status.success(), "{}", text(&output));
     assert!(text(&output).contains("Added jana@example.cz as admin"));
-    assert!(dir.path().join("data/fapi-bridge.db").exists(), "default database created with its folder");
+    assert!(
+        dir.path().join("data/fapi-bridge.db").exists(),
+        "default database created with its folder"
+    );
 
     let output = add("jana@example.cz", "viewer", "jiny-dlouhy-kopec-99");
     assert!(!output.status.success());
-    assert!(text(&output).contains("already exists"), "{}", text(&output));
+    assert!(
+        text(&output).contains("already exists"),
+        "{}",
+        text(&output)
+    );
 
     let output = add("petr@example.cz", "viewer", "");
     assert!(!output.status.success());
-    assert!(text(&output).contains("Enter a password"), "{}", text(&output));
+    assert!(
+        text(&output).contains("Enter a password"),
+        "{}",
+        text(&output)
+    );
 
     let output = add("petr@example.cz", "viewer", "password123");
     assert!(!output.status.success());
-    assert!(text(&output).contains("too easy to guess"), "{}", text(&output));
+    assert!(
+        text(&output).contains("too easy to guess"),
+        "{}",
+        text(&output)
+    );
 
     let output = add("petr@example.cz", "boss", "modry-kopec-trakar-58");
     assert!(!output.status.success());
-    assert!(text(&output).contains("admin, operator or viewer"), "{}", text(&output));
+    assert!(
+        text(&output).contains("admin, operator or viewer"),
+        "{}",
+        text(&output)
+    );
 
     let output = add("not-an-email", "viewer", "modry-kopec-trakar-58");
     assert!(!output.status.success());
@@ -73,7 +97,10 @@ fn bad_configuration_is_reported_per_variable() {
     let output = run(
         dir.path(),
         &["serve"],
-        &[("LEPTOS_SITE_ADDR", "somewhere"), ("SESSION_IDLE_TIMEOUT", "soon")],
+        &[
+            ("LEPTOS_SITE_ADDR", "somewhere"),
+            ("SESSION_IDLE_TIMEOUT", "soon"),
+        ],
         "",
     );
     assert!(!output.status.success());

@@ -33,16 +33,21 @@ pub fn start_time() -> DateTime<Utc> {
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_app_in(Arc::new(tempfile::tempdir().unwrap()), ManualClock::new(start_time())).await
+    spawn_app_in(
+        Arc::new(tempfile::tempdir().unwrap()),
+        ManualClock::new(start_time()),
+        0,
+    )
+    .await
 }
 
-/// Starts the app on a database (and key file) in `data_dir`.
-pub async fn spawn_app_in(data_dir: Arc<TempDir>, clock: ManualClock) -> TestApp {
+/// Starts the app on a database (and key file) in `data_dir`, on `port` (0: any free port).
+pub async fn spawn_app_in(data_dir: Arc<TempDir>, clock: ManualClock, port: u16) -> TestApp {
     let database = data_dir.path().join("test.db");
     let key_file = data_dir.path().join("secret.key");
     let vars = [
         ("DATABASE_URL", format!("sqlite://{}", database.display())),
-        ("LEPTOS_SITE_ADDR", "127.0.0.1:0".to_string()),
+        ("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}")),
         ("SECRET_KEY_FILE", key_file.display().to_string()),
     ];
     let config = Config::from_lookup(|name| {
@@ -95,7 +100,12 @@ impl TestApp {
     }
 
     /// Calls a server function the way a form would.
-    pub async fn call(&self, client: &reqwest::Client, name: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn call(
+        &self,
+        client: &reqwest::Client,
+        name: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
         client
             .post(self.url(&format!("/api/{name}")))
             .header("Accept", "application/json")
@@ -105,8 +115,14 @@ impl TestApp {
             .expect("request is sent")
     }
 
-    pub async fn login(&self, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
-        self.call(client, "login", &[("email", email), ("password", password)]).await
+    pub async fn login(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.call(client, "login", &[("email", email), ("password", password)])
+            .await
     }
 
     /// The e-mail of the session's user, or `None` when not signed in.
@@ -114,7 +130,9 @@ impl TestApp {
         let response = self.call(client, "session_info", &[]).await;
         assert_eq!(response.status(), 200);
         let body: serde_json::Value = response.json().await.unwrap();
-        body.get("email").and_then(|e| e.as_str()).map(str::to_string)
+        body.get("email")
+            .and_then(|e| e.as_str())
+            .map(str::to_string)
     }
 
     /// Adds a user directly (test set-up, as `fapi-bridge user add` would).
@@ -144,7 +162,9 @@ impl TestApp {
     }
 
     /// Audit actions recorded so far, oldest first, as (action, actor, target, client address).
-    pub async fn audit_actions(&self) -> Vec<(String, Option<String>, Option<String>, Option<String>)> {
+    pub async fn audit_actions(
+        &self,
+    ) -> Vec<(String, Option<String>, Option<String>, Option<String>)> {
         sqlx::query_as("SELECT action, actor_email, target, client_addr FROM audit_log ORDER BY id")
             .fetch_all(&self.db)
             .await
@@ -152,6 +172,10 @@ impl TestApp {
     }
 
     /// Stops the server and waits until it has finished.
+    pub fn port(&self) -> u16 {
+        self.base.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
     pub async fn stop(mut self) -> Arc<TempDir> {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());

@@ -10,15 +10,21 @@ async fn page(client: &reqwest::Client, url: String) -> (u16, String) {
     (status, response.text().await.unwrap())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn visitors_without_a_session_are_sent_to_sign_in() {
     let app = spawn_app().await;
-    let response = app.client().get(app.url("/orders")).send().await.unwrap();
-    assert_eq!(response.status(), 302);
+    let response = app
+        .client()
+        .get(app.url("/orders"))
+        .header("Accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
     assert_eq!(response.headers()["location"], "/login");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sign_in_page_speaks_czech_by_default_and_english_on_request() {
     let app = spawn_app().await;
     let (status, body) = page(&app.client(), app.url("/login")).await;
@@ -50,10 +56,13 @@ async fn the_sign_in_page_speaks_czech_by_default_and_english_on_request() {
         .text()
         .await
         .unwrap();
-    assert!(chosen.contains("Přihlásit se"), "the chosen language wins over the browser's");
+    assert!(
+        chosen.contains("Přihlásit se"),
+        "the chosen language wins over the browser's"
+    );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_can_open_every_page() {
     let app = spawn_app().await;
     let admin = app.signed_in("admin@example.cz", Role::Admin).await;
@@ -74,21 +83,23 @@ async fn an_admin_can_open_every_page() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_language_choice_is_remembered_for_the_user() {
     let app = spawn_app().await;
     let admin = app.signed_in("admin@example.cz", Role::Admin).await;
     let response = app.call(&admin, "set_language", &[("lang", "en")]).await;
     assert_eq!(response.status(), 200);
-    let stored: String = sqlx::query_scalar("SELECT language FROM users WHERE email = 'admin@example.cz'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let stored: String =
+        sqlx::query_scalar("SELECT language FROM users WHERE email = 'admin@example.cz'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(stored, "en");
 
     // A fresh browser (no lang cookie) gets English after signing in.
     let fresh = app.client();
-    app.login(&fresh, "admin@example.cz", crate::helpers::PASSWORD).await;
+    app.login(&fresh, "admin@example.cz", crate::helpers::PASSWORD)
+        .await;
     let (_, body) = page(&fresh, app.url("/team")).await;
     assert!(body.contains("Sign out"), "{body}");
 
@@ -96,7 +107,7 @@ async fn the_language_choice_is_remembered_for_the_user() {
     assert_eq!(response.status(), 422);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_is_refused_the_team_page_and_the_audit_log() {
     let app = spawn_app().await;
     let operator = app.signed_in("petr@example.cz", Role::Operator).await;
@@ -108,10 +119,11 @@ async fn an_operator_is_refused_the_team_page_and_the_audit_log() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_addresses_answer_404() {
     let app = spawn_app().await;
-    let (status, body) = page(&app.client(), app.url("/no-such-page")).await;
+    let viewer = app.signed_in("petr@example.cz", Role::Viewer).await;
+    let (status, body) = page(&viewer, app.url("/no-such-page")).await;
     assert_eq!(status, 404);
     assert!(body.contains("Stránka nenalezena"));
 }

@@ -6,7 +6,6 @@ use crate::api::team::{
     AddTeamMember, ChangeMemberRole, ResetMemberPassword, SetMemberDisabled, list_team,
 };
 use crate::app::components::{ActionOutcome, ErrorMessage, Loading, Time};
-use crate::app::layout::use_current_user;
 use crate::app::pages::not_found::Forbidden;
 use crate::error::AppError;
 use crate::i18n::use_i18n;
@@ -33,18 +32,25 @@ pub fn TeamPage() -> impl IntoView {
     );
     // The latest of the row actions, for one message above the table.
     let row_result = Signal::derive(move || {
-        [change_role.value().get(), set_disabled.value().get(), reset_password.value().get()]
+        [
+            change_role.value().get(),
+            set_disabled.value().get(),
+            reset_password.value().get(),
+        ]
+        .into_iter()
+        .flatten()
+        .find(Result::is_err)
+        .or_else(|| {
+            [
+                change_role.value().get(),
+                set_disabled.value().get(),
+                reset_password.value().get(),
+            ]
             .into_iter()
             .flatten()
-            .find(Result::is_err)
-            .or_else(|| {
-                [change_role.value().get(), set_disabled.value().get(), reset_password.value().get()]
-                    .into_iter()
-                    .flatten()
-                    .next()
-            })
+            .next()
+        })
     });
-    let my_id = use_current_user().map(|u| u.id);
 
     view! {
         <Transition fallback=|| view! { <Loading /> }>
@@ -52,7 +58,8 @@ pub fn TeamPage() -> impl IntoView {
                 match members.await {
                     Err(AppError::Forbidden) => view! { <Forbidden /> }.into_any(),
                     Err(error) => view! { <ErrorMessage error=Some(error) /> }.into_any(),
-                    Ok(members) => {
+                    Ok(team) => {
+                        let me = team.me;
                         view! {
                             <h1>{t!(i18n, team_title)}</h1>
                             <p>{t!(i18n, team_intro)}</p>
@@ -70,10 +77,11 @@ pub fn TeamPage() -> impl IntoView {
                                         </tr>
                                     </thead>
                                     <tbody>
-                                        {members
+                                        {team
+                                            .members
                                             .into_iter()
                                             .map(|member| {
-                                                let is_me = Some(member.id) == my_id;
+                                                let is_me = member.id == me;
                                                 view! {
                                                     <MemberRow
                                                         member

@@ -18,10 +18,41 @@ pub async fn request_session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>().await.map_err(internal)
 }
 
+/// The signed-in user of a request, looked up once per request by [`load_request_user`].
+#[derive(Debug, Clone)]
+pub struct RequestUser(pub Option<UserRecord>);
+
+/// Middleware: resolves the session to its user before any handler runs, so server functions
+/// and the resources of one page share one lookup instead of each loading the session.
+pub async fn load_request_user(
+    axum::extract::State(state): axum::extract::State<crate::server::state::AppState>,
+    session: Session,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match session::signed_in_user(&session, &state.db).await {
+        Ok(user) => {
+            request.extensions_mut().insert(RequestUser(user));
+            next.run(request).await
+        }
+        Err(error) => {
+            let status = http::StatusCode::from_u16(error.status_code())
+                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+            (status, "The session could not be read").into_response()
+        }
+    }
+}
+
 /// The signed-in user of the current request, if any.
 pub async fn current_user() -> Result<Option<UserRecord>, AppError> {
-    let session = request_session().await?;
-    session::signed_in_user(&session, &app_state().db).await
+    let resolved = leptos::prelude::use_context::<Parts>()
+        .and_then(|parts| parts.extensions.get::<RequestUser>().cloned());
+    match resolved {
+        Some(RequestUser(user)) => Ok(user),
+        // Outside the HTTP stack (no middleware ran): ask the session directly.
+        None => session::signed_in_user(&request_session().await?, &app_state().db).await,
+    }
 }
 
 /// The signed-in user, if their role is at least `role`.

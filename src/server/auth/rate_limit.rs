@@ -117,22 +117,43 @@ mod tests {
         }
         let later = start() + Duration::minutes(5);
         assert_eq!(limiter.check(&keys, later), Err(10 * 60));
-        assert_eq!(limiter.check(&keys, start() + Duration::minutes(15)), Ok(()));
+        assert_eq!(
+            limiter.check(&keys, start() + Duration::minutes(15)),
+            Ok(())
+        );
     }
 
     #[test]
     fn the_same_address_is_blocked_for_other_emails_and_vice_versa() {
         let limiter = limiter();
         for i in 0..5 {
-            limiter.record_failure(&AttemptKeys::new("10.0.0.1", &format!("u{i}@example.cz")), start());
+            limiter.record_failure(
+                &AttemptKeys::new("10.0.0.1", &format!("u{i}@example.cz")),
+                start(),
+            );
         }
-        assert!(limiter.check(&AttemptKeys::new("10.0.0.1", "new@example.cz"), start()).is_err());
-        assert!(limiter.check(&AttemptKeys::new("10.0.0.2", "new@example.cz"), start()).is_ok());
+        assert!(
+            limiter
+                .check(&AttemptKeys::new("10.0.0.1", "new@example.cz"), start())
+                .is_err()
+        );
+        assert!(
+            limiter
+                .check(&AttemptKeys::new("10.0.0.2", "new@example.cz"), start())
+                .is_ok()
+        );
 
         for i in 0..5 {
-            limiter.record_failure(&AttemptKeys::new(&format!("10.1.0.{i}"), "victim@example.cz"), start());
+            limiter.record_failure(
+                &AttemptKeys::new(&format!("10.1.0.{i}"), "victim@example.cz"),
+                start(),
+            );
         }
-        assert!(limiter.check(&AttemptKeys::new("10.9.9.9", "Victim@example.cz"), start()).is_err());
+        assert!(
+            limiter
+                .check(&AttemptKeys::new("10.9.9.9", "Victim@example.cz"), start())
+                .is_err()
+        );
     }
 
     #[test]

@@ -37,7 +37,10 @@ pub async fn sign_out(session: &Session) -> Result<(), AppError> {
 }
 
 /// The user of this session, if it is signed in and the account is still active and unchanged.
-pub async fn signed_in_user(session: &Session, db: &SqlitePool) -> Result<Option<UserRecord>, AppError> {
+pub async fn signed_in_user(
+    session: &Session,
+    db: &SqlitePool,
+) -> Result<Option<UserRecord>, AppError> {
     let Some(stored) = session.get::<SessionUser>(USER_KEY).await? else {
         return Ok(None);
     };
