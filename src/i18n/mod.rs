@@ -52,21 +52,16 @@ impl Lang {
         }
     }
 
-    /// The language of a request: the `lang` cookie, else the browser's preference, else Czech.
-    pub fn from_headers(cookie: Option<&str>, accept_language: Option<&str>) -> Lang {
-        let from_cookie = cookie.and_then(|header| {
-            header.split(';').find_map(|pair| {
-                let (name, value) = pair.trim().split_once('=')?;
-                (name == LANG_COOKIE)
-                    .then(|| Lang::parse(value.trim()))
-                    .flatten()
-            })
-        });
-        from_cookie
-            .or_else(|| {
-                accept_language.and_then(|header| {
-                    let first = header.split(',').next()?.trim().to_ascii_lowercase();
-                    Lang::parse(first.get(..2)?)
+    /// The language of a request: the one chosen (the `lang` cookie), else Czech — the
+    /// product's users are Czech sellers, whatever language their browser is set to.
+    pub fn from_cookie_header(cookie: Option<&str>) -> Lang {
+        cookie
+            .and_then(|header| {
+                header.split(';').find_map(|pair| {
+                    let (name, value) = pair.trim().split_once('=')?;
+                    (name == LANG_COOKIE)
+                        .then(|| Lang::parse(value.trim()))
+                        .flatten()
                 })
             })
             .unwrap_or_default()
@@ -281,11 +276,8 @@ pub fn initial_lang() -> Lang {
     {
         use_context::<http::request::Parts>()
             .map(|parts| {
-                let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
-                Lang::from_headers(
-                    header(http::header::COOKIE),
-                    header(http::header::ACCEPT_LANGUAGE),
-                )
+                let cookie = parts.headers.get(http::header::COOKIE);
+                Lang::from_cookie_header(cookie.and_then(|v| v.to_str().ok()))
             })
             .unwrap_or_default()
     }
@@ -312,14 +304,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cookie_wins_then_browser_preference_then_czech() {
-        assert_eq!(
-            Lang::from_headers(Some("a=b; lang=en"), Some("cs")),
-            Lang::En
-        );
-        assert_eq!(Lang::from_headers(None, Some("en-GB,en;q=0.9")), Lang::En);
-        assert_eq!(Lang::from_headers(Some("lang=xx"), Some("de")), Lang::Cs);
-        assert_eq!(Lang::from_headers(None, None), Lang::Cs);
+    fn the_chosen_language_else_czech() {
+        assert_eq!(Lang::from_cookie_header(Some("a=b; lang=en")), Lang::En);
+        assert_eq!(Lang::from_cookie_header(Some("lang=cs")), Lang::Cs);
+        assert_eq!(Lang::from_cookie_header(Some("lang=xx")), Lang::Cs);
+        assert_eq!(Lang::from_cookie_header(None), Lang::Cs);
     }
 
     #[test]
