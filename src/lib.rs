@@ -11,7 +11,13 @@ pub mod i18n;
 pub mod model;
 
 #[cfg(feature = "ssr")]
+pub mod fapi;
+#[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub mod simulators;
+#[cfg(feature = "ssr")]
+pub mod smartemailing;
 
 /// Entry point of the browser half: attaches the UI to the server-rendered HTML.
 #[cfg(feature = "hydrate")]

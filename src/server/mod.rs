@@ -12,6 +12,7 @@ pub mod db;
 pub mod demo;
 pub mod email;
 pub mod error;
+pub mod outbound;
 pub mod page_guard;
 pub mod setup;
 pub mod startup;

@@ -3,6 +3,8 @@
 
 mod auth;
 mod cli;
+mod clients;
 mod helpers;
 mod pages;
+mod simulators;
 mod team;
