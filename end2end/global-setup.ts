@@ -4,6 +4,30 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PORT } from './playwright.config';
 
+export const FAPI_SIMULATOR_PORT = PORT + 1;
+export const SMARTEMAILING_SIMULATOR_PORT = PORT + 2;
+
+/** Starts `fapi-bridge simulate <api>` and resolves once it listens. */
+function startSimulator(binary: string, api: string, port: number): Promise<ChildProcess> {
+  const child = spawn(binary, ['simulate', api, '--listen', `127.0.0.1:${port}`, '--orders', '50'], {
+    env: { PATH: process.env.PATH, RUST_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stderr?.on('data', (chunk) => process.stderr.write(chunk));
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`${api} simulator did not start:\n${output}`)), 30_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('listening on')) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`${api} simulator exited with ${code}:\n${output}`)));
+  });
+}
+
 // Starts the real server binary (built by `cargo leptos build`) on a throw-away database and
 // hands the first-admin setup link it prints to the tests through SETUP_LINK.
 export default async function globalSetup(): Promise<() => Promise<void>> {
@@ -11,6 +35,12 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(root, 'target');
   const binary = path.join(targetDir, 'debug', 'fapi-bridge');
   const dataDir = mkdtempSync(path.join(tmpdir(), 'fapi-bridge-e2e-'));
+
+  // The FAPI and SmartEmailing simulators, served by the same binary.
+  const simulators = await Promise.all([
+    startSimulator(binary, 'fapi', FAPI_SIMULATOR_PORT),
+    startSimulator(binary, 'smartemailing', SMARTEMAILING_SIMULATOR_PORT),
+  ]);
 
   const server: ChildProcess = spawn(binary, ['serve'], {
     cwd: dataDir,
@@ -21,6 +51,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       SECRET_KEY_FILE: path.join(dataDir, 'secret.key'),
       LEPTOS_SITE_ADDR: `127.0.0.1:${PORT}`,
       LEPTOS_SITE_ROOT: path.join(root, 'target', 'site'),
+      FAPI_API_URL: `http://127.0.0.1:${FAPI_SIMULATOR_PORT}`,
+      SMARTEMAILING_API_URL: `http://127.0.0.1:${SMARTEMAILING_SIMULATOR_PORT}/api/v3`,
+      HTTP_TIMEOUT: '5s',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -45,8 +78,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   process.env.SETUP_LINK = setupLink;
 
   return async () => {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => server.once('exit', resolve));
+    for (const child of [server, ...simulators]) {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
     rmSync(dataDir, { recursive: true, force: true });
   };
 }

@@ -5,6 +5,8 @@
 //! [`AppError::Internal`]. The UI turns every variant into words through the translation layer.
 
 use serde::{Deserialize, Serialize};
+
+use crate::model::{CheckOutcome, System};
 use server_fn::codec::JsonEncoding;
 use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
@@ -32,6 +34,9 @@ pub enum AppError {
     /// Something failed on the server; details are in the server log only.
     #[error("internal error")]
     Internal,
+    /// FAPI or SmartEmailing failed while the server acted for the user; their message.
+    #[error("{0:?} failed: {1}")]
+    Upstream(System, String),
     /// The request did not reach the server or the answer could not be read.
     #[error("request failed: {0}")]
     Request(String),
@@ -56,6 +61,18 @@ pub enum Invalid {
     SetupAlreadyDone,
     UnknownRole,
     UnknownLanguage,
+    ConnectionNameTaken,
+    EshopNameInvalid,
+    SeUsernameEmpty,
+    /// A new connection needs both API keys.
+    ApiKeyRequired(System),
+    /// The live check refused the credentials; nothing was saved. `None`: that side passed.
+    CredentialsRefused {
+        fapi: Option<CheckOutcome>,
+        smartemailing: Option<CheckOutcome>,
+    },
+    /// A destructive action was sent without its confirmation.
+    ConfirmationMissing,
 }
 
 impl From<Invalid> for AppError {
@@ -86,6 +103,7 @@ impl AppError {
             AppError::NotFound => 404,
             AppError::RateLimited { .. } => 429,
             AppError::Invalid(_) => 422,
+            AppError::Upstream(..) => 502,
             AppError::Internal | AppError::Request(_) => 500,
         }
     }

@@ -113,3 +113,75 @@ pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
     pub next_before: Option<i64>,
 }
+
+/// One of the two external systems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum System {
+    Fapi,
+    SmartEmailing,
+}
+
+/// The result of a live credential check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CheckOutcome {
+    Ok,
+    /// The provider refused the login or key; its message.
+    WrongCredentials(String),
+    Unreachable(String),
+    Timeout,
+    Failed(String),
+}
+
+impl CheckOutcome {
+    pub fn is_ok(&self) -> bool {
+        matches!(self, CheckOutcome::Ok)
+    }
+}
+
+/// When a side of a connection was last checked, and how it went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub checked_at: Option<DisplayTime>,
+    pub outcome: Option<CheckOutcome>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListRef {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A connection as the UI shows it. API keys never leave the server; the webhook URL (a
+/// secret too) is filled in for admins only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionView {
+    pub id: i64,
+    pub name: String,
+    pub eshop_name: String,
+    pub fapi_login: String,
+    pub se_username: String,
+    pub forwarding_enabled: bool,
+    pub forwarding_since: Option<DisplayTime>,
+    pub default_list: Option<ListRef>,
+    pub fapi: Health,
+    pub smartemailing: Health,
+    pub webhook_url: Option<String>,
+    pub created_at: DisplayTime,
+}
+
+/// The Connections page, with what the viewer's role allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionList {
+    pub can_manage: bool,
+    pub connections: Vec<ConnectionView>,
+}
+
+/// One connection's page, with what the viewer's role allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionDetail {
+    pub connection: ConnectionView,
+    /// Admins: edit, delete, switches, webhook URL.
+    pub can_manage: bool,
+    /// Operators and admins: re-check the credentials.
+    pub can_test: bool,
+}

@@ -12,11 +12,10 @@ use leptos_router::path;
 use crate::i18n::{initial_lang, provide_i18n};
 use layout::AuthenticatedLayout;
 use pages::audit::AuditPage;
+use pages::connections::{ConnectionPage, ConnectionsPage, NewConnectionPage};
 use pages::login::LoginPage;
 use pages::not_found::NotFound;
-use pages::placeholder::{
-    ConnectionsPage, ContactsPage, OrdersPage, OverviewPage, RemindersPage, SyncHistoryPage,
-};
+use pages::placeholder::{ContactsPage, OrdersPage, OverviewPage, RemindersPage, SyncHistoryPage};
 use pages::setup::SetupPage;
 use pages::team::TeamPage;
 
@@ -69,6 +68,8 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=AuthenticatedLayout>
                     <Route path=path!("") view=OverviewPage />
                     <Route path=path!("connections") view=ConnectionsPage />
+                    <Route path=path!("connections/new") view=NewConnectionPage />
+                    <Route path=path!("connections/:id") view=ConnectionPage />
                     <Route path=path!("orders") view=OrdersPage />
                     <Route path=path!("sync-history") view=SyncHistoryPage />
                     <Route path=path!("contacts") view=ContactsPage />

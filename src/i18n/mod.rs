@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, Invalid};
-use crate::model::Role;
+use crate::model::{CheckOutcome, Role, System};
 
 /// The cookie that remembers the language between requests (set at sign-in and on switching).
 pub const LANG_COOKIE: &str = "lang";
@@ -178,6 +178,60 @@ pub struct Texts {
     pub inv_setup_already_done: &'static str,
     pub inv_unknown_role: &'static str,
     pub inv_unknown_language: &'static str,
+
+    pub new_connection: &'static str,
+    pub new_connection_intro: &'static str,
+    pub no_connections: &'static str,
+    pub back_to_connections: &'static str,
+    pub connection_name: &'static str,
+    pub eshop_name: &'static str,
+    pub eshop_name_hint: &'static str,
+    pub fapi_login: &'static str,
+    pub fapi_api_key: &'static str,
+    pub se_username: &'static str,
+    pub se_api_key: &'static str,
+    pub api_key_new: &'static str,
+    pub api_key_keep: &'static str,
+    pub api_key_stored: &'static str,
+    pub save_connection: &'static str,
+    pub save: &'static str,
+    pub checking: &'static str,
+    pub health: &'static str,
+    pub not_checked: &'static str,
+    pub checked_at: &'static str,
+    pub test_connection: &'static str,
+    pub forwarding: &'static str,
+    pub forwarding_on: &'static str,
+    pub forwarding_off: &'static str,
+    pub forwarding_hint: &'static str,
+    pub forwarding_switch_on: &'static str,
+    pub forwarding_switch_off: &'static str,
+    pub since: &'static str,
+    pub webhook: &'static str,
+    pub webhook_url: &'static str,
+    pub webhook_hint: &'static str,
+    pub rotate_webhook: &'static str,
+    pub webhook_rotated: &'static str,
+    pub default_list: &'static str,
+    pub default_list_none: &'static str,
+    pub default_list_hint: &'static str,
+    pub choose_default_list: &'static str,
+    pub edit_connection: &'static str,
+    pub delete_connection: &'static str,
+    pub delete_connection_warning: &'static str,
+    pub delete_connection_confirm: fn(&str) -> String,
+    pub outcome_ok: &'static str,
+    pub outcome_wrong_credentials: &'static str,
+    pub outcome_unreachable: &'static str,
+    pub outcome_timeout: &'static str,
+    pub outcome_failed: &'static str,
+    pub err_upstream: &'static str,
+    pub inv_connection_name_taken: &'static str,
+    pub inv_eshop_name_invalid: &'static str,
+    pub inv_se_username_empty: &'static str,
+    pub inv_api_key_required: &'static str,
+    pub inv_credentials_refused: &'static str,
+    pub inv_confirmation_missing: &'static str,
 }
 
 impl Texts {
@@ -208,6 +262,9 @@ impl Texts {
                 (self.err_rate_limited)(*retry_after_secs)
             }
             AppError::Invalid(invalid) => self.invalid(invalid),
+            AppError::Upstream(system, message) => {
+                format!("{} {}: {message}", self.err_upstream, self.system(*system))
+            }
             AppError::Internal => self.err_internal.into(),
             AppError::Request(_) => self.err_request.into(),
         }
@@ -228,6 +285,53 @@ impl Texts {
             Invalid::SetupAlreadyDone => self.inv_setup_already_done.into(),
             Invalid::UnknownRole => self.inv_unknown_role.into(),
             Invalid::UnknownLanguage => self.inv_unknown_language.into(),
+            Invalid::ConnectionNameTaken => self.inv_connection_name_taken.into(),
+            Invalid::EshopNameInvalid => self.inv_eshop_name_invalid.into(),
+            Invalid::SeUsernameEmpty => self.inv_se_username_empty.into(),
+            Invalid::ApiKeyRequired(system) => {
+                format!("{} {}.", self.inv_api_key_required, self.system(*system))
+            }
+            Invalid::CredentialsRefused {
+                fapi,
+                smartemailing,
+            } => {
+                let mut text = self.inv_credentials_refused.to_string();
+                for (system, outcome) in
+                    [(System::Fapi, fapi), (System::SmartEmailing, smartemailing)]
+                {
+                    if let Some(outcome) = outcome {
+                        text.push_str(&format!(
+                            " {}: {}.",
+                            self.system(system),
+                            self.check_outcome(outcome)
+                        ));
+                    }
+                }
+                text
+            }
+            Invalid::ConfirmationMissing => self.inv_confirmation_missing.into(),
+        }
+    }
+
+    pub fn system(&self, system: System) -> &'static str {
+        match system {
+            System::Fapi => "FAPI",
+            System::SmartEmailing => "SmartEmailing",
+        }
+    }
+
+    /// A credential check's result in words, with the provider's own message.
+    pub fn check_outcome(&self, outcome: &CheckOutcome) -> String {
+        match outcome {
+            CheckOutcome::Ok => self.outcome_ok.into(),
+            CheckOutcome::WrongCredentials(message) => {
+                format!("{} ({message})", self.outcome_wrong_credentials)
+            }
+            CheckOutcome::Unreachable(message) => {
+                format!("{} ({message})", self.outcome_unreachable)
+            }
+            CheckOutcome::Timeout => self.outcome_timeout.into(),
+            CheckOutcome::Failed(message) => format!("{} ({message})", self.outcome_failed),
         }
     }
 }

@@ -36,6 +36,26 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Serve a simulator of FAPI or SmartEmailing, to try the bridge without real accounts.
+    Simulate {
+        #[arg(value_enum)]
+        api: SimulatedApi,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:3190")]
+        listen: std::net::SocketAddr,
+        /// FAPI: how many past orders to generate.
+        #[arg(long, default_value_t = 200)]
+        orders: usize,
+        /// FAPI: seed of the generated data (the same seed gives the same data).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SimulatedApi {
+    Fapi,
+    Smartemailing,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +92,12 @@ pub async fn run() -> ExitCode {
         Command::User {
             command: UserCommand::Add { email, role, name },
         } => add_user(&email, role, &name).await,
+        Command::Simulate {
+            api,
+            listen,
+            orders,
+            seed,
+        } => simulate(api, listen, orders, seed).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,6 +123,46 @@ async fn serve() -> anyhow::Result<()> {
         println!("No users yet. Create the first admin within one hour at:\n  {link}");
     }
     app.run_until_stopped(shutdown_signal()).await
+}
+
+async fn simulate(
+    api: SimulatedApi,
+    listen: std::net::SocketAddr,
+    orders: usize,
+    seed: u64,
+) -> anyhow::Result<()> {
+    use crate::simulators::{RunningSimulator, fapi, smartemailing};
+    let (router, description) = match api {
+        SimulatedApi::Fapi => {
+            let simulator = fapi::FapiSimulator::with_default_account(seed);
+            let now = chrono::Utc::now();
+            simulator.store.lock().expect("fresh store").generate(
+                orders,
+                now - chrono::Duration::days(365),
+                now,
+            );
+            (
+                simulator.router(),
+                format!(
+                    "FAPI simulator ({orders} orders)\n  login:   {}\n  API key: {}",
+                    fapi::DEFAULT_LOGIN,
+                    fapi::DEFAULT_API_KEY
+                ),
+            )
+        }
+        SimulatedApi::Smartemailing => (
+            smartemailing::SmartEmailingSimulator::with_default_account().router(),
+            format!(
+                "SmartEmailing simulator (API under /api/v3)\n  user name: {}\n  API key:   {}",
+                smartemailing::DEFAULT_USERNAME,
+                smartemailing::DEFAULT_API_KEY
+            ),
+        ),
+    };
+    let running = RunningSimulator::start(router, listen).await?;
+    println!("{description}\n  listening on {}", running.base_url());
+    shutdown_signal().await;
+    Ok(())
 }
 
 async fn add_user(email: &str, role: Role, name: &str) -> anyhow::Result<()> {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::server::crypto::SecretKey;
+use crate::server::outbound::{HttpSettings, RetryPolicy};
 
 /// Where the encryption key for stored API keys comes from.
 #[derive(Clone, Debug)]
@@ -34,6 +35,12 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     pub site_root: String,
     pub output_name: String,
+    /// Base URL of the FAPI API.
+    pub fapi_api_url: Url,
+    /// Base URL of the SmartEmailing API (v3).
+    pub smartemailing_api_url: Url,
+    /// Timeouts, retries and pace of calls to FAPI and SmartEmailing.
+    pub http: HttpSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +116,7 @@ impl Config {
         };
         let session_idle_timeout = duration("SESSION_IDLE_TIMEOUT", "7d");
         let login_failure_window = duration("LOGIN_FAILURE_WINDOW", "15m");
+        let http_timeout = duration("HTTP_TIMEOUT", "30s");
 
         let login_max_failures = match get("LOGIN_MAX_FAILURES") {
             None => 5,
@@ -117,6 +125,37 @@ impl Config {
                 _ => {
                     problems.push(format!(
                         "LOGIN_MAX_FAILURES must be a positive whole number, got {text:?}"
+                    ));
+                    5
+                }
+            },
+        };
+
+        let mut api_url = |name: &str, default: &str| {
+            let text = get(name).unwrap_or_else(|| default.into());
+            match Url::parse(&text) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") => url,
+                _ => {
+                    problems.push(format!(
+                        "{name} must be an http(s) URL like {default}, got {text:?}"
+                    ));
+                    Url::parse(default).expect("default URL parses")
+                }
+            }
+        };
+        let fapi_api_url = api_url("FAPI_API_URL", crate::fapi::client::DEFAULT_BASE_URL);
+        let smartemailing_api_url = api_url(
+            "SMARTEMAILING_API_URL",
+            crate::smartemailing::client::DEFAULT_BASE_URL,
+        );
+
+        let smartemailing_requests_per_second = match get("SMARTEMAILING_REQUESTS_PER_SECOND") {
+            None => 5,
+            Some(text) => match text.parse::<u32>() {
+                Ok(value) if (1..=1000).contains(&value) => value,
+                _ => {
+                    problems.push(format!(
+                        "SMARTEMAILING_REQUESTS_PER_SECOND must be a whole number from 1 to 1000, got {text:?}"
                     ));
                     5
                 }
@@ -148,6 +187,13 @@ impl Config {
             trust_forwarded_for,
             site_root: get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
             output_name: get("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| "fapi-bridge".into()),
+            fapi_api_url,
+            smartemailing_api_url,
+            http: HttpSettings {
+                timeout: http_timeout,
+                retry: RetryPolicy::default(),
+                smartemailing_requests_per_second,
+            },
         })
     }
 
@@ -209,6 +255,12 @@ mod tests {
         );
         assert_eq!(config.login_max_failures, 5);
         assert_eq!(config.login_failure_window, Duration::from_secs(15 * 60));
+        assert_eq!(config.fapi_api_url.as_str(), "https://api.fapi.cz/");
+        assert_eq!(
+            config.smartemailing_api_url.as_str(),
+            "https://app.smartemailing.cz/api/v3"
+        );
+        assert_eq!(config.http.smartemailing_requests_per_second, 5);
     }
 
     #[test]
@@ -221,6 +273,8 @@ mod tests {
             ("SESSION_IDLE_TIMEOUT", "forever"),
             ("LOGIN_MAX_FAILURES", "0"),
             ("TRUST_FORWARDED_FOR", "maybe"),
+            ("FAPI_API_URL", "api.fapi.cz"),
+            ("SMARTEMAILING_REQUESTS_PER_SECOND", "0"),
         ])
         .unwrap_err();
         let text = error.to_string();
@@ -232,10 +286,12 @@ mod tests {
             "SESSION_IDLE_TIMEOUT",
             "LOGIN_MAX_FAILURES",
             "TRUST_FORWARDED_FOR",
+            "FAPI_API_URL",
+            "SMARTEMAILING_REQUESTS_PER_SECOND",
         ] {
             assert!(text.contains(name), "{name} missing from: {text}");
         }
-        assert_eq!(error.problems.len(), 7);
+        assert_eq!(error.problems.len(), 9);
     }
 
     #[test]

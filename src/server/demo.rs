@@ -1,4 +1,5 @@
-//! `fapi-bridge demo`: the real app on a throw-away database with a demo admin.
+//! `fapi-bridge demo`: the real app on a throw-away database with a demo admin, connected to
+//! built-in FAPI and SmartEmailing simulators over real HTTP.
 
 use rand::Rng;
 use rand::distributions::Alphanumeric;
@@ -6,12 +7,18 @@ use rand::distributions::Alphanumeric;
 use crate::model::Role;
 use crate::server::audit::Actor;
 use crate::server::config::{Config, SecretKeySource};
+use crate::server::connections::{self, ConnectionForm};
 use crate::server::crypto::SecretKey;
 use crate::server::db;
 use crate::server::startup::{Application, shutdown_signal};
 use crate::server::team::{self, NewMember};
+use crate::simulators::RunningSimulator;
+use crate::simulators::fapi::{self, FapiSimulator};
+use crate::simulators::smartemailing::{self, SmartEmailingSimulator};
 
 pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.fapi-bridge.cz";
+/// Past orders in the simulated FAPI account.
+const DEMO_PAST_ORDERS: usize = 300;
 
 pub async fn run() -> anyhow::Result<()> {
     let mut config = Config::from_env()?;
@@ -21,33 +28,62 @@ pub async fn run() -> anyhow::Result<()> {
     config.database_url = format!("sqlite://{}", data_dir.path().join("demo.db").display());
     config.secret_key = SecretKeySource::Inline(SecretKey::generate());
 
+    let any_port: std::net::SocketAddr = "127.0.0.1:0".parse().expect("address parses");
+    let fapi_simulator = FapiSimulator::with_default_account(2026);
+    {
+        let now = chrono::Utc::now();
+        let mut store = fapi_simulator.store.lock().expect("fresh store");
+        store.generate(DEMO_PAST_ORDERS, now - chrono::Duration::days(365), now);
+    }
+    let se_simulator = SmartEmailingSimulator::with_default_account();
+    let fapi_running = RunningSimulator::start(fapi_simulator.router(), any_port).await?;
+    let se_running = RunningSimulator::start(se_simulator.router(), any_port).await?;
+    config.fapi_api_url = fapi_running.base_url().parse()?;
+    config.smartemailing_api_url = format!("{}/api/v3", se_running.base_url()).parse()?;
+
     let password: String = rand::thread_rng()
         .sample_iter(&Alphanumeric)
         .take(16)
         .map(char::from)
         .collect();
     let db = db::connect(&config.database_url).await?;
-    let actor = Actor::system("demo");
     let admin = NewMember {
         email: DEMO_ADMIN_EMAIL,
         name: "Demo Admin",
         role: Role::Admin,
         password: &password,
     };
-    team::add_member(&db, chrono::Utc::now(), &actor, admin)
+    team::add_member(&db, chrono::Utc::now(), &Actor::system("demo"), admin)
         .await
         .map_err(|e| anyhow::anyhow!("could not create the demo admin: {e}"))?;
     db.close().await;
 
     let app = Application::build(config).await?;
+    let connection = ConnectionForm {
+        name: "Demo e-shop".into(),
+        eshop_name: String::new(),
+        fapi_login: fapi::DEFAULT_LOGIN.into(),
+        fapi_api_key: fapi::DEFAULT_API_KEY.into(),
+        se_username: smartemailing::DEFAULT_USERNAME.into(),
+        se_api_key: smartemailing::DEFAULT_API_KEY.into(),
+    };
+    connections::create(app.state(), &Actor::system("demo"), connection)
+        .await
+        .map_err(|e| anyhow::anyhow!("could not connect the demo to its simulators: {e}"))?;
+
     println!();
     println!("fapi-bridge demo is running (data is thrown away when it stops).");
     println!("  Open:     {}", app.public_base());
     println!("  E-mail:   {DEMO_ADMIN_EMAIL}");
     println!("  Password: {password}");
+    println!(
+        "Simulated FAPI:          {} ({DEMO_PAST_ORDERS} past orders)",
+        fapi_running.base_url()
+    );
+    println!("Simulated SmartEmailing: {}/api/v3", se_running.base_url());
     println!("Stop it with Ctrl-C.");
     println!();
     let result = app.run_until_stopped(shutdown_signal()).await;
-    drop(data_dir);
+    drop((fapi_running, se_running, data_dir));
     result
 }

@@ -17,7 +17,11 @@ use crate::server::auth::guard::RequestUser;
 const PUBLIC_PAGES: &[&str] = &["/login", "/setup"];
 
 /// Pages that need more than the viewer role.
-const RESTRICTED_PAGES: &[(&str, Role)] = &[("/team", Role::Admin), ("/audit", Role::Admin)];
+const RESTRICTED_PAGES: &[(&str, Role)] = &[
+    ("/team", Role::Admin),
+    ("/audit", Role::Admin),
+    ("/connections/new", Role::Admin),
+];
 
 /// Paths that are not pages: server functions, webhooks, built assets.
 const NOT_PAGES: &[&str] = &["/api/", "/pkg/", "/webhooks/"];

@@ -3,6 +3,8 @@
 use rand::Rng;
 use rust_decimal::Decimal;
 
+use crate::server::text::ascii_fold;
+
 /// (first name, surname) pairs with the surname in the matching gender.
 const MEN: &[&str] = &[
     "Jan", "Petr", "Tomáš", "Martin", "Jakub", "Lukáš", "Ondřej", "Jiří", "Pavel", "David",
@@ -95,38 +97,38 @@ pub fn products() -> Vec<Product> {
         p(
             "Online kurz: Základy marketingu",
             Some("KURZ-MKT"),
-            2_478_51,
-            99_00,
+            247_851,
+            9_900,
             21,
         ),
         p(
             "E-book: Jak na e-mailing",
             Some("EBOOK-01"),
             32_231,
-            13_00,
+            1_300,
             21,
         ),
-        p("Konzultace 60 minut", None, 1_652_89, 66_00, 21),
+        p("Konzultace 60 minut", None, 165_289, 6_600, 21),
         p(
             "Členství v klubu (měsíc)",
             Some("KLUB-M"),
             40_496,
-            16_00,
+            1_600,
             21,
         ),
         p(
             "Workshop Praha – vstupenka",
             Some("WS-PRG"),
-            1_239_67,
-            49_00,
+            123_967,
+            4_900,
             12,
         ),
-        p("Tištěná kniha: Prodej online", None, 44_554, 18_00, 12),
+        p("Tištěná kniha: Prodej online", None, 44_554, 1_800, 12),
         p(
             "Videokurz: Excel pro podnikatele",
             Some("KURZ-XLS"),
-            1_238_84,
-            49_00,
+            123_884,
+            4_900,
             21,
         ),
     ]
@@ -142,41 +144,6 @@ pub struct Person {
     pub city: String,
     pub zip: String,
     pub company: Option<String>,
-}
-
-/// Strips Czech diacritics for e-mail local parts.
-pub fn ascii(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            'á' => 'a',
-            'č' => 'c',
-            'ď' => 'd',
-            'é' | 'ě' => 'e',
-            'í' => 'i',
-            'ň' => 'n',
-            'ó' => 'o',
-            'ř' => 'r',
-            'š' => 's',
-            'ť' => 't',
-            'ú' | 'ů' => 'u',
-            'ý' => 'y',
-            'ž' => 'z',
-            'Á' => 'A',
-            'Č' => 'C',
-            'Ď' => 'D',
-            'É' | 'Ě' => 'E',
-            'Í' => 'I',
-            'Ň' => 'N',
-            'Ó' => 'O',
-            'Ř' => 'R',
-            'Š' => 'S',
-            'Ť' => 'T',
-            'Ú' | 'Ů' => 'U',
-            'Ý' => 'Y',
-            'Ž' => 'Z',
-            other => other,
-        })
-        .collect()
 }
 
 /// A person; `serial` keeps e-mails unique across a generated data set.
@@ -199,7 +166,14 @@ pub fn person(rng: &mut impl Rng, serial: u64) -> Person {
         surname_pair.0
     };
     let domain = DOMAINS[rng.gen_range(0..DOMAINS.len())];
-    let email = format!("{}.{}{}@{}", ascii(first), ascii(last), serial, domain).to_lowercase();
+    let email = format!(
+        "{}.{}{}@{}",
+        ascii_fold(first),
+        ascii_fold(last),
+        serial,
+        domain
+    )
+    .to_lowercase();
     let (city, zip) = CITIES[rng.gen_range(0..CITIES.len())];
     Person {
         first_name: first.to_string(),

@@ -610,28 +610,30 @@ fn not_found() -> Response {
 }
 
 /// Basic auth against the account; `Err` is the 401 FAPI answers.
-fn authorize(sim: &FapiSimulator, headers: &HeaderMap) -> Result<(), Response> {
+fn authorized(sim: &FapiSimulator, headers: &HeaderMap) -> bool {
     let store = sim.store.lock().expect("store lock");
-    match super::basic_auth(headers) {
-        Some((login, key)) if login == store.login && key == store.api_key => Ok(()),
-        _ => Err(error(
-            StatusCode::UNAUTHORIZED,
-            "Invalid password.",
-            "AuthenticationException",
-        )),
-    }
+    matches!(super::basic_auth(headers), Some((login, key)) if login == store.login && key == store.api_key)
+}
+
+/// The answer to missing or wrong credentials.
+fn unauthorized() -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "Invalid password.",
+        "AuthenticationException",
+    )
 }
 
 async fn root(State(sim): State<FapiSimulator>, headers: HeaderMap) -> Response {
-    if let Err(denied) = authorize(&sim, &headers) {
-        return denied;
+    if !authorized(&sim, &headers) {
+        return unauthorized();
     }
     Json(json!({})).into_response()
 }
 
 async fn user(State(sim): State<FapiSimulator>, headers: HeaderMap) -> Response {
-    if let Err(denied) = authorize(&sim, &headers) {
-        return denied;
+    if !authorized(&sim, &headers) {
+        return unauthorized();
     }
     let login = sim.store.lock().expect("store lock").login.clone();
     Json(json!({ "id": 13057, "plan": "business", "username": login, "name": "Simulovaný obchod" }))
@@ -640,19 +642,13 @@ async fn user(State(sim): State<FapiSimulator>, headers: HeaderMap) -> Response 
 
 type Params = BTreeMap<String, String>;
 
-/// The invoices a list or count query selects, in the requested order.
-fn select(store: &FapiStore, params: &Params) -> Result<Vec<i64>, Response> {
-    let bad = |field: &str| {
-        error(
-            StatusCode::BAD_REQUEST,
-            &format!("Invalid value of parameter {field}."),
-            "ValidationException",
-        )
-    };
-    let time = |field: &str| -> Result<Option<DateTime<Utc>>, Response> {
+/// The invoices a list or count query selects, in the requested order; `Err` names the
+/// parameter FAPI would refuse.
+fn select(store: &FapiStore, params: &Params) -> Result<Vec<i64>, &'static str> {
+    let time = |field: &'static str| -> Result<Option<DateTime<Utc>>, &'static str> {
         params
             .get(field)
-            .map(|text| parse_prague_local(text).ok_or_else(|| bad(field)))
+            .map(|text| parse_prague_local(text).ok_or(field))
             .transpose()
     };
     let modified_after = time("last_modified_after")?;
@@ -660,7 +656,7 @@ fn select(store: &FapiStore, params: &Params) -> Result<Vec<i64>, Response> {
     let created_to = time("created_on_to")?;
     let parent = params
         .get("parent")
-        .map(|p| p.parse::<i64>().map_err(|_| bad("parent")))
+        .map(|p| p.parse::<i64>().map_err(|_| "parent"))
         .transpose()?;
     let kind = params.get("type").cloned();
     let mut ids: Vec<i64> = store
@@ -683,9 +679,17 @@ fn select(store: &FapiStore, params: &Params) -> Result<Vec<i64>, Response> {
     match params.get("order").map(String::as_str) {
         None | Some("id") => ids.sort_unstable(),
         Some("-id") => ids.sort_unstable_by(|a, b| b.cmp(a)),
-        Some(_) => return Err(bad("order")),
+        Some(_) => return Err("order"),
     }
     Ok(ids)
+}
+
+fn invalid_parameter(field: &str) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        &format!("Invalid value of parameter {field}."),
+        "ValidationException",
+    )
 }
 
 async fn list_invoices(
@@ -693,13 +697,13 @@ async fn list_invoices(
     headers: HeaderMap,
     Query(params): Query<Params>,
 ) -> Response {
-    if let Err(denied) = authorize(&sim, &headers) {
-        return denied;
+    if !authorized(&sim, &headers) {
+        return unauthorized();
     }
     let store = sim.store.lock().expect("store lock");
     let ids = match select(&store, &params) {
         Ok(ids) => ids,
-        Err(response) => return response,
+        Err(field) => return invalid_parameter(field),
     };
     let limit = params
         .get("limit")
@@ -724,13 +728,13 @@ async fn count_invoices(
     headers: HeaderMap,
     Query(params): Query<Params>,
 ) -> Response {
-    if let Err(denied) = authorize(&sim, &headers) {
-        return denied;
+    if !authorized(&sim, &headers) {
+        return unauthorized();
     }
     let store = sim.store.lock().expect("store lock");
     match select(&store, &params) {
         Ok(ids) => Json(json!({ "count": ids.len() })).into_response(),
-        Err(response) => response,
+        Err(field) => invalid_parameter(field),
     }
 }
 
@@ -739,8 +743,8 @@ async fn get_invoice(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(denied) = authorize(&sim, &headers) {
-        return denied;
+    if !authorized(&sim, &headers) {
+        return unauthorized();
     }
     let store = sim.store.lock().expect("store lock");
     match id.parse::<i64>().ok().and_then(|id| store.invoice_json(id)) {
@@ -754,8 +758,8 @@ async fn get_order(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Response {
-    if let Err(denied) = authorize(&sim, &headers) {
-        return denied;
+    if !authorized(&sim, &headers) {
+        return unauthorized();
     }
     let store = sim.store.lock().expect("store lock");
     let Some((first_document, created)) = store.orders.get(&id).copied() else {
@@ -789,8 +793,8 @@ async fn get_client(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Response {
-    if let Err(denied) = authorize(&sim, &headers) {
-        return denied;
+    if !authorized(&sim, &headers) {
+        return unauthorized();
     }
     let store = sim.store.lock().expect("store lock");
     let Some(person) = store.clients.get(&id) else {

@@ -239,12 +239,14 @@ fn failure(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-fn authorize(sim: &SmartEmailingSimulator, headers: &HeaderMap) -> Result<(), Response> {
+fn authorized(sim: &SmartEmailingSimulator, headers: &HeaderMap) -> bool {
     let store = sim.store.lock().expect("store lock");
-    match super::basic_auth(headers) {
-        Some((user, key)) if user == store.username && key == store.api_key => Ok(()),
-        _ => Err(failure(StatusCode::UNAUTHORIZED, "Authentication Failed")),
-    }
+    matches!(super::basic_auth(headers), Some((user, key)) if user == store.username && key == store.api_key)
+}
+
+/// The answer to missing or wrong credentials.
+fn unauthorized() -> Response {
+    failure(StatusCode::UNAUTHORIZED, "Authentication Failed")
 }
 
 fn valid_email(text: &str) -> bool {
@@ -260,8 +262,8 @@ async fn check_credentials(
     State(sim): State<SmartEmailingSimulator>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(denied) = authorize(&sim, &headers) {
-        return denied;
+    if !authorized(&sim, &headers) {
+        return unauthorized();
     }
     Json(json!({ "status": "ok", "meta": [], "message": "Hi there! Your credentials are valid!", "account_id": 2 }))
         .into_response()
@@ -279,8 +281,8 @@ async fn import_contacts(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(denied) = authorize(&sim, &headers) {
-        return denied;
+    if !authorized(&sim, &headers) {
+        return unauthorized();
     }
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
         return failure(StatusCode::BAD_REQUEST, "Request body is not valid JSON");
@@ -386,8 +388,8 @@ async fn import_orders(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(denied) = authorize(&sim, &headers) {
-        return denied;
+    if !authorized(&sim, &headers) {
+        return unauthorized();
     }
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
         return failure(StatusCode::BAD_REQUEST, "Request body is not valid JSON");
@@ -467,8 +469,8 @@ async fn contact_lists(
     headers: HeaderMap,
     Query(params): Query<Params>,
 ) -> Response {
-    if let Err(denied) = authorize(&sim, &headers) {
-        return denied;
+    if !authorized(&sim, &headers) {
+        return unauthorized();
     }
     let store = sim.store.lock().expect("store lock");
     let (limit, offset) = paging(&params);
@@ -499,8 +501,8 @@ async fn contacts(
     headers: HeaderMap,
     Query(params): Query<Params>,
 ) -> Response {
-    if let Err(denied) = authorize(&sim, &headers) {
-        return denied;
+    if !authorized(&sim, &headers) {
+        return unauthorized();
     }
     let store = sim.store.lock().expect("store lock");
     let (limit, offset) = paging(&params);
@@ -531,8 +533,8 @@ async fn contact(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Response {
-    if let Err(denied) = authorize(&sim, &headers) {
-        return denied;
+    if !authorized(&sim, &headers) {
+        return unauthorized();
     }
     let store = sim.store.lock().expect("store lock");
     match store.contacts.get(&id) {
@@ -549,8 +551,8 @@ async fn forget(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Response {
-    if let Err(denied) = authorize(&sim, &headers) {
-        return denied;
+    if !authorized(&sim, &headers) {
+        return unauthorized();
     }
     let mut store = sim.store.lock().expect("store lock");
     match store.contacts.remove(&id) {

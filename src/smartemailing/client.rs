@@ -82,10 +82,12 @@ impl SeError {
     }
 }
 
+/// Pacers by (account user name, requests per second).
+type Pacers = HashMap<(String, u32), Arc<DefaultDirectRateLimiter>>;
+
 /// One pace per SmartEmailing account, shared by every client of that account in the process.
 fn pacer(username: &str, per_second: u32) -> Arc<DefaultDirectRateLimiter> {
-    static PACERS: LazyLock<Mutex<HashMap<(String, u32), Arc<DefaultDirectRateLimiter>>>> =
-        LazyLock::new(|| Mutex::new(HashMap::new()));
+    static PACERS: LazyLock<Mutex<Pacers>> = LazyLock::new(|| Mutex::new(HashMap::new()));
     let per_second = NonZeroU32::new(per_second.max(1)).expect("at least one per second");
     PACERS
         .lock()

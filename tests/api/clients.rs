@@ -415,7 +415,7 @@ async fn lists_contacts_blacklist_and_forget() {
         ..Default::default()
     };
     let map = client
-        .import_contacts(&[jana.clone()], &ImportSettings::default())
+        .import_contacts(std::slice::from_ref(&jana), &ImportSettings::default())
         .await
         .unwrap();
     let page = client
@@ -436,7 +436,7 @@ async fn lists_contacts_blacklist_and_forget() {
         ListStatus::Unsubscribed,
     );
     client
-        .import_contacts(&[jana.clone()], &ImportSettings::default())
+        .import_contacts(std::slice::from_ref(&jana), &ImportSettings::default())
         .await
         .unwrap();
     assert_eq!(

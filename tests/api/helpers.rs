@@ -9,6 +9,9 @@ use fapi_bridge::server::clock::{Clock, ManualClock};
 use fapi_bridge::server::config::Config;
 use fapi_bridge::server::startup::Application;
 use fapi_bridge::server::team::{self, NewMember};
+use fapi_bridge::simulators::RunningSimulator;
+use fapi_bridge::simulators::fapi::FapiSimulator;
+use fapi_bridge::simulators::smartemailing::SmartEmailingSimulator;
 use reqwest::header::{HeaderMap, HeaderValue, ORIGIN};
 use sqlx::SqlitePool;
 use tempfile::TempDir;
@@ -19,6 +22,11 @@ pub const PASSWORD: &str = "modry-kopec-trakar-58";
 
 pub struct TestApp {
     pub base: String,
+    /// The simulated FAPI account the app is configured against.
+    pub fapi: FapiSimulator,
+    /// The simulated SmartEmailing account the app is configured against.
+    pub smartemailing: SmartEmailingSimulator,
+    _simulators: (RunningSimulator, RunningSimulator),
     pub db: SqlitePool,
     pub clock: ManualClock,
     pub setup_link: Option<String>,
@@ -45,10 +53,24 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_in(data_dir: Arc<TempDir>, clock: ManualClock, port: u16) -> TestApp {
     let database = data_dir.path().join("test.db");
     let key_file = data_dir.path().join("secret.key");
+    let fapi = FapiSimulator::with_default_account(11);
+    let smartemailing = SmartEmailingSimulator::with_default_account();
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let fapi_running = RunningSimulator::start(fapi.router(), any).await.unwrap();
+    let se_running = RunningSimulator::start(smartemailing.router(), any)
+        .await
+        .unwrap();
     let vars = [
         ("DATABASE_URL", format!("sqlite://{}", database.display())),
         ("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}")),
         ("SECRET_KEY_FILE", key_file.display().to_string()),
+        ("FAPI_API_URL", fapi_running.base_url()),
+        (
+            "SMARTEMAILING_API_URL",
+            format!("{}/api/v3", se_running.base_url()),
+        ),
+        ("HTTP_TIMEOUT", "2s".to_string()),
+        ("SMARTEMAILING_REQUESTS_PER_SECOND", "1000".to_string()),
     ];
     let config = Config::from_lookup(|name| {
         vars.iter()
@@ -72,6 +94,9 @@ pub async fn spawn_app_in(data_dir: Arc<TempDir>, clock: ManualClock, port: u16)
     });
     TestApp {
         base,
+        fapi,
+        smartemailing,
+        _simulators: (fapi_running, se_running),
         db,
         clock,
         setup_link,
@@ -185,6 +210,41 @@ impl TestApp {
         }
         self.db.close().await;
         self.data_dir.clone()
+    }
+}
+
+/// The form that creates a connection to the test app's simulators.
+pub fn connection_form(name: &str) -> Vec<(&'static str, String)> {
+    use fapi_bridge::simulators::{fapi, smartemailing};
+    vec![
+        ("name", name.to_string()),
+        ("eshop_name", String::new()),
+        ("fapi_login", fapi::DEFAULT_LOGIN.to_string()),
+        ("fapi_api_key", fapi::DEFAULT_API_KEY.to_string()),
+        ("se_username", smartemailing::DEFAULT_USERNAME.to_string()),
+        ("se_api_key", smartemailing::DEFAULT_API_KEY.to_string()),
+    ]
+}
+
+impl TestApp {
+    /// Calls a server function with owned form values.
+    pub async fn call_owned(
+        &self,
+        client: &reqwest::Client,
+        name: &str,
+        form: &[(&str, String)],
+    ) -> reqwest::Response {
+        let borrowed: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.call(client, name, &borrowed).await
+    }
+
+    /// Creates a connection to the simulators as `admin`; its id.
+    pub async fn create_connection(&self, admin: &reqwest::Client, name: &str) -> i64 {
+        let response = self
+            .call_owned(admin, "create_connection", &connection_form(name))
+            .await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        response.json().await.unwrap()
     }
 }
 

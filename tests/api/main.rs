@@ -4,6 +4,7 @@
 mod auth;
 mod cli;
 mod clients;
+mod connections;
 mod helpers;
 mod pages;
 mod simulators;

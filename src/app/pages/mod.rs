@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod audit;
+pub mod connections;
 pub mod login;
 pub mod not_found;
 pub mod placeholder;

@@ -23,11 +23,6 @@ pub fn OverviewPage() -> impl IntoView {
 }
 
 #[component]
-pub fn ConnectionsPage() -> impl IntoView {
-    view! { <NotYet title=|t| t.nav_connections intro=|t| t.connections_intro /> }
-}
-
-#[component]
 pub fn OrdersPage() -> impl IntoView {
     view! { <NotYet title=|t| t.nav_orders intro=|t| t.orders_intro /> }
 }
