@@ -18,6 +18,8 @@ pub mod server;
 pub mod simulators;
 #[cfg(feature = "ssr")]
 pub mod smartemailing;
+#[cfg(feature = "ssr")]
+pub mod sync;
 
 /// Entry point of the browser half: attaches the UI to the server-rendered HTML.
 #[cfg(feature = "hydrate")]

@@ -153,6 +153,17 @@ impl FapiClient {
             .collect()
     }
 
+    /// The invoices as FAPI sent them (for storing and hashing the raw values).
+    pub async fn list_invoices_json(&self, query: &InvoiceQuery) -> Result<Vec<Value>, FapiError> {
+        let body = self.get_json("/invoices", &query.pairs()).await?;
+        match body.get("invoices") {
+            Some(Value::Array(list)) => Ok(list.clone()),
+            _ => Err(FapiError::Decode(
+                "the invoice list has no `invoices` array".into(),
+            )),
+        }
+    }
+
     pub async fn count_invoices(&self, query: &InvoiceQuery) -> Result<u64, FapiError> {
         let body = self.get_json("/invoices/count", &query.pairs()).await?;
         let count = &body["count"];

@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::server::crypto::SecretKey;
 use crate::server::outbound::{HttpSettings, RetryPolicy};
+use crate::sync::worker::SyncSettings;
 
 /// Where the encryption key for stored API keys comes from.
 #[derive(Clone, Debug)]
@@ -41,6 +42,8 @@ pub struct Config {
     pub smartemailing_api_url: Url,
     /// Timeouts, retries and pace of calls to FAPI and SmartEmailing.
     pub http: HttpSettings,
+    /// Retries, batches, reconciliation and webhook limits of the sync engine.
+    pub sync: SyncSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +120,9 @@ impl Config {
         let session_idle_timeout = duration("SESSION_IDLE_TIMEOUT", "7d");
         let login_failure_window = duration("LOGIN_FAILURE_WINDOW", "15m");
         let http_timeout = duration("HTTP_TIMEOUT", "30s");
+        let http_retry_delay = duration("HTTP_RETRY_DELAY", "500ms");
+        let retry_delay = duration("SYNC_RETRY_DELAY", "5m");
+        let reconcile_interval = duration("RECONCILE_INTERVAL", "10m");
 
         let login_max_failures = match get("LOGIN_MAX_FAILURES") {
             None => 5,
@@ -162,6 +168,24 @@ impl Config {
             },
         };
 
+        let mut whole =
+            |name: &str, default: u32, range: std::ops::RangeInclusive<u32>| match get(name) {
+                None => default,
+                Some(text) => match text.parse::<u32>() {
+                    Ok(value) if range.contains(&value) => value,
+                    _ => {
+                        problems.push(format!(
+                            "{name} must be a whole number from {} to {}, got {text:?}",
+                            range.start(),
+                            range.end()
+                        ));
+                        default
+                    }
+                },
+            };
+        let max_attempts = whole("SYNC_MAX_ATTEMPTS", 8, 1..=50);
+        let webhook_requests_per_second = whole("WEBHOOK_REQUESTS_PER_SECOND", 100, 1..=100_000);
+
         let trust_forwarded_for = match get("TRUST_FORWARDED_FOR").as_deref() {
             None | Some("false") | Some("0") => false,
             Some("true") | Some("1") => true,
@@ -191,8 +215,18 @@ impl Config {
             smartemailing_api_url,
             http: HttpSettings {
                 timeout: http_timeout,
-                retry: RetryPolicy::default(),
+                retry: RetryPolicy {
+                    base_delay: http_retry_delay,
+                    ..RetryPolicy::default()
+                },
                 smartemailing_requests_per_second,
+            },
+            sync: SyncSettings {
+                max_attempts,
+                retry_delay,
+                reconcile_interval,
+                webhook_requests_per_second,
+                ..SyncSettings::default()
             },
         })
     }

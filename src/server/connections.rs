@@ -57,11 +57,13 @@ pub struct ConnectionRecord {
     se_check: Option<String>,
     se_check_message: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Reconciliation looked at documents changed up to this moment.
+    pub reconciled_until: Option<DateTime<Utc>>,
 }
 
 const COLUMNS: &str = "id, name, eshop_name, fapi_login, fapi_api_key, se_username, se_api_key, \
     webhook_token, forwarding_enabled, forwarding_enabled_at, default_list_id, default_list_name, \
-    fapi_checked_at, fapi_check, fapi_check_message, se_checked_at, se_check, se_check_message, created_at";
+    fapi_checked_at, fapi_check, fapi_check_message, se_checked_at, se_check, se_check_message, created_at, reconciled_until";
 
 impl ConnectionRecord {
     pub fn fapi_client(&self, state: &AppState) -> Result<FapiClient, AppError> {

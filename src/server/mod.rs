@@ -22,3 +22,4 @@ pub mod team;
 pub mod text;
 pub mod time;
 pub mod users;
+pub mod webhook;

@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -27,9 +28,13 @@ use crate::server::clock::{Clock, SystemClock};
 use crate::server::config::{Config, SecretKeySource};
 use crate::server::crypto::SecretKey;
 use crate::server::state::AppState;
-use crate::server::{auth, csrf, db, page_guard, setup};
+use crate::server::{auth, csrf, db, page_guard, setup, webhook};
+use crate::sync::{self, worker::WorkSignals};
 
 pub const SESSION_COOKIE: &str = "fapi_bridge_session";
+
+/// How long a stopping server waits for work in hand (the process must exit within 10 s).
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(8);
 
 pub struct Application {
     listener: TcpListener,
@@ -90,11 +95,27 @@ impl Application {
         let setup_link =
             setup::issue_link_if_needed(&db, &config.public_base(), clock.now()).await?;
 
+        let (notifications, orders) = sync::store::reset_in_flight(&db).await?;
+        if notifications + orders > 0 {
+            tracing::info!(
+                notifications,
+                orders,
+                "resuming work interrupted by the last stop"
+            );
+        }
+        let webhook_rate =
+            NonZeroU32::new(config.sync.webhook_requests_per_second.max(1)).expect("positive");
         let state = AppState {
             leptos_options,
             login_limiter: Arc::new(LoginRateLimiter::new(
                 config.login_max_failures,
                 config.login_failure_window,
+            )),
+            sync: Arc::new(config.sync.clone()),
+            work: Arc::new(WorkSignals::default()),
+            webhook_limiter: Arc::new(governor::RateLimiter::keyed(
+                governor::Quota::per_second(webhook_rate)
+                    .allow_burst(webhook_rate.saturating_mul(NonZeroU32::new(10).expect("ten"))),
             )),
             db,
             config: Arc::new(config),
@@ -131,19 +152,33 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Serves and runs the sync workers until `shutdown` completes; then stops taking work,
+    /// finishes the requests and work items in hand (waiting at most a few seconds) and returns.
+    /// Work that did not finish is resumed at the next start.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(
+        let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+        let workers = sync::worker::spawn(self.state.clone(), workers_stopped);
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await
-        .context("the HTTP server stopped with an error")
+        .context("the HTTP server stopped with an error");
+        let _ = stop_workers.send(true);
+        let drained =
+            tokio::time::timeout(SHUTDOWN_GRACE, futures_util::future::join_all(workers)).await;
+        if drained.is_err() {
+            tracing::warn!(
+                "sync workers did not finish in time; their work resumes at the next start"
+            );
+        }
+        self.state.db.close().await;
+        served
     }
 }
 
@@ -154,6 +189,7 @@ fn router(state: AppState) -> Router {
     let shell_options = state.leptos_options.clone();
 
     Router::new()
+        .merge(webhook::routes())
         .leptos_routes_with_context(&state, routes, provide_state.clone(), move || {
             shell(shell_options.clone())
         })

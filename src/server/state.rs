@@ -10,6 +10,7 @@ use crate::server::auth::rate_limit::LoginRateLimiter;
 use crate::server::clock::Clock;
 use crate::server::config::Config;
 use crate::server::crypto::SecretKey;
+use crate::sync::worker::{SyncSettings, WorkSignals};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -19,7 +20,16 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub secret_key: SecretKey,
     pub login_limiter: Arc<LoginRateLimiter>,
+    /// Retry, batch and reconciliation settings (from the configuration).
+    pub sync: Arc<SyncSettings>,
+    /// Wakes the sync workers when work is added.
+    pub work: Arc<WorkSignals>,
+    /// Per-connection limit of webhook requests.
+    pub webhook_limiter: Arc<WebhookLimiter>,
 }
+
+/// Webhook requests per connection (keyed by connection id).
+pub type WebhookLimiter = governor::DefaultKeyedRateLimiter<i64>;
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {

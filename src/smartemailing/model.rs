@@ -40,7 +40,7 @@ pub enum ListStatus {
     Removed,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListMembership {
     pub id: i64,
     pub status: ListStatus,
@@ -57,8 +57,19 @@ impl Serialize for Blacklist {
     }
 }
 
+impl<'de> Deserialize<'de> for Blacklist {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match u8::deserialize(deserializer)? {
+            1 => Ok(Blacklist),
+            other => Err(serde::de::Error::custom(format!(
+                "blacklisted must be 1, got {other}"
+            ))),
+        }
+    }
+}
+
 /// One contact of `POST /import`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactImport {
     pub emailaddress: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -77,9 +88,9 @@ pub struct ContactImport {
     pub country: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contactlists: Vec<ListMembership>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blacklisted: Option<Blacklist>,
 }
 

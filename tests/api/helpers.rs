@@ -22,6 +22,9 @@ pub const PASSWORD: &str = "modry-kopec-trakar-58";
 
 pub struct TestApp {
     pub base: String,
+    /// Wakes the app's sync workers.
+    pub work: Arc<fapi_bridge::sync::worker::WorkSignals>,
+    pub state: fapi_bridge::server::state::AppState,
     /// The simulated FAPI account the app is configured against.
     pub fapi: FapiSimulator,
     /// The simulated SmartEmailing account the app is configured against.
@@ -71,6 +74,9 @@ pub async fn spawn_app_in(data_dir: Arc<TempDir>, clock: ManualClock, port: u16)
         ),
         ("HTTP_TIMEOUT", "2s".to_string()),
         ("SMARTEMAILING_REQUESTS_PER_SECOND", "1000".to_string()),
+        ("SYNC_RETRY_DELAY", "1m".to_string()),
+        ("HTTP_RETRY_DELAY", "20ms".to_string()),
+        ("SYNC_MAX_ATTEMPTS", "3".to_string()),
     ];
     let config = Config::from_lookup(|name| {
         vars.iter()
@@ -84,6 +90,7 @@ pub async fn spawn_app_in(data_dir: Arc<TempDir>, clock: ManualClock, port: u16)
     let base = app.public_base();
     let db = app.state().db.clone();
     let setup_link = app.setup_link().map(str::to_string);
+    let state = app.state().clone();
     let (shutdown, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         app.run_until_stopped(async {
@@ -94,6 +101,8 @@ pub async fn spawn_app_in(data_dir: Arc<TempDir>, clock: ManualClock, port: u16)
     });
     TestApp {
         base,
+        work: state.work.clone(),
+        state,
         fapi,
         smartemailing,
         _simulators: (fapi_running, se_running),
@@ -246,6 +255,76 @@ impl TestApp {
         assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
         response.json().await.unwrap()
     }
+
+    /// A connection to the simulators with forwarding on; (admin client, id, webhook URL).
+    pub async fn forwarding_connection(&self) -> (reqwest::Client, i64, String) {
+        let admin = self.signed_in("admin@example.cz", Role::Admin).await;
+        let id = self.create_connection(&admin, "Obchod").await;
+        let response = self
+            .call(
+                &admin,
+                "set_forwarding",
+                &[("id", &id.to_string()), ("enabled", "true")],
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        let detail: serde_json::Value = self
+            .call(&admin, "get_connection", &[("id", &id.to_string())])
+            .await
+            .json()
+            .await
+            .unwrap();
+        let url = detail["connection"]["webhook_url"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (admin, id, url)
+    }
+
+    /// A new order in the simulated FAPI account, placed a minute after "now"; its first
+    /// document's id.
+    pub fn new_fapi_order(&self, email: Option<&str>) -> i64 {
+        let mut store = self.fapi.store.lock().unwrap();
+        let mut customer = store.new_customer();
+        if let Some(email) = email {
+            customer.person.email = email.to_string();
+        }
+        let product = fapi_bridge::simulators::czech::products()[0].clone();
+        store.create_order(
+            customer,
+            &[(product, 1)],
+            "CZK",
+            true,
+            self.clock.now() + chrono::Duration::minutes(1),
+        )
+    }
+
+    /// Moves the app's clock and wakes its workers (retries that became due run now).
+    pub fn advance(&self, by: chrono::Duration) {
+        self.clock.advance(by);
+        self.wake();
+    }
+
+    pub fn wake(&self) {
+        self.work.notifications.notify_one();
+        self.work.orders.notify_one();
+    }
+}
+
+/// Waits (up to 15 s) until `check` holds.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while std::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting until {what}");
 }
 
 pub async fn error_of(response: reqwest::Response) -> serde_json::Value {

@@ -1,0 +1,214 @@
+//! One fetched FAPI document → the state of its order, and the payload SmartEmailing should
+//! get. Shared by notifications, reconciliation and the historical sync.
+
+use serde_json::Value;
+
+use crate::error::AppError;
+use crate::fapi::Invoice;
+use crate::server::connections::ConnectionRecord;
+use crate::server::state::AppState;
+use crate::sync::mapping::{self, FapiState, OrderContext, Source};
+use crate::sync::store::{self, DocumentRow, OrderUpdate, Payload, sync_status};
+
+pub const SKIPPED_BEFORE_FORWARDING: &str =
+    "created before forwarding was enabled — use the historical sync";
+
+/// What ingesting one document did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ingested {
+    /// New or changed content is queued for SmartEmailing.
+    Queued { order_id: i64, new_order: bool },
+    /// SmartEmailing already holds exactly this (or the document was an older copy).
+    Unchanged { order_id: i64 },
+    /// Not forwarded, with the reason.
+    Skipped { order_id: i64, reason: String },
+    /// Cannot become an order (e.g. no e-mail); the order is marked failed.
+    Failed { order_id: i64, reason: String },
+}
+
+impl Ingested {
+    pub fn order_id(&self) -> i64 {
+        match self {
+            Ingested::Queued { order_id, .. }
+            | Ingested::Unchanged { order_id }
+            | Ingested::Skipped { order_id, .. }
+            | Ingested::Failed { order_id, .. } => *order_id,
+        }
+    }
+}
+
+/// Ingests one document as FAPI returned it. The whole step is one write transaction, so
+/// concurrent notifications of the same order end as one order.
+pub async fn ingest(
+    state: &AppState,
+    connection: &ConnectionRecord,
+    raw: &Value,
+    source: Source,
+) -> Result<Ingested, IngestError> {
+    let document = Invoice::from_json(raw).map_err(|e| IngestError::Invalid(e.to_string()))?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+
+    let parent_key = match document.parent {
+        Some(parent) if document.new_order.is_none() => {
+            store::order_key_of_document(&mut tx, connection.id, parent).await?
+        }
+        _ => None,
+    };
+    let order_key = mapping::order_key(&document, parent_key.as_deref());
+    let existing = store::order_by_key(&mut tx, connection.id, &order_key).await?;
+    let new_order = existing.is_none();
+    let order =
+        store::ensure_order(&mut tx, connection.id, &order_key, source.as_str(), now).await?;
+
+    let raw_text = raw.to_string();
+    let stored = store::upsert_document(
+        &mut tx,
+        DocumentRow {
+            connection_id: connection.id,
+            invoice_id: document.id,
+            order_id: order.id,
+            number: document.number.as_deref(),
+            kind: document.kind.code(),
+            last_modified_on: document.last_modified_on,
+            raw: &raw_text,
+        },
+        now,
+    )
+    .await?;
+    // An older or identical copy of a known document changes nothing — except that the
+    // historical sync takes over orders the webhook path skipped.
+    let taking_over = source == Source::HistoricalSync && order.sync_status == sync_status::SKIPPED;
+    if !stored && !new_order && !taking_over {
+        tx.commit().await?;
+        return Ok(Ingested::Unchanged { order_id: order.id });
+    }
+
+    let documents: Vec<Invoice> = store::order_documents(&mut tx, order.id)
+        .await?
+        .iter()
+        .filter_map(|text| serde_json::from_str::<Value>(text).ok())
+        .filter_map(|value| Invoice::from_json(&value).ok())
+        .collect();
+    let previous = FapiState::parse(&order.fapi_state).filter(|_| !new_order);
+    let fapi_state = mapping::order_state(&documents, previous);
+    let created_at = mapping::created_at(&documents);
+    let email = mapping::buyer_email(&documents);
+    let mut numbers: Vec<&str> = documents
+        .iter()
+        .filter_map(|d| d.number.as_deref())
+        .collect();
+    numbers.sort_unstable();
+    let numbers = numbers.join(", ");
+    let principal = documents
+        .iter()
+        .filter(|d| d.kind != crate::fapi::DocumentKind::CreditNote)
+        .max_by_key(|d| (d.created_on, d.id));
+
+    // Orders placed before forwarding was switched on belong to the historical sync, unless
+    // SmartEmailing already has them.
+    let before_forwarding = match (created_at, connection.forwarding_enabled_at) {
+        (Some(created), Some(enabled)) => created < enabled,
+        (_, None) => true,
+        _ => false,
+    };
+    let already_in_smartemailing = order.synced_hash.is_some();
+    let skip = source != Source::HistoricalSync && before_forwarding && !already_in_smartemailing;
+
+    let context = OrderContext {
+        eshop_name: &connection.eshop_name,
+        eshop_code: &order.eshop_code,
+        source: Source::parse(&order.source).unwrap_or(source),
+        previous: order.synced_state.as_deref().and_then(FapiState::parse),
+    };
+    let built = mapping::build_order(&documents, &context).and_then(|order_import| {
+        let contact = mapping::build_contact(&documents, connection.default_list_id)?;
+        Ok(Payload {
+            contact,
+            order: order_import,
+        })
+    });
+
+    let (status, reason, payload, outcome) = match built {
+        _ if skip => (
+            sync_status::SKIPPED,
+            Some(SKIPPED_BEFORE_FORWARDING.to_string()),
+            None,
+            Ingested::Skipped {
+                order_id: order.id,
+                reason: SKIPPED_BEFORE_FORWARDING.into(),
+            },
+        ),
+        Err(error) => (
+            sync_status::FAILED,
+            Some(error.to_string()),
+            None,
+            Ingested::Failed {
+                order_id: order.id,
+                reason: error.to_string(),
+            },
+        ),
+        Ok(payload) => {
+            let hash = mapping::fingerprint(&payload.order, &payload.contact);
+            if order.synced_hash.as_deref() == Some(hash.as_str()) {
+                (
+                    sync_status::SYNCED,
+                    None,
+                    Some((payload, hash)),
+                    Ingested::Unchanged { order_id: order.id },
+                )
+            } else {
+                (
+                    sync_status::PENDING,
+                    None,
+                    Some((payload, hash)),
+                    Ingested::Queued {
+                        order_id: order.id,
+                        new_order,
+                    },
+                )
+            }
+        }
+    };
+    let payload_text = payload
+        .as_ref()
+        .map(|(payload, _)| serde_json::to_string(payload).expect("payloads serialize"));
+    store::update_order(
+        &mut tx,
+        OrderUpdate {
+            order_id: order.id,
+            customer_email: email.as_deref(),
+            total: principal.and_then(|d| d.total).map(|t| t.to_string()),
+            currency: principal.map(|d| d.currency.as_str()),
+            fapi_state: fapi_state.as_str(),
+            fapi_created_at: created_at,
+            fapi_numbers: &numbers,
+            sync_status: status,
+            status_reason: reason.as_deref(),
+            payload: payload_text.as_deref(),
+            payload_hash: payload.as_ref().map(|(_, hash)| hash.as_str()),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    if matches!(outcome, Ingested::Queued { .. }) {
+        state.work.orders.notify_one();
+    }
+    Ok(outcome)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The document cannot be read (e.g. no `id`).
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<IngestError> for AppError {
+    fn from(error: IngestError) -> Self {
+        crate::server::error::internal(error)
+    }
+}

@@ -1,0 +1,564 @@
+//! The sync tables, and the queues they hold.
+//!
+//! Work is claimed by setting `status = 'processing'` (notifications) or `locked_until`
+//! (orders) in one statement, so two workers never take the same row. After a crash the
+//! process resets what was in flight at start ([`reset_in_flight`]): nothing is lost, and
+//! repeating a step is harmless because every step is idempotent.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{FromRow, SqliteConnection, SqlitePool};
+
+/// A notification's lifecycle.
+pub mod notification_status {
+    pub const QUEUED: &str = "queued";
+    pub const PROCESSING: &str = "processing";
+    pub const PROCESSED: &str = "processed";
+    /// The `security` hash did not match the invoice.
+    pub const REJECTED: &str = "rejected";
+    /// No usable `id`.
+    pub const INVALID: &str = "invalid";
+    pub const FORWARDING_OFF: &str = "forwarding_off";
+    /// Gave up (FAPI kept failing, or the invoice does not exist).
+    pub const FAILED: &str = "failed";
+}
+
+/// An order's sync status.
+pub mod sync_status {
+    pub const PENDING: &str = "pending";
+    pub const SYNCED: &str = "synced";
+    pub const FAILED: &str = "failed";
+    pub const SKIPPED: &str = "skipped";
+}
+
+pub struct NewNotification<'a> {
+    pub connection_id: i64,
+    pub received_at: DateTime<Utc>,
+    pub content_type: Option<&'a str>,
+    pub remote_addr: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub raw_body: &'a str,
+    pub invoice_id: Option<i64>,
+    pub notified_time: Option<&'a str>,
+    pub security: Option<&'a str>,
+    pub status: &'static str,
+    pub status_reason: Option<&'a str>,
+}
+
+pub async fn insert_notification(
+    db: &SqlitePool,
+    n: NewNotification<'_>,
+) -> Result<i64, sqlx::Error> {
+    let id = sqlx::query(
+        "INSERT INTO notifications (connection_id, received_at, content_type, remote_addr, user_agent, raw_body,
+            invoice_id, notified_time, security, status, status_reason, next_attempt_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(n.connection_id)
+    .bind(n.received_at)
+    .bind(n.content_type)
+    .bind(n.remote_addr)
+    .bind(n.user_agent)
+    .bind(n.raw_body)
+    .bind(n.invoice_id)
+    .bind(n.notified_time)
+    .bind(n.security)
+    .bind(n.status)
+    .bind(n.status_reason)
+    .bind(n.received_at)
+    .execute(db)
+    .await?
+    .last_insert_rowid();
+    Ok(id)
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct NotificationJob {
+    pub id: i64,
+    pub connection_id: i64,
+    pub invoice_id: Option<i64>,
+    pub notified_time: Option<String>,
+    pub security: Option<String>,
+    pub attempts: i64,
+}
+
+/// Takes the oldest due notification.
+pub async fn claim_notification(
+    db: &SqlitePool,
+    now: DateTime<Utc>,
+) -> Result<Option<NotificationJob>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE notifications SET status = 'processing', attempts = attempts + 1
+         WHERE id = (SELECT id FROM notifications WHERE status = 'queued' AND next_attempt_at <= ?
+                     ORDER BY next_attempt_at, id LIMIT 1)
+         RETURNING id, connection_id, invoice_id, notified_time, security, attempts",
+    )
+    .bind(now)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn finish_notification(
+    db: &SqlitePool,
+    id: i64,
+    status: &str,
+    reason: Option<&str>,
+    order_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE notifications SET status = ?, status_reason = ?, order_id = coalesce(?, order_id), processed_at = ?
+         WHERE id = ?",
+    )
+    .bind(status)
+    .bind(reason)
+    .bind(order_id)
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Puts a notification back in the queue for a later attempt.
+pub async fn retry_notification(
+    db: &SqlitePool,
+    id: i64,
+    at: DateTime<Utc>,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE notifications SET status = 'queued', next_attempt_at = ?, status_reason = ? WHERE id = ?")
+        .bind(at)
+        .bind(reason)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// At start, nothing is in flight: what a crash interrupted goes back to the queue.
+pub async fn reset_in_flight(db: &SqlitePool) -> Result<(u64, u64), sqlx::Error> {
+    let notifications =
+        sqlx::query("UPDATE notifications SET status = 'queued' WHERE status = 'processing'")
+            .execute(db)
+            .await?
+            .rows_affected();
+    let orders =
+        sqlx::query("UPDATE orders SET locked_until = NULL WHERE locked_until IS NOT NULL")
+            .execute(db)
+            .await?
+            .rows_affected();
+    Ok((notifications, orders))
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct OrderRecord {
+    pub id: i64,
+    pub connection_id: i64,
+    pub order_key: String,
+    pub eshop_code: String,
+    pub fapi_state: String,
+    pub synced_state: Option<String>,
+    pub sync_status: String,
+    pub source: String,
+    pub payload_hash: Option<String>,
+    pub synced_hash: Option<String>,
+    pub attempts: i64,
+}
+
+const ORDER_COLUMNS: &str = "id, connection_id, order_key, eshop_code, fapi_state, synced_state, sync_status, \
+    source, payload_hash, synced_hash, attempts";
+
+pub async fn order_by_key(
+    conn: &mut SqliteConnection,
+    connection_id: i64,
+    order_key: &str,
+) -> Result<Option<OrderRecord>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE connection_id = ? AND order_key = ?"
+    ))
+    .bind(connection_id)
+    .bind(order_key)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The order key of the order a document belongs to, if the document is known.
+pub async fn order_key_of_document(
+    conn: &mut SqliteConnection,
+    connection_id: i64,
+    invoice_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT o.order_key FROM order_documents d JOIN orders o ON o.id = d.order_id
+         WHERE d.connection_id = ? AND d.invoice_id = ?",
+    )
+    .bind(connection_id)
+    .bind(invoice_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// When the stored copy of a document was last modified in FAPI.
+pub async fn document_modified_on(
+    db: &SqlitePool,
+    connection_id: i64,
+    invoice_id: i64,
+) -> Result<Option<Option<DateTime<Utc>>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT last_modified_on FROM order_documents WHERE connection_id = ? AND invoice_id = ?",
+    )
+    .bind(connection_id)
+    .bind(invoice_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Creates the order row if it does not exist yet (concurrent callers end with one row).
+pub async fn ensure_order(
+    conn: &mut SqliteConnection,
+    connection_id: i64,
+    order_key: &str,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<OrderRecord, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO orders (connection_id, order_key, eshop_code, fapi_state, sync_status, source, first_seen_at, updated_at)
+         VALUES (?, ?, ?, 'unpaid', 'pending', ?, ?, ?)
+         ON CONFLICT (connection_id, order_key) DO NOTHING",
+    )
+    .bind(connection_id)
+    .bind(order_key)
+    .bind(order_key)
+    .bind(source)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(order_by_key(conn, connection_id, order_key)
+        .await?
+        .expect("the order exists after the insert"))
+}
+
+pub struct DocumentRow<'a> {
+    pub connection_id: i64,
+    pub invoice_id: i64,
+    pub order_id: i64,
+    pub number: Option<&'a str>,
+    pub kind: &'a str,
+    pub last_modified_on: Option<DateTime<Utc>>,
+    pub raw: &'a str,
+}
+
+/// Stores a fetched document unless a newer copy is already stored (a late notification of an
+/// older version changes nothing). True when stored.
+pub async fn upsert_document(
+    conn: &mut SqliteConnection,
+    d: DocumentRow<'_>,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
+        "INSERT INTO order_documents (connection_id, invoice_id, order_id, number, kind, last_modified_on, raw, fetched_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (connection_id, invoice_id) DO UPDATE SET
+            number = excluded.number, kind = excluded.kind, last_modified_on = excluded.last_modified_on,
+            raw = excluded.raw, fetched_at = excluded.fetched_at
+         WHERE coalesce(excluded.last_modified_on, '') >= coalesce(order_documents.last_modified_on, '')",
+    )
+    .bind(d.connection_id)
+    .bind(d.invoice_id)
+    .bind(d.order_id)
+    .bind(d.number)
+    .bind(d.kind)
+    .bind(d.last_modified_on)
+    .bind(d.raw)
+    .bind(now)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(changed > 0)
+}
+
+/// The raw JSON of every stored document of an order.
+pub async fn order_documents(
+    conn: &mut SqliteConnection,
+    order_id: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT raw FROM order_documents WHERE order_id = ? ORDER BY invoice_id")
+        .bind(order_id)
+        .fetch_all(conn)
+        .await
+}
+
+/// What ingesting decided for an order.
+pub struct OrderUpdate<'a> {
+    pub order_id: i64,
+    pub customer_email: Option<&'a str>,
+    pub total: Option<String>,
+    pub currency: Option<&'a str>,
+    pub fapi_state: &'a str,
+    pub fapi_created_at: Option<DateTime<Utc>>,
+    pub fapi_numbers: &'a str,
+    pub sync_status: &'a str,
+    pub status_reason: Option<&'a str>,
+    pub payload: Option<&'a str>,
+    pub payload_hash: Option<&'a str>,
+}
+
+pub async fn update_order(
+    conn: &mut SqliteConnection,
+    u: OrderUpdate<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE orders SET customer_email = ?, total = ?, currency = ?, fapi_state = ?, fapi_created_at = ?,
+            fapi_numbers = ?, sync_status = ?, status_reason = ?, payload = coalesce(?, payload),
+            payload_hash = coalesce(?, payload_hash),
+            -- New content starts a fresh retry schedule.
+            attempts = CASE WHEN ? = 'pending' AND coalesce(?, '') != coalesce(payload_hash, '') THEN 0 ELSE attempts END,
+            next_attempt_at = CASE WHEN ? = 'pending' THEN ? ELSE next_attempt_at END,
+            updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(u.customer_email)
+    .bind(u.total)
+    .bind(u.currency)
+    .bind(u.fapi_state)
+    .bind(u.fapi_created_at)
+    .bind(u.fapi_numbers)
+    .bind(u.sync_status)
+    .bind(u.status_reason)
+    .bind(u.payload)
+    .bind(u.payload_hash)
+    .bind(u.sync_status)
+    .bind(u.payload_hash)
+    .bind(u.sync_status)
+    .bind(now)
+    .bind(now)
+    .bind(u.order_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// An order claimed for a push, with what to send.
+#[derive(Debug, Clone, FromRow)]
+pub struct PushJob {
+    pub id: i64,
+    pub payload: String,
+    pub payload_hash: String,
+    pub fapi_state: String,
+    pub attempts: i64,
+}
+
+/// The order and contact sent to SmartEmailing, as stored in `orders.payload`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Payload {
+    pub contact: crate::smartemailing::ContactImport,
+    pub order: crate::smartemailing::OrderImport,
+}
+
+/// Connections that have orders due for a push.
+pub async fn connections_with_due_orders(
+    db: &SqlitePool,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT connection_id FROM orders
+         WHERE sync_status = 'pending' AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)",
+    )
+    .bind(now)
+    .bind(now)
+    .fetch_all(db)
+    .await
+}
+
+/// Claims up to `limit` due orders of a connection for one batch push.
+pub async fn claim_push_batch(
+    db: &SqlitePool,
+    connection_id: i64,
+    now: DateTime<Utc>,
+    lock_for: Duration,
+    limit: i64,
+) -> Result<Vec<PushJob>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE orders SET locked_until = ?, attempts = attempts + 1, last_attempt_at = ?
+         WHERE id IN (SELECT id FROM orders
+                      WHERE connection_id = ? AND sync_status = 'pending' AND next_attempt_at <= ?
+                        AND (locked_until IS NULL OR locked_until < ?) AND payload IS NOT NULL
+                      ORDER BY next_attempt_at, id LIMIT ?)
+         RETURNING id, payload, payload_hash, fapi_state, attempts",
+    )
+    .bind(now + lock_for)
+    .bind(now)
+    .bind(connection_id)
+    .bind(now)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+pub struct Attempt<'a> {
+    pub order_id: i64,
+    pub outcome: &'static str,
+    pub http_status: Option<u16>,
+    pub message: Option<&'a str>,
+    pub payload_hash: &'a str,
+}
+
+pub async fn record_attempt(
+    conn: &mut SqliteConnection,
+    a: Attempt<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO order_attempts (order_id, at, outcome, http_status, message, payload_hash) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(a.order_id)
+    .bind(now)
+    .bind(a.outcome)
+    .bind(a.http_status.map(i64::from))
+    .bind(a.message)
+    .bind(a.payload_hash)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks a pushed order synced, unless its content changed meanwhile (then it stays pending
+/// and goes out again with the new content).
+pub async fn mark_synced(
+    conn: &mut SqliteConnection,
+    job: &PushJob,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE orders SET
+            synced_hash = ?, synced_state = ?, locked_until = NULL, updated_at = ?,
+            sync_status = CASE WHEN payload_hash = ? THEN 'synced' ELSE sync_status END,
+            status_reason = CASE WHEN payload_hash = ? THEN NULL ELSE status_reason END,
+            next_attempt_at = CASE WHEN payload_hash = ? THEN next_attempt_at ELSE ? END
+         WHERE id = ?",
+    )
+    .bind(&job.payload_hash)
+    .bind(&job.fapi_state)
+    .bind(now)
+    .bind(&job.payload_hash)
+    .bind(&job.payload_hash)
+    .bind(&job.payload_hash)
+    .bind(now)
+    .bind(job.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Schedules another attempt, or marks the order failed.
+pub async fn mark_retry_or_failed(
+    conn: &mut SqliteConnection,
+    order_id: i64,
+    next_attempt_at: Option<DateTime<Utc>>,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE orders SET locked_until = NULL, updated_at = ?, status_reason = ?,
+            sync_status = CASE WHEN ? IS NULL THEN 'failed' ELSE sync_status END,
+            next_attempt_at = coalesce(?, next_attempt_at)
+         WHERE id = ?",
+    )
+    .bind(now)
+    .bind(reason)
+    .bind(next_attempt_at)
+    .bind(next_attempt_at)
+    .bind(order_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Puts failed orders (all of a connection, or the given ones) back in the queue; the count.
+pub async fn requeue_failed(
+    db: &SqlitePool,
+    order_ids: Option<&[i64]>,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    if order_ids.is_some_and(<[i64]>::is_empty) {
+        return Ok(0);
+    }
+    let mut query = sqlx::QueryBuilder::new(
+        "UPDATE orders SET sync_status = 'pending', attempts = 0, next_attempt_at = ",
+    );
+    query
+        .push_bind(now)
+        .push(", status_reason = NULL, updated_at = ")
+        .push_bind(now);
+    query.push(" WHERE sync_status = 'failed' AND payload IS NOT NULL");
+    if let Some(ids) = order_ids {
+        query.push(" AND id IN (");
+        let mut list = query.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        query.push(")");
+    }
+    Ok(query.build().execute(db).await?.rows_affected())
+}
+
+/// Counts of a sync run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    pub total: Option<i64>,
+    pub seen: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub skipped: i64,
+    pub failed: i64,
+}
+
+pub async fn start_run(
+    db: &SqlitePool,
+    connection_id: i64,
+    kind: &str,
+    started_by: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    Ok(sqlx::query(
+        "INSERT INTO sync_runs (connection_id, kind, started_by, started_at, status) VALUES (?, ?, ?, ?, 'running')",
+    )
+    .bind(connection_id)
+    .bind(kind)
+    .bind(started_by)
+    .bind(now)
+    .execute(db)
+    .await?
+    .last_insert_rowid())
+}
+
+pub async fn finish_run(
+    db: &SqlitePool,
+    run_id: i64,
+    status: &str,
+    reason: Option<&str>,
+    counts: &RunCounts,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE sync_runs SET status = ?, status_reason = ?, finished_at = ?, total = ?, seen = ?, created = ?,
+            updated = ?, skipped = ?, failed = ? WHERE id = ?",
+    )
+    .bind(status)
+    .bind(reason)
+    .bind(now)
+    .bind(counts.total)
+    .bind(counts.seen)
+    .bind(counts.created)
+    .bind(counts.updated)
+    .bind(counts.skipped)
+    .bind(counts.failed)
+    .bind(run_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,420 @@
+//! The background workers: notifications (fetch from FAPI, verify, ingest), order pushes
+//! (batched imports to SmartEmailing with retries), and the reconciliation schedule.
+//!
+//! Workers wake when work is added ([`WorkSignals`]) and poll once a second for retries that
+//! became due. On shutdown they finish the item in hand and stop; anything interrupted harder
+//! (a crash, `kill -9`) is put back in the queue at the next start.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use crate::fapi::security;
+use crate::server::connections::{self, ConnectionRecord};
+use crate::server::state::AppState;
+use crate::smartemailing::{ImportSettings, SeError, SmartEmailingClient};
+use crate::sync::ingest::{self, IngestError, Ingested};
+use crate::sync::mapping::Source;
+use crate::sync::reconcile;
+use crate::sync::store::{self, Attempt, Payload, PushJob, notification_status};
+
+/// Wakes the workers when work is added.
+#[derive(Debug, Default)]
+pub struct WorkSignals {
+    pub notifications: Notify,
+    pub orders: Notify,
+}
+
+/// How the sync engine retries and paces itself.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    /// Attempts per order (and per notification's FAPI fetch) before it is marked failed.
+    pub max_attempts: u32,
+    /// The wait before the first retry; it doubles with each further attempt.
+    pub retry_delay: Duration,
+    /// Notifications processed at once.
+    pub notification_workers: usize,
+    /// Orders per SmartEmailing import (at most 500).
+    pub batch_size: usize,
+    /// How often reconciliation looks for missed documents.
+    pub reconcile_interval: Duration,
+    /// How far back each reconciliation looks before the previous one's end.
+    pub reconcile_overlap: Duration,
+    /// Webhook requests per second per connection before 429 (bursts of 10× are allowed).
+    pub webhook_requests_per_second: u32,
+}
+
+impl Default for SyncSettings {
+    /// Eight attempts, 5 min doubling: the last retry comes about 21 hours after the first try.
+    fn default() -> Self {
+        SyncSettings {
+            max_attempts: 8,
+            retry_delay: Duration::from_secs(5 * 60),
+            notification_workers: 4,
+            batch_size: 500,
+            reconcile_interval: Duration::from_secs(10 * 60),
+            reconcile_overlap: Duration::from_secs(10 * 60),
+            webhook_requests_per_second: 100,
+        }
+    }
+}
+
+impl SyncSettings {
+    /// When attempt `attempt + 1` is due after `attempt` failures: doubling, with ±20 % jitter.
+    pub fn next_attempt(&self, now: DateTime<Utc>, attempt: u32) -> DateTime<Utc> {
+        let base = self.retry_delay.as_millis() as f64
+            * 2f64.powi(attempt.saturating_sub(1).min(20) as i32);
+        let jittered = base * rand::thread_rng().gen_range(0.8..1.2);
+        now + chrono::Duration::milliseconds(jittered as i64)
+    }
+}
+
+const POLL: Duration = Duration::from_secs(1);
+const LOCK_FOR: chrono::Duration = chrono::Duration::minutes(10);
+
+/// Starts every worker; they stop when `shutdown` turns true.
+pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let mut handles = Vec::new();
+    for _ in 0..state.sync.notification_workers.max(1) {
+        handles.push(tokio::spawn(run_loop(
+            state.clone(),
+            shutdown.clone(),
+            Queue::Notifications,
+        )));
+    }
+    handles.push(tokio::spawn(run_loop(
+        state.clone(),
+        shutdown.clone(),
+        Queue::Orders,
+    )));
+    handles.push(tokio::spawn(reconcile_loop(state, shutdown)));
+    handles
+}
+
+#[derive(Clone, Copy)]
+enum Queue {
+    Notifications,
+    Orders,
+}
+
+async fn run_loop(state: AppState, mut shutdown: watch::Receiver<bool>, queue: Queue) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let worked = match queue {
+            Queue::Notifications => process_next_notification(&state).await,
+            Queue::Orders => push_due_orders(&state).await,
+        };
+        match worked {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(error) => tracing::error!(error = format!("{error:#}"), "sync worker step failed"),
+        }
+        let signal = match queue {
+            Queue::Notifications => &state.work.notifications,
+            Queue::Orders => &state.work.orders,
+        };
+        tokio::select! {
+            () = signal.notified() => {}
+            () = tokio::time::sleep(POLL) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// Processes one due notification; false when there was none.
+pub async fn process_next_notification(state: &AppState) -> anyhow::Result<bool> {
+    let now = state.clock.now();
+    let Some(job) = store::claim_notification(&state.db, now).await? else {
+        return Ok(false);
+    };
+    // There may be more: let a sibling worker start on the next one.
+    state.work.notifications.notify_one();
+    let (status, reason, order_id) = process_notification(state, &job).await?;
+    if let Some(status) = status {
+        store::finish_notification(
+            &state.db,
+            job.id,
+            status,
+            reason.as_deref(),
+            order_id,
+            state.clock.now(),
+        )
+        .await?;
+    }
+    Ok(true)
+}
+
+type Finish = (Option<&'static str>, Option<String>, Option<i64>);
+
+async fn process_notification(
+    state: &AppState,
+    job: &store::NotificationJob,
+) -> anyhow::Result<Finish> {
+    let Some(connection) = connections::find(&state.db, job.connection_id).await.ok() else {
+        return Ok((
+            Some(notification_status::FAILED),
+            Some("the connection was deleted".into()),
+            None,
+        ));
+    };
+    if !connection.forwarding_enabled {
+        return Ok((Some(notification_status::FORWARDING_OFF), None, None));
+    }
+    let Some(invoice_id) = job.invoice_id else {
+        return Ok((
+            Some(notification_status::INVALID),
+            Some("no invoice id".into()),
+            None,
+        ));
+    };
+    let fapi = connection
+        .fapi_client(state)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let invoice = match fapi.invoice_json(invoice_id).await {
+        Ok(invoice) => invoice,
+        Err(error) if error.is_transient() && (job.attempts as u32) < state.sync.max_attempts => {
+            let at = state
+                .sync
+                .next_attempt(state.clock.now(), job.attempts as u32);
+            store::retry_notification(&state.db, job.id, at, &error.to_string()).await?;
+            return Ok((None, None, None));
+        }
+        Err(error) => {
+            return Ok((
+                Some(notification_status::FAILED),
+                Some(error.to_string()),
+                None,
+            ));
+        }
+    };
+    let time = job.notified_time.as_deref().unwrap_or_default();
+    let hash = job.security.as_deref().unwrap_or_default();
+    if !security::is_valid(time, hash, &invoice) {
+        return Ok((
+            Some(notification_status::REJECTED),
+            Some("the security hash does not match the invoice".into()),
+            None,
+        ));
+    }
+    match ingest::ingest(state, &connection, &invoice, Source::Webhook).await {
+        Ok(outcome) => Ok((
+            Some(notification_status::PROCESSED),
+            Some(describe(&outcome)),
+            Some(outcome.order_id()),
+        )),
+        Err(IngestError::Invalid(reason)) => {
+            Ok((Some(notification_status::FAILED), Some(reason), None))
+        }
+        Err(IngestError::Database(error)) if (job.attempts as u32) < state.sync.max_attempts => {
+            tracing::warn!(%error, notification = job.id, "ingesting failed; will retry");
+            let at = state
+                .sync
+                .next_attempt(state.clock.now(), job.attempts as u32);
+            store::retry_notification(&state.db, job.id, at, "database busy").await?;
+            Ok((None, None, None))
+        }
+        Err(IngestError::Database(error)) => Err(error.into()),
+    }
+}
+
+/// A short note for the notification's outcome.
+pub fn describe(outcome: &Ingested) -> String {
+    match outcome {
+        Ingested::Queued {
+            new_order: true, ..
+        } => "new order queued".into(),
+        Ingested::Queued {
+            new_order: false, ..
+        } => "order update queued".into(),
+        Ingested::Unchanged { .. } => "no change".into(),
+        Ingested::Skipped { reason, .. } => format!("skipped: {reason}"),
+        Ingested::Failed { reason, .. } => format!("order failed: {reason}"),
+    }
+}
+
+/// Pushes one batch for each connection with due orders; false when none was due.
+pub async fn push_due_orders(state: &AppState) -> anyhow::Result<bool> {
+    let now = state.clock.now();
+    let mut pushed = false;
+    for connection_id in store::connections_with_due_orders(&state.db, now).await? {
+        let jobs = store::claim_push_batch(
+            &state.db,
+            connection_id,
+            now,
+            LOCK_FOR,
+            state.sync.batch_size.min(500) as i64,
+        )
+        .await?;
+        if jobs.is_empty() {
+            continue;
+        }
+        pushed = true;
+        match connections::find(&state.db, connection_id).await {
+            Ok(connection) => push_batch(state, &connection, jobs).await?,
+            Err(_) => fail_all(state, &jobs, None, "the connection was deleted").await?,
+        }
+    }
+    Ok(pushed)
+}
+
+/// Sends a batch: contacts first, then orders. A batch SmartEmailing rejects is split into
+/// single orders so one bad order does not hold back the others.
+pub fn push_batch<'a>(
+    state: &'a AppState,
+    connection: &'a ConnectionRecord,
+    jobs: Vec<PushJob>,
+) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>> {
+    Box::pin(async move {
+        let client = connection
+            .smartemailing_client(state)
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let mut payloads = Vec::with_capacity(jobs.len());
+        let mut sendable = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            match serde_json::from_str::<Payload>(&job.payload) {
+                Ok(payload) => {
+                    payloads.push(payload);
+                    sendable.push(job);
+                }
+                Err(error) => {
+                    fail_all(
+                        state,
+                        &[job],
+                        None,
+                        &format!("the stored payload is unreadable: {error}"),
+                    )
+                    .await?
+                }
+            }
+        }
+        if sendable.is_empty() {
+            return Ok(());
+        }
+        match send(&client, &payloads).await {
+            Ok(()) => {
+                let now = state.clock.now();
+                let mut tx = state.db.begin().await?;
+                for job in &sendable {
+                    store::record_attempt(
+                        &mut tx,
+                        Attempt {
+                            order_id: job.id,
+                            outcome: "synced",
+                            http_status: Some(201),
+                            message: None,
+                            payload_hash: &job.payload_hash,
+                        },
+                        now,
+                    )
+                    .await?;
+                    store::mark_synced(&mut tx, job, now).await?;
+                }
+                tx.commit().await?;
+            }
+            Err(SeError::Rejected { .. }) if sendable.len() > 1 => {
+                for job in sendable {
+                    push_batch(state, connection, vec![job]).await?;
+                }
+            }
+            Err(error) if error.is_transient() => retry_or_fail(state, &sendable, &error).await?,
+            Err(error) => fail_all(state, &sendable, error.status(), &error.to_string()).await?,
+        }
+        Ok(())
+    })
+}
+
+async fn send(client: &SmartEmailingClient, payloads: &[Payload]) -> Result<(), SeError> {
+    // One contact per buyer, even when they placed several orders in the batch.
+    let mut contacts: Vec<_> = Vec::with_capacity(payloads.len());
+    let mut seen = std::collections::HashSet::new();
+    for payload in payloads.iter().rev() {
+        if seen.insert(payload.contact.emailaddress.clone()) {
+            contacts.push(payload.contact.clone());
+        }
+    }
+    client
+        .import_contacts(&contacts, &ImportSettings::default())
+        .await?;
+    let orders: Vec<_> = payloads.iter().map(|p| p.order.clone()).collect();
+    client.import_orders(&orders).await
+}
+
+async fn retry_or_fail(state: &AppState, jobs: &[PushJob], error: &SeError) -> anyhow::Result<()> {
+    let now = state.clock.now();
+    let message = error.to_string();
+    let mut tx = state.db.begin().await?;
+    for job in jobs {
+        let exhausted = job.attempts as u32 >= state.sync.max_attempts;
+        let next = (!exhausted).then(|| state.sync.next_attempt(now, job.attempts as u32));
+        store::record_attempt(
+            &mut tx,
+            Attempt {
+                order_id: job.id,
+                outcome: if exhausted { "failed" } else { "retry" },
+                http_status: error.status(),
+                message: Some(&message),
+                payload_hash: &job.payload_hash,
+            },
+            now,
+        )
+        .await?;
+        let reason = if exhausted {
+            format!("gave up after {} attempts: {message}", job.attempts)
+        } else {
+            message.clone()
+        };
+        store::mark_retry_or_failed(&mut tx, job.id, next, &reason, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn fail_all(
+    state: &AppState,
+    jobs: &[PushJob],
+    status: Option<u16>,
+    message: &str,
+) -> anyhow::Result<()> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    for job in jobs {
+        store::record_attempt(
+            &mut tx,
+            Attempt {
+                order_id: job.id,
+                outcome: "failed",
+                http_status: status,
+                message: Some(message),
+                payload_hash: &job.payload_hash,
+            },
+            now,
+        )
+        .await?;
+        store::mark_retry_or_failed(&mut tx, job.id, None, message, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn reconcile_loop(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let interval = state.sync.reconcile_interval;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        if let Err(error) = reconcile::run_all(&state).await {
+            tracing::error!(error = format!("{error:#}"), "reconciliation failed");
+        }
+    }
+}
