@@ -185,3 +185,109 @@ pub struct ConnectionDetail {
     /// Operators and admins: re-check the credentials.
     pub can_test: bool,
 }
+
+/// A connection's id and name, for filters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionRef {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A row of the Orders page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRow {
+    pub id: i64,
+    pub connection: String,
+    pub eshop_code: String,
+    pub fapi_numbers: String,
+    pub customer_email: Option<String>,
+    pub total: Option<String>,
+    pub currency: Option<String>,
+    /// unpaid, paid, cancelled
+    pub fapi_state: String,
+    /// The status SmartEmailing holds (placed, processing, cancelled), once pushed.
+    pub se_status: Option<String>,
+    /// pending, synced, failed, skipped
+    pub sync_status: String,
+    pub status_reason: Option<String>,
+    pub attempts: i64,
+    pub created: Option<DisplayTime>,
+    pub last_attempt: Option<DisplayTime>,
+}
+
+/// Filters of the Orders page (all optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderFilter {
+    pub connection: Option<i64>,
+    pub status: Option<String>,
+    /// Orders created on or after this day (YYYY-MM-DD, Prague).
+    pub from: Option<String>,
+    /// … and on or before this day.
+    pub to: Option<String>,
+    /// An e-mail (or its beginning) or a FAPI document number / order id.
+    pub search: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPage {
+    pub rows: Vec<OrderRow>,
+    /// Pass as `before` for the next (older) page.
+    pub next_before: Option<i64>,
+    pub connections: Vec<ConnectionRef>,
+    /// Operators and admins may retry.
+    pub can_retry: bool,
+    /// Failed orders matching the connection filter (what "retry all failed" would take).
+    pub failed_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentView {
+    pub invoice_id: i64,
+    pub number: Option<String>,
+    pub kind: String,
+    pub fetched_at: DisplayTime,
+    /// The document as FAPI returned it (pretty JSON).
+    pub raw: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptView {
+    pub at: DisplayTime,
+    /// synced, retry, failed
+    pub outcome: String,
+    pub http_status: Option<i64>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderDetail {
+    pub order: OrderRow,
+    pub source: String,
+    pub next_attempt: Option<DisplayTime>,
+    pub documents: Vec<DocumentView>,
+    pub attempts: Vec<AttemptView>,
+    /// The exact order and contact last built for SmartEmailing (pretty JSON).
+    pub payload: Option<String>,
+    pub can_retry: bool,
+}
+
+/// A row of the Notifications view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationRow {
+    pub id: i64,
+    pub connection: String,
+    pub received: DisplayTime,
+    pub invoice_id: Option<i64>,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub order_id: Option<i64>,
+    pub remote_addr: Option<String>,
+    pub content_type: Option<String>,
+    pub raw_body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationPage {
+    pub rows: Vec<NotificationRow>,
+    pub next_before: Option<i64>,
+}

@@ -5,4 +5,5 @@
 pub mod audit;
 pub mod auth;
 pub mod connections;
+pub mod orders;
 pub mod team;

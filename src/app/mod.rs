@@ -15,7 +15,8 @@ use pages::audit::AuditPage;
 use pages::connections::{ConnectionPage, ConnectionsPage, NewConnectionPage};
 use pages::login::LoginPage;
 use pages::not_found::NotFound;
-use pages::placeholder::{ContactsPage, OrdersPage, OverviewPage, RemindersPage, SyncHistoryPage};
+use pages::orders::{NotificationsPage, OrderPage, OrdersPage};
+use pages::placeholder::{ContactsPage, OverviewPage, RemindersPage, SyncHistoryPage};
 use pages::setup::SetupPage;
 use pages::team::TeamPage;
 
@@ -71,6 +72,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("connections/new") view=NewConnectionPage />
                     <Route path=path!("connections/:id") view=ConnectionPage />
                     <Route path=path!("orders") view=OrdersPage />
+                    <Route path=path!("orders/:id") view=OrderPage />
+                    <Route path=path!("notifications") view=NotificationsPage />
                     <Route path=path!("sync-history") view=SyncHistoryPage />
                     <Route path=path!("contacts") view=ContactsPage />
                     <Route path=path!("reminders") view=RemindersPage />

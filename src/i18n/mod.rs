@@ -232,6 +232,56 @@ pub struct Texts {
     pub inv_api_key_required: &'static str,
     pub inv_credentials_refused: &'static str,
     pub inv_confirmation_missing: &'static str,
+    pub notifications_link: &'static str,
+    pub notifications_title: &'static str,
+    pub notifications_intro: &'static str,
+    pub col_connection: &'static str,
+    pub col_fapi_numbers: &'static str,
+    pub col_amount: &'static str,
+    pub col_fapi_state: &'static str,
+    pub col_se_status: &'static str,
+    pub col_sync_status: &'static str,
+    pub col_last_attempt: &'static str,
+    pub col_source: &'static str,
+    pub col_created: &'static str,
+    pub col_outcome: &'static str,
+    pub col_http_status: &'static str,
+    pub col_provider_answer: &'static str,
+    pub col_invoice_id: &'static str,
+    pub col_order: &'static str,
+    pub col_raw: &'static str,
+    pub all: &'static str,
+    pub created_from: &'static str,
+    pub created_to: &'static str,
+    pub search_orders: &'static str,
+    pub filter: &'static str,
+    pub no_orders: &'static str,
+    pub retry_all_failed: &'static str,
+    pub retry_all_failed_confirm: fn(i64) -> String,
+    pub retry_queued: &'static str,
+    pub back_to_orders: &'static str,
+    pub order_title: fn(&str) -> String,
+    pub next_attempt: &'static str,
+    pub retry_order: &'static str,
+    pub attempts: &'static str,
+    pub documents: &'static str,
+    pub fetched: &'static str,
+    pub payload_sent: &'static str,
+    pub no_payload: &'static str,
+    pub sync_statuses: &'static [(&'static str, &'static str)],
+    pub fapi_states: &'static [(&'static str, &'static str)],
+    pub attempt_outcomes: &'static [(&'static str, &'static str)],
+    pub document_kinds: &'static [(&'static str, &'static str)],
+    pub notification_statuses: &'static [(&'static str, &'static str)],
+    pub inv_count_changed: fn(i64) -> String,
+}
+
+/// The label of a stable code; an unknown code is shown as it is.
+fn lookup(table: &[(&str, &'static str)], code: &str) -> String {
+    table
+        .iter()
+        .find(|(known, _)| *known == code)
+        .map_or_else(|| code.to_string(), |(_, label)| label.to_string())
 }
 
 impl Texts {
@@ -244,10 +294,27 @@ impl Texts {
     }
 
     pub fn audit_action(&self, code: &str) -> String {
-        self.audit_actions
-            .iter()
-            .find(|(known, _)| *known == code)
-            .map_or_else(|| code.to_string(), |(_, label)| label.to_string())
+        lookup(self.audit_actions, code)
+    }
+
+    pub fn sync_status(&self, code: &str) -> String {
+        lookup(self.sync_statuses, code)
+    }
+
+    pub fn fapi_state(&self, code: &str) -> String {
+        lookup(self.fapi_states, code)
+    }
+
+    pub fn attempt_outcome(&self, code: &str) -> String {
+        lookup(self.attempt_outcomes, code)
+    }
+
+    pub fn document_kind(&self, code: &str) -> String {
+        lookup(self.document_kinds, code)
+    }
+
+    pub fn notification_status(&self, code: &str) -> String {
+        lookup(self.notification_statuses, code)
     }
 
     /// The words shown for an error.
@@ -310,6 +377,7 @@ impl Texts {
                 text
             }
             Invalid::ConfirmationMissing => self.inv_confirmation_missing.into(),
+            Invalid::CountChanged { now } => (self.inv_count_changed)(*now),
         }
     }
 
@@ -413,6 +481,22 @@ mod tests {
         assert_eq!(Lang::from_cookie_header(Some("lang=cs")), Lang::Cs);
         assert_eq!(Lang::from_cookie_header(Some("lang=xx")), Lang::Cs);
         assert_eq!(Lang::from_cookie_header(None), Lang::Cs);
+    }
+
+    #[test]
+    fn code_tables_match_in_both_languages() {
+        let codes = |lang: Lang, pick: fn(&Texts) -> &'static [(&'static str, &'static str)]| {
+            pick(lang.texts()).iter().map(|(c, _)| *c).collect::<Vec<_>>()
+        };
+        for pick in [
+            (|t: &Texts| t.sync_statuses) as fn(&Texts) -> &'static [(&'static str, &'static str)],
+            |t| t.fapi_states,
+            |t| t.attempt_outcomes,
+            |t| t.document_kinds,
+            |t| t.notification_statuses,
+        ] {
+            assert_eq!(codes(Lang::Cs, pick), codes(Lang::En, pick));
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@
 
 pub mod ingest;
 pub mod mapping;
+pub mod queries;
 pub mod reconcile;
 pub mod store;
 pub mod worker;

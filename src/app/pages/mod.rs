@@ -4,6 +4,7 @@ pub mod audit;
 pub mod connections;
 pub mod login;
 pub mod not_found;
+pub mod orders;
 pub mod placeholder;
 pub mod setup;
 pub mod team;

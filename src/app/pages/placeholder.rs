@@ -23,11 +23,6 @@ pub fn OverviewPage() -> impl IntoView {
 }
 
 #[component]
-pub fn OrdersPage() -> impl IntoView {
-    view! { <NotYet title=|t| t.nav_orders intro=|t| t.orders_intro /> }
-}
-
-#[component]
 pub fn SyncHistoryPage() -> impl IntoView {
     view! { <NotYet title=|t| t.nav_sync_history intro=|t| t.sync_history_intro /> }
 }

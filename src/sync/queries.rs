@@ -1,0 +1,255 @@
+//! Read models of the Orders and Notifications pages. Every filter and the keyset pagination
+//! (`id < before`, newest first) use an index, so pages stay fast with millions of orders.
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Europe::Prague;
+use sqlx::{FromRow, QueryBuilder, Sqlite, SqlitePool};
+
+use crate::model::{
+    AttemptView, ConnectionRef, DisplayTime, DocumentView, NotificationRow, OrderFilter, OrderRow,
+};
+
+#[derive(FromRow)]
+struct OrderListRow {
+    id: i64,
+    connection: String,
+    eshop_code: String,
+    fapi_numbers: Option<String>,
+    customer_email: Option<String>,
+    total: Option<String>,
+    currency: Option<String>,
+    fapi_state: String,
+    synced_state: Option<String>,
+    sync_status: String,
+    status_reason: Option<String>,
+    attempts: i64,
+    fapi_created_at: Option<DateTime<Utc>>,
+    last_attempt_at: Option<DateTime<Utc>>,
+}
+
+impl From<OrderListRow> for OrderRow {
+    fn from(r: OrderListRow) -> Self {
+        OrderRow {
+            id: r.id,
+            connection: r.connection,
+            eshop_code: r.eshop_code,
+            fapi_numbers: r.fapi_numbers.unwrap_or_default(),
+            customer_email: r.customer_email,
+            total: r.total,
+            currency: r.currency,
+            fapi_state: r.fapi_state,
+            se_status: r
+                .synced_state
+                .as_deref()
+                .and_then(crate::sync::mapping::FapiState::parse)
+                .map(|state| state.se_status().as_str().to_string()),
+            sync_status: r.sync_status,
+            status_reason: r.status_reason,
+            attempts: r.attempts,
+            created: r.fapi_created_at.map(DisplayTime::new),
+            last_attempt: r.last_attempt_at.map(DisplayTime::new),
+        }
+    }
+}
+
+const ORDER_SELECT: &str = "SELECT o.id, c.name AS connection, o.eshop_code, o.fapi_numbers, o.customer_email, o.total,
+    o.currency, o.fapi_state, o.synced_state, o.sync_status, o.status_reason, o.attempts, o.fapi_created_at, o.last_attempt_at
+    FROM orders o JOIN connections c ON c.id = o.connection_id";
+
+/// Midnight at the start of a Prague day, in UTC.
+fn prague_day_start(day: &str) -> Option<DateTime<Utc>> {
+    let date = NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d").ok()?;
+    Prague
+        .from_local_datetime(&date.and_hms_opt(0, 0, 0)?)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn push_filters(query: &mut QueryBuilder<'_, Sqlite>, filter: &OrderFilter) {
+    if let Some(connection) = filter.connection {
+        query.push(" AND o.connection_id = ").push_bind(connection);
+    }
+    if let Some(status) = filter.status.clone().filter(|s| !s.is_empty()) {
+        query.push(" AND o.sync_status = ").push_bind(status);
+    }
+    if let Some(from) = filter.from.as_deref().and_then(prague_day_start) {
+        query.push(" AND o.fapi_created_at >= ").push_bind(from);
+    }
+    if let Some(to) = filter.to.as_deref().and_then(prague_day_start) {
+        query.push(" AND o.fapi_created_at < ").push_bind(to + chrono::Duration::days(1));
+    }
+    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if search.contains('@') {
+            // An e-mail or its beginning: a range on the e-mail index.
+            let lower = search.to_lowercase();
+            query
+                .push(" AND o.customer_email >= ")
+                .push_bind(lower.clone())
+                .push(" AND o.customer_email < ")
+                .push_bind(format!("{lower}\u{10FFFF}"));
+        } else {
+            query
+                .push(" AND (o.eshop_code = ")
+                .push_bind(search.to_string())
+                .push(" OR o.id IN (SELECT order_id FROM order_documents WHERE number = ")
+                .push_bind(search.to_string())
+                .push("))");
+        }
+    }
+}
+
+pub async fn orders(
+    db: &SqlitePool,
+    filter: &OrderFilter,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<OrderRow>, Option<i64>), sqlx::Error> {
+    let mut query = QueryBuilder::new(ORDER_SELECT);
+    query.push(" WHERE o.id < ").push_bind(before.unwrap_or(i64::MAX));
+    push_filters(&mut query, filter);
+    query.push(" ORDER BY o.id DESC LIMIT ").push_bind(limit + 1);
+    let mut rows: Vec<OrderListRow> = query.build_query_as().fetch_all(db).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = if more { rows.last().map(|r| r.id) } else { None };
+    Ok((rows.into_iter().map(OrderRow::from).collect(), next))
+}
+
+pub async fn order(db: &SqlitePool, id: i64) -> Result<Option<(OrderRow, String, Option<DateTime<Utc>>, Option<String>)>, sqlx::Error> {
+    #[derive(FromRow)]
+    struct Extra {
+        source: String,
+        next_attempt_at: Option<DateTime<Utc>>,
+        sync_status: String,
+        payload: Option<String>,
+    }
+    let row: Option<OrderListRow> = sqlx::query_as(&format!("{ORDER_SELECT} WHERE o.id = ?"))
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let extra: Extra = sqlx::query_as("SELECT source, next_attempt_at, sync_status, payload FROM orders WHERE id = ?")
+        .bind(id)
+        .fetch_one(db)
+        .await?;
+    let next = (extra.sync_status == "pending").then_some(extra.next_attempt_at).flatten();
+    Ok(Some((row.into(), extra.source, next, extra.payload)))
+}
+
+pub async fn documents(db: &SqlitePool, order_id: i64) -> Result<Vec<DocumentView>, sqlx::Error> {
+    let rows: Vec<(i64, Option<String>, String, DateTime<Utc>, String)> = sqlx::query_as(
+        "SELECT invoice_id, number, kind, fetched_at, raw FROM order_documents WHERE order_id = ? ORDER BY invoice_id",
+    )
+    .bind(order_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(invoice_id, number, kind, fetched_at, raw)| DocumentView {
+            invoice_id,
+            number,
+            kind,
+            fetched_at: DisplayTime::new(fetched_at),
+            raw: pretty(&raw),
+        })
+        .collect())
+}
+
+pub async fn attempts(db: &SqlitePool, order_id: i64) -> Result<Vec<AttemptView>, sqlx::Error> {
+    let rows: Vec<(DateTime<Utc>, String, Option<i64>, Option<String>)> = sqlx::query_as(
+        "SELECT at, outcome, http_status, message FROM order_attempts WHERE order_id = ? ORDER BY id DESC",
+    )
+    .bind(order_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(at, outcome, http_status, message)| AttemptView { at: DisplayTime::new(at), outcome, http_status, message })
+        .collect())
+}
+
+pub fn pretty(json: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(json)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| json.to_string())
+}
+
+pub async fn failed_count(db: &SqlitePool, connection: Option<i64>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE sync_status = 'failed' AND (? IS NULL OR connection_id = ?)")
+        .bind(connection)
+        .bind(connection)
+        .fetch_one(db)
+        .await
+}
+
+/// Ids of the failed orders (of one connection, or all).
+pub async fn failed_ids(db: &SqlitePool, connection: Option<i64>) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM orders WHERE sync_status = 'failed' AND (? IS NULL OR connection_id = ?)")
+        .bind(connection)
+        .bind(connection)
+        .fetch_all(db)
+        .await
+}
+
+/// Every connection, deleted ones too (their orders stay readable).
+pub async fn connection_refs(db: &SqlitePool) -> Result<Vec<ConnectionRef>, sqlx::Error> {
+    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM connections ORDER BY name").fetch_all(db).await?;
+    Ok(rows.into_iter().map(|(id, name)| ConnectionRef { id, name }).collect())
+}
+
+pub async fn notifications(
+    db: &SqlitePool,
+    connection: Option<i64>,
+    status: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<NotificationRow>, Option<i64>), sqlx::Error> {
+    #[derive(FromRow)]
+    struct Row {
+        id: i64,
+        connection: String,
+        received_at: DateTime<Utc>,
+        invoice_id: Option<i64>,
+        status: String,
+        status_reason: Option<String>,
+        order_id: Option<i64>,
+        remote_addr: Option<String>,
+        content_type: Option<String>,
+        raw_body: String,
+    }
+    let mut query = QueryBuilder::new(
+        "SELECT n.id, c.name AS connection, n.received_at, n.invoice_id, n.status, n.status_reason, n.order_id,
+            n.remote_addr, n.content_type, n.raw_body
+         FROM notifications n JOIN connections c ON c.id = n.connection_id WHERE n.id < ",
+    );
+    query.push_bind(before.unwrap_or(i64::MAX));
+    if let Some(connection) = connection {
+        query.push(" AND n.connection_id = ").push_bind(connection);
+    }
+    if let Some(status) = status.filter(|s| !s.is_empty()) {
+        query.push(" AND n.status = ").push_bind(status.to_string());
+    }
+    query.push(" ORDER BY n.id DESC LIMIT ").push_bind(limit + 1);
+    let mut rows: Vec<Row> = query.build_query_as().fetch_all(db).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = if more { rows.last().map(|r| r.id) } else { None };
+    Ok((
+        rows.into_iter()
+            .map(|r| NotificationRow {
+                id: r.id,
+                connection: r.connection,
+                received: DisplayTime::new(r.received_at),
+                invoice_id: r.invoice_id,
+                status: r.status,
+                status_reason: r.status_reason,
+                order_id: r.order_id,
+                remote_addr: r.remote_addr,
+                content_type: r.content_type,
+                raw_body: r.raw_body,
+            })
+            .collect(),
+        next,
+    ))
+}
