@@ -17,7 +17,7 @@ use crate::simulators::fapi::{self, FapiSimulator};
 use crate::simulators::smartemailing::{self, SmartEmailingSimulator};
 
 pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.fapi-bridge.cz";
-/// Past orders in the simulated FAPI account.
+/// Past orders in the simulated FAPI account (before forwarding: the historical sync's job).
 const DEMO_PAST_ORDERS: usize = 300;
 
 pub async fn run() -> anyhow::Result<()> {
@@ -67,9 +67,18 @@ pub async fn run() -> anyhow::Result<()> {
         se_username: smartemailing::DEFAULT_USERNAME.into(),
         se_api_key: smartemailing::DEFAULT_API_KEY.into(),
     };
-    connections::create(app.state(), &Actor::system("demo"), connection)
+    let demo = Actor::system("demo");
+    let connection_id = connections::create(app.state(), &demo, connection)
         .await
         .map_err(|e| anyhow::anyhow!("could not connect the demo to its simulators: {e}"))?;
+    connections::set_forwarding(app.state(), &demo, connection_id, true)
+        .await
+        .map_err(|e| anyhow::anyhow!("could not switch forwarding on: {e}"))?;
+    let webhook = connections::find(&app.state().db, connection_id)
+        .await
+        .and_then(|c| c.webhook_url(app.state()))
+        .map_err(|e| anyhow::anyhow!("could not read the demo webhook URL: {e}"))?;
+    let shop = tokio::spawn(simulate_shop(fapi_simulator.clone(), webhook));
 
     println!();
     println!("fapi-bridge demo is running (data is thrown away when it stops).");
@@ -84,6 +93,46 @@ pub async fn run() -> anyhow::Result<()> {
     println!("Stop it with Ctrl-C.");
     println!();
     let result = app.run_until_stopped(shutdown_signal()).await;
+    shop.abort();
     drop((fapi_running, se_running, data_dir));
     result
+}
+
+/// A live shop: every few seconds a new order, a payment or a cancellation in the simulated
+/// FAPI account, notified to the bridge's webhook like FAPI does.
+async fn simulate_shop(fapi: FapiSimulator, webhook: String) {
+    use crate::simulators::czech;
+    let catalogue = czech::products();
+    let mut unpaid: Vec<i64> = Vec::new();
+    loop {
+        let pause = rand::thread_rng().gen_range(3..7);
+        tokio::time::sleep(std::time::Duration::from_secs(pause)).await;
+        let roll = rand::thread_rng().gen_range(0..100);
+        let now = chrono::Utc::now();
+        let documents: Vec<i64> = {
+            let mut store = fapi.store.lock().expect("store lock");
+            if roll < 55 || unpaid.is_empty() {
+                let customer = store.new_customer();
+                let product = catalogue[rand::thread_rng().gen_range(0..catalogue.len())].clone();
+                let with_proforma = rand::thread_rng().gen_bool(0.8);
+                let id = store.create_order(customer, &[(product, 1)], "CZK", with_proforma, now);
+                unpaid.push(id);
+                vec![id]
+            } else {
+                let id = unpaid.remove(rand::thread_rng().gen_range(0..unpaid.len()));
+                if roll < 90 {
+                    let invoice = store.pay(id, now);
+                    std::iter::once(id).chain(invoice).collect()
+                } else {
+                    store.cancel(id, now);
+                    vec![id]
+                }
+            }
+        };
+        for document in documents {
+            if let Err(error) = fapi.notify(&webhook, document).await {
+                tracing::warn!(%error, "the demo shop could not notify the bridge");
+            }
+        }
+    }
 }
