@@ -54,6 +54,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       FAPI_API_URL: `http://127.0.0.1:${FAPI_SIMULATOR_PORT}`,
       SMARTEMAILING_API_URL: `http://127.0.0.1:${SMARTEMAILING_SIMULATOR_PORT}/api/v3`,
       HTTP_TIMEOUT: '5s',
+      HTTP_RETRY_DELAY: '10ms',
+      SYNC_MAX_ATTEMPTS: '2',
+      SYNC_RETRY_DELAY: '1s',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

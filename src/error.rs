@@ -74,7 +74,9 @@ pub enum Invalid {
     /// A destructive action was sent without its confirmation.
     ConfirmationMissing,
     /// The number of items changed since the user confirmed; `now` is the new count.
-    CountChanged { now: i64 },
+    CountChanged {
+        now: i64,
+    },
 }
 
 impl From<Invalid> for AppError {

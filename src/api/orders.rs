@@ -8,7 +8,10 @@ use crate::model::{NotificationPage, OrderDetail, OrderFilter, OrderPage};
 pub const PAGE_SIZE: i64 = 50;
 
 #[server(endpoint = "list_orders")]
-pub async fn list_orders(#[server(default)] filter: OrderFilter, before: Option<i64>) -> Result<OrderPage, AppError> {
+pub async fn list_orders(
+    #[server(default)] filter: OrderFilter,
+    before: Option<i64>,
+) -> Result<OrderPage, AppError> {
     use crate::model::Role;
     use crate::server::{auth, state::app_state};
     use crate::sync::queries;
@@ -35,14 +38,14 @@ pub async fn get_order(id: i64) -> Result<OrderDetail, AppError> {
     crate::server::error::respond(async move {
         let user = auth::require(Role::Viewer).await?;
         let db = &app_state().db;
-        let (order, source, next, payload) = queries::order(db, id).await?.ok_or(AppError::NotFound)?;
+        let order = queries::order(db, id).await?.ok_or(AppError::NotFound)?;
         Ok(OrderDetail {
-            order,
-            source,
-            next_attempt: next.map(DisplayTime::new),
+            order: order.row,
+            source: order.source,
+            next_attempt: order.next_attempt.map(DisplayTime::new),
             documents: queries::documents(db, id).await?,
             attempts: queries::attempts(db, id).await?,
-            payload: payload.as_deref().map(queries::pretty),
+            payload: order.payload.as_deref().map(queries::pretty),
             can_retry: user.role >= Role::Operator,
         })
     })
@@ -82,7 +85,11 @@ pub async fn retry_order(id: i64) -> Result<(), AppError> {
 /// confirmed; if it changed meanwhile the request is refused so nobody retries more than they
 /// saw.
 #[server(endpoint = "retry_failed_orders")]
-pub async fn retry_failed_orders(connection: Option<i64>, expected: i64, confirm: Option<String>) -> Result<u64, AppError> {
+pub async fn retry_failed_orders(
+    connection: Option<i64>,
+    expected: i64,
+    confirm: Option<String>,
+) -> Result<u64, AppError> {
     use crate::error::Invalid;
     use crate::model::Role;
     use crate::server::audit::{self, Actor};
@@ -96,7 +103,10 @@ pub async fn retry_failed_orders(connection: Option<i64>, expected: i64, confirm
         let state = app_state();
         let ids = queries::failed_ids(&state.db, connection).await?;
         if ids.len() as i64 != expected {
-            return Err(Invalid::CountChanged { now: ids.len() as i64 }.into());
+            return Err(Invalid::CountChanged {
+                now: ids.len() as i64,
+            }
+            .into());
         }
         let now = state.clock.now();
         let count = store::requeue_failed(&state.db, Some(&ids), now).await?;
@@ -125,8 +135,14 @@ pub async fn list_notifications(
     use crate::sync::queries;
     crate::server::error::respond(async move {
         auth::require(Role::Viewer).await?;
-        let (rows, next_before) =
-            queries::notifications(&app_state().db, connection, status.as_deref(), before, PAGE_SIZE).await?;
+        let (rows, next_before) = queries::notifications(
+            &app_state().db,
+            connection,
+            status.as_deref(),
+            before,
+            PAGE_SIZE,
+        )
+        .await?;
         Ok(NotificationPage { rows, next_before })
     })
     .await

@@ -210,7 +210,9 @@ pub static TEXTS: Texts = Texts {
     filter: "Filtrovat",
     no_orders: "Žádné objednávky neodpovídají filtru.",
     retry_all_failed: "Znovu odeslat všechny chybné",
-    retry_all_failed_confirm: |count| format!("Ano, znovu odeslat všech {count} chybných objednávek"),
+    retry_all_failed_confirm: |count| {
+        format!("Ano, znovu odeslat všech {count} chybných objednávek")
+    },
     retry_queued: "Zařazeno k novému odeslání.",
     back_to_orders: "← Objednávky",
     order_title: |code| format!("Objednávka {code}"),
@@ -221,9 +223,22 @@ pub static TEXTS: Texts = Texts {
     fetched: "načteno",
     payload_sent: "Data pro SmartEmailing",
     no_payload: "Pro tuto objednávku se nic neodesílá.",
-    sync_statuses: &[("pending", "čeká"), ("synced", "přeneseno"), ("failed", "chyba"), ("skipped", "přeskočeno")],
-    fapi_states: &[("unpaid", "nezaplaceno"), ("paid", "zaplaceno"), ("cancelled", "stornováno")],
-    attempt_outcomes: &[("synced", "odesláno"), ("retry", "nezdar, zkusí se znovu"), ("failed", "nezdar")],
+    sync_statuses: &[
+        ("pending", "čeká"),
+        ("synced", "přeneseno"),
+        ("failed", "chyba"),
+        ("skipped", "přeskočeno"),
+    ],
+    fapi_states: &[
+        ("unpaid", "nezaplaceno"),
+        ("paid", "zaplaceno"),
+        ("cancelled", "stornováno"),
+    ],
+    attempt_outcomes: &[
+        ("synced", "odesláno"),
+        ("retry", "nezdar, zkusí se znovu"),
+        ("failed", "nezdar"),
+    ],
     document_kinds: &[
         ("proforma", "Zálohová faktura"),
         ("invoice", "Faktura"),
@@ -240,5 +255,9 @@ pub static TEXTS: Texts = Texts {
         ("forwarding_off", "přeposílání vypnuto"),
         ("failed", "chyba"),
     ],
-    inv_count_changed: |now| format!("Počet chybných objednávek se mezitím změnil (nyní {now}). Zkontrolujte ho a potvrďte znovu."),
+    inv_count_changed: |now| {
+        format!(
+            "Počet chybných objednávek se mezitím změnil (nyní {now}). Zkontrolujte ho a potvrďte znovu."
+        )
+    },
 };

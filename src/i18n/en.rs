@@ -221,9 +221,22 @@ pub static TEXTS: Texts = Texts {
     fetched: "fetched",
     payload_sent: "Data for SmartEmailing",
     no_payload: "Nothing is sent for this order.",
-    sync_statuses: &[("pending", "pending"), ("synced", "synced"), ("failed", "failed"), ("skipped", "skipped")],
-    fapi_states: &[("unpaid", "unpaid"), ("paid", "paid"), ("cancelled", "cancelled")],
-    attempt_outcomes: &[("synced", "sent"), ("retry", "failed, will retry"), ("failed", "failed")],
+    sync_statuses: &[
+        ("pending", "pending"),
+        ("synced", "synced"),
+        ("failed", "failed"),
+        ("skipped", "skipped"),
+    ],
+    fapi_states: &[
+        ("unpaid", "unpaid"),
+        ("paid", "paid"),
+        ("cancelled", "cancelled"),
+    ],
+    attempt_outcomes: &[
+        ("synced", "sent"),
+        ("retry", "failed, will retry"),
+        ("failed", "failed"),
+    ],
     document_kinds: &[
         ("proforma", "Proforma invoice"),
         ("invoice", "Invoice"),
@@ -240,5 +253,9 @@ pub static TEXTS: Texts = Texts {
         ("forwarding_off", "forwarding off"),
         ("failed", "failed"),
     ],
-    inv_count_changed: |now| format!("The number of failed orders changed meanwhile (now {now}). Check it and confirm again."),
+    inv_count_changed: |now| {
+        format!(
+            "The number of failed orders changed meanwhile (now {now}). Check it and confirm again."
+        )
+    },
 };

@@ -486,7 +486,10 @@ mod tests {
     #[test]
     fn code_tables_match_in_both_languages() {
         let codes = |lang: Lang, pick: fn(&Texts) -> &'static [(&'static str, &'static str)]| {
-            pick(lang.texts()).iter().map(|(c, _)| *c).collect::<Vec<_>>()
+            pick(lang.texts())
+                .iter()
+                .map(|(c, _)| *c)
+                .collect::<Vec<_>>()
         };
         for pick in [
             (|t: &Texts| t.sync_statuses) as fn(&Texts) -> &'static [(&'static str, &'static str)],

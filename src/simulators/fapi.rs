@@ -569,6 +569,7 @@ impl FapiSimulator {
             .route("/invoices/{id}", get(get_invoice))
             .route("/orders/{id}", get(get_order))
             .route("/clients/{id}", get(get_client))
+            .route("/_simulator/orders", axum::routing::post(simulate_order))
             .with_state(self.clone())
             .merge(faults::control_routes(self.behaviour.clone()))
             .layer(middleware::from_fn_with_state(
@@ -595,6 +596,30 @@ impl FapiSimulator {
             .send()
             .await
     }
+}
+
+/// `POST /_simulator/orders` `{"email"?: "...", "notify"?: "<webhook URL>"}`: a new order
+/// placed now (a proforma), optionally notified to the bridge like FAPI does. For driving a
+/// standalone simulator (end-to-end tests, trying the bridge by hand).
+async fn simulate_order(State(sim): State<FapiSimulator>, Json(request): Json<Value>) -> Response {
+    let id = {
+        let mut store = sim.store.lock().expect("store lock");
+        let mut customer = store.new_customer();
+        if let Some(email) = request["email"].as_str() {
+            customer.person.email = email.to_string();
+        }
+        let product = super::czech::products()[0].clone();
+        store.create_order(customer, &[(product, 1)], "CZK", true, Utc::now())
+    };
+    let order = sim.store.lock().expect("store lock").invoices[&id].new_order;
+    let notified = match request["notify"].as_str() {
+        Some(url) => match sim.notify(url, id).await {
+            Ok(response) => Some(response.status().as_u16()),
+            Err(_) => None,
+        },
+        None => None,
+    };
+    Json(json!({ "invoice_id": id, "order_id": order, "notified": notified })).into_response()
 }
 
 fn error(status: StatusCode, message: &str, kind: &str) -> Response {

@@ -76,9 +76,16 @@ fn push_filters(query: &mut QueryBuilder<'_, Sqlite>, filter: &OrderFilter) {
         query.push(" AND o.fapi_created_at >= ").push_bind(from);
     }
     if let Some(to) = filter.to.as_deref().and_then(prague_day_start) {
-        query.push(" AND o.fapi_created_at < ").push_bind(to + chrono::Duration::days(1));
+        query
+            .push(" AND o.fapi_created_at < ")
+            .push_bind(to + chrono::Duration::days(1));
     }
-    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(search) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         if search.contains('@') {
             // An e-mail or its beginning: a range on the e-mail index.
             let lower = search.to_lowercase();
@@ -105,17 +112,34 @@ pub async fn orders(
     limit: i64,
 ) -> Result<(Vec<OrderRow>, Option<i64>), sqlx::Error> {
     let mut query = QueryBuilder::new(ORDER_SELECT);
-    query.push(" WHERE o.id < ").push_bind(before.unwrap_or(i64::MAX));
+    query
+        .push(" WHERE o.id < ")
+        .push_bind(before.unwrap_or(i64::MAX));
     push_filters(&mut query, filter);
-    query.push(" ORDER BY o.id DESC LIMIT ").push_bind(limit + 1);
+    query
+        .push(" ORDER BY o.id DESC LIMIT ")
+        .push_bind(limit + 1);
     let mut rows: Vec<OrderListRow> = query.build_query_as().fetch_all(db).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next = if more { rows.last().map(|r| r.id) } else { None };
+    let next = if more {
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
     Ok((rows.into_iter().map(OrderRow::from).collect(), next))
 }
 
-pub async fn order(db: &SqlitePool, id: i64) -> Result<Option<(OrderRow, String, Option<DateTime<Utc>>, Option<String>)>, sqlx::Error> {
+/// One order with what only its own page shows.
+pub struct OrderWithExtras {
+    pub row: OrderRow,
+    pub source: String,
+    /// When the next automatic attempt is due (pending orders).
+    pub next_attempt: Option<DateTime<Utc>>,
+    pub payload: Option<String>,
+}
+
+pub async fn order(db: &SqlitePool, id: i64) -> Result<Option<OrderWithExtras>, sqlx::Error> {
     #[derive(FromRow)]
     struct Extra {
         source: String,
@@ -128,16 +152,32 @@ pub async fn order(db: &SqlitePool, id: i64) -> Result<Option<(OrderRow, String,
         .fetch_optional(db)
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let extra: Extra = sqlx::query_as("SELECT source, next_attempt_at, sync_status, payload FROM orders WHERE id = ?")
-        .bind(id)
-        .fetch_one(db)
-        .await?;
-    let next = (extra.sync_status == "pending").then_some(extra.next_attempt_at).flatten();
-    Ok(Some((row.into(), extra.source, next, extra.payload)))
+    let extra: Extra = sqlx::query_as(
+        "SELECT source, next_attempt_at, sync_status, payload FROM orders WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_one(db)
+    .await?;
+    Ok(Some(OrderWithExtras {
+        row: row.into(),
+        source: extra.source,
+        next_attempt: (extra.sync_status == "pending")
+            .then_some(extra.next_attempt_at)
+            .flatten(),
+        payload: extra.payload,
+    }))
 }
 
 pub async fn documents(db: &SqlitePool, order_id: i64) -> Result<Vec<DocumentView>, sqlx::Error> {
-    let rows: Vec<(i64, Option<String>, String, DateTime<Utc>, String)> = sqlx::query_as(
+    #[derive(FromRow)]
+    struct Row {
+        invoice_id: i64,
+        number: Option<String>,
+        kind: String,
+        fetched_at: DateTime<Utc>,
+        raw: String,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT invoice_id, number, kind, fetched_at, raw FROM order_documents WHERE order_id = ? ORDER BY invoice_id",
     )
     .bind(order_id)
@@ -145,18 +185,25 @@ pub async fn documents(db: &SqlitePool, order_id: i64) -> Result<Vec<DocumentVie
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(invoice_id, number, kind, fetched_at, raw)| DocumentView {
-            invoice_id,
-            number,
-            kind,
-            fetched_at: DisplayTime::new(fetched_at),
-            raw: pretty(&raw),
+        .map(|r| DocumentView {
+            invoice_id: r.invoice_id,
+            number: r.number,
+            kind: r.kind,
+            fetched_at: DisplayTime::new(r.fetched_at),
+            raw: pretty(&r.raw),
         })
         .collect())
 }
 
 pub async fn attempts(db: &SqlitePool, order_id: i64) -> Result<Vec<AttemptView>, sqlx::Error> {
-    let rows: Vec<(DateTime<Utc>, String, Option<i64>, Option<String>)> = sqlx::query_as(
+    #[derive(FromRow)]
+    struct Row {
+        at: DateTime<Utc>,
+        outcome: String,
+        http_status: Option<i64>,
+        message: Option<String>,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT at, outcome, http_status, message FROM order_attempts WHERE order_id = ? ORDER BY id DESC",
     )
     .bind(order_id)
@@ -164,7 +211,12 @@ pub async fn attempts(db: &SqlitePool, order_id: i64) -> Result<Vec<AttemptView>
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(at, outcome, http_status, message)| AttemptView { at: DisplayTime::new(at), outcome, http_status, message })
+        .map(|r| AttemptView {
+            at: DisplayTime::new(r.at),
+            outcome: r.outcome,
+            http_status: r.http_status,
+            message: r.message,
+        })
         .collect())
 }
 
@@ -185,17 +237,24 @@ pub async fn failed_count(db: &SqlitePool, connection: Option<i64>) -> Result<i6
 
 /// Ids of the failed orders (of one connection, or all).
 pub async fn failed_ids(db: &SqlitePool, connection: Option<i64>) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM orders WHERE sync_status = 'failed' AND (? IS NULL OR connection_id = ?)")
-        .bind(connection)
-        .bind(connection)
-        .fetch_all(db)
-        .await
+    sqlx::query_scalar(
+        "SELECT id FROM orders WHERE sync_status = 'failed' AND (? IS NULL OR connection_id = ?)",
+    )
+    .bind(connection)
+    .bind(connection)
+    .fetch_all(db)
+    .await
 }
 
 /// Every connection, deleted ones too (their orders stay readable).
 pub async fn connection_refs(db: &SqlitePool) -> Result<Vec<ConnectionRef>, sqlx::Error> {
-    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM connections ORDER BY name").fetch_all(db).await?;
-    Ok(rows.into_iter().map(|(id, name)| ConnectionRef { id, name }).collect())
+    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM connections ORDER BY name")
+        .fetch_all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| ConnectionRef { id, name })
+        .collect())
 }
 
 pub async fn notifications(
@@ -230,11 +289,17 @@ pub async fn notifications(
     if let Some(status) = status.filter(|s| !s.is_empty()) {
         query.push(" AND n.status = ").push_bind(status.to_string());
     }
-    query.push(" ORDER BY n.id DESC LIMIT ").push_bind(limit + 1);
+    query
+        .push(" ORDER BY n.id DESC LIMIT ")
+        .push_bind(limit + 1);
     let mut rows: Vec<Row> = query.build_query_as().fetch_all(db).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next = if more { rows.last().map(|r| r.id) } else { None };
+    let next = if more {
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
     Ok((
         rows.into_iter()
             .map(|r| NotificationRow {

@@ -22,14 +22,14 @@ pub const KIND: &str = "reconciliation";
 
 pub async fn run_all(state: &AppState) -> anyhow::Result<()> {
     for connection in connections::list(&state.db).await? {
-        if connection.forwarding_enabled {
-            if let Err(error) = run(state, &connection, "schedule").await {
-                tracing::warn!(
-                    connection = connection.id,
-                    ?error,
-                    "reconciliation of a connection failed"
-                );
-            }
+        if connection.forwarding_enabled
+            && let Err(error) = run(state, &connection, "schedule").await
+        {
+            tracing::warn!(
+                connection = connection.id,
+                ?error,
+                "reconciliation of a connection failed"
+            );
         }
     }
     Ok(())

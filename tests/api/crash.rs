@@ -2,7 +2,6 @@
 //! twice. Runs the real binary as a child process against in-process simulators.
 
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use fapi_bridge::simulators::RunningSimulator;
 use fapi_bridge::simulators::fapi::{self as fapi_sim, FapiSimulator};
@@ -25,7 +24,11 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn command(dir: &std::path::Path, port: u16, fapi: &str, se: &str) -> Command {
@@ -35,7 +38,10 @@ fn command(dir: &std::path::Path, port: u16, fapi: &str, se: &str) -> Command {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RUST_LOG", "warn")
-        .env("DATABASE_URL", format!("sqlite://{}", dir.join("bridge.db").display()))
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.join("bridge.db").display()),
+        )
         .env("SECRET_KEY_FILE", dir.join("secret.key"))
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("FAPI_API_URL", fapi)
@@ -48,7 +54,9 @@ fn command(dir: &std::path::Path, port: u16, fapi: &str, se: &str) -> Command {
 }
 
 async fn start(dir: &std::path::Path, port: u16, fapi: &str, se: &str) -> Server {
-    let server = Server { child: command(dir, port, fapi, se).arg("serve").spawn().unwrap() };
+    let server = Server {
+        child: command(dir, port, fapi, se).arg("serve").spawn().unwrap(),
+    };
     let url = format!("http://127.0.0.1:{port}/login");
     eventually("the server answers", || {
         let url = url.clone();
@@ -65,22 +73,38 @@ async fn a_server_killed_mid_processing_loses_nothing_after_restart() {
     let smartemailing = SmartEmailingSimulator::with_default_account();
     let any = "127.0.0.1:0".parse().unwrap();
     let fapi_running = RunningSimulator::start(fapi.router(), any).await.unwrap();
-    let se_running = RunningSimulator::start(smartemailing.router(), any).await.unwrap();
+    let se_running = RunningSimulator::start(smartemailing.router(), any)
+        .await
+        .unwrap();
     let (fapi_url, se_url) = (fapi_running.base_url(), se_running.base_url());
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
 
     let mut add = command(dir.path(), port, &fapi_url, &se_url)
-        .args(["user", "add", "--email", "admin@example.cz", "--role", "admin"])
+        .args([
+            "user",
+            "add",
+            "--email",
+            "admin@example.cz",
+            "--role",
+            "admin",
+        ])
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();
     use std::io::Write;
-    add.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .unwrap();
     assert!(add.wait().unwrap().success());
 
     let server = start(dir.path(), port, &fapi_url, &se_url).await;
-    let admin = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let admin = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
     let call = |name: &str, form: Vec<(&str, String)>| {
         admin
             .post(format!("{base}/api/{name}"))
@@ -89,7 +113,15 @@ async fn a_server_killed_mid_processing_loses_nothing_after_restart() {
             .form(&form)
             .send()
     };
-    call("login", vec![("email", "admin@example.cz".into()), ("password", PASSWORD.into())]).await.unwrap();
+    call(
+        "login",
+        vec![
+            ("email", "admin@example.cz".into()),
+            ("password", PASSWORD.into()),
+        ],
+    )
+    .await
+    .unwrap();
     let form = vec![
         ("name", "Obchod".to_string()),
         ("eshop_name", String::new()),
@@ -98,20 +130,47 @@ async fn a_server_killed_mid_processing_loses_nothing_after_restart() {
         ("se_username", se_sim::DEFAULT_USERNAME.into()),
         ("se_api_key", se_sim::DEFAULT_API_KEY.into()),
     ];
-    let id: i64 = call("create_connection", form).await.unwrap().json().await.unwrap();
-    call("set_forwarding", vec![("id", id.to_string()), ("enabled", "true".into())]).await.unwrap();
-    let detail: serde_json::Value = call("get_connection", vec![("id", id.to_string())]).await.unwrap().json().await.unwrap();
-    let webhook = detail["connection"]["webhook_url"].as_str().unwrap().to_string();
+    let id: i64 = call("create_connection", form)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    call(
+        "set_forwarding",
+        vec![("id", id.to_string()), ("enabled", "true".into())],
+    )
+    .await
+    .unwrap();
+    let detail: serde_json::Value = call("get_connection", vec![("id", id.to_string())])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let webhook = detail["connection"]["webhook_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     // Slow FAPI answers keep the workers busy when the process dies.
-    fapi.behaviour.set_faults(FaultConfig { latency_ms: 150, ..Default::default() });
+    fapi.behaviour.set_faults(FaultConfig {
+        latency_ms: 150,
+        ..Default::default()
+    });
     let invoices: Vec<i64> = {
         let mut store = fapi.store.lock().unwrap();
         let product = fapi_bridge::simulators::czech::products()[2].clone();
         (0..20)
             .map(|_| {
                 let customer = store.new_customer();
-                store.create_order(customer, &[(product.clone(), 1)], "CZK", true, chrono::Utc::now() + chrono::Duration::minutes(1))
+                store.create_order(
+                    customer,
+                    &[(product.clone(), 1)],
+                    "CZK",
+                    true,
+                    chrono::Utc::now() + chrono::Duration::minutes(1),
+                )
             })
             .collect()
     };
@@ -120,28 +179,50 @@ async fn a_server_killed_mid_processing_loses_nothing_after_restart() {
     }
     drop(server); // SIGKILL, mid-processing
 
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("bridge.db").display())).await.unwrap();
-    let accepted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications").fetch_one(&db).await.unwrap();
-    assert_eq!(accepted, 20, "every accepted notification was stored before the answer");
-    let unfinished: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE status IN ('queued', 'processing')")
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("bridge.db").display()
+    ))
+    .await
+    .unwrap();
+    let accepted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications")
         .fetch_one(&db)
         .await
         .unwrap();
-    assert!(unfinished > 0, "the kill should interrupt work (else the test proves nothing)");
+    assert_eq!(
+        accepted, 20,
+        "every accepted notification was stored before the answer"
+    );
+    let unfinished: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM notifications WHERE status IN ('queued', 'processing')",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert!(
+        unfinished > 0,
+        "the kill should interrupt work (else the test proves nothing)"
+    );
 
     fapi.behaviour.clear_faults();
     let _restarted = start(dir.path(), port, &fapi_url, &se_url).await;
     eventually("every order is synced after the restart", || async {
-        let synced: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE sync_status = 'synced'")
-            .fetch_one(&db)
-            .await
-            .unwrap();
+        let synced: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE sync_status = 'synced'")
+                .fetch_one(&db)
+                .await
+                .unwrap();
         synced == 20
     })
     .await;
-    let statuses: Vec<String> = sqlx::query_scalar("SELECT DISTINCT status FROM notifications").fetch_all(&db).await.unwrap();
+    let statuses: Vec<String> = sqlx::query_scalar("SELECT DISTINCT status FROM notifications")
+        .fetch_all(&db)
+        .await
+        .unwrap();
     assert_eq!(statuses, vec!["processed".to_string()]);
-    let store = smartemailing.store.lock().unwrap();
-    assert_eq!(store.orders.len(), 20, "each order exactly once");
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(
+        smartemailing.store.lock().unwrap().orders.len(),
+        20,
+        "each order exactly once"
+    );
 }

@@ -5,15 +5,24 @@ use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::orders::{RetryFailedOrders, RetryOrder, get_order, list_notifications, list_orders};
+use crate::api::orders::{
+    RetryFailedOrders, RetryOrder, get_order, list_notifications, list_orders,
+};
 use crate::app::components::{ActionOutcome, ErrorMessage, Loading, Time};
 use crate::i18n::use_i18n;
 use crate::model::{ConnectionRef, OrderFilter, OrderRow};
 use crate::t;
 
 const SYNC_STATUSES: [&str; 4] = ["pending", "synced", "failed", "skipped"];
-const NOTIFICATION_STATUSES: [&str; 7] =
-    ["queued", "processing", "processed", "rejected", "invalid", "forwarding_off", "failed"];
+const NOTIFICATION_STATUSES: [&str; 7] = [
+    "queued",
+    "processing",
+    "processed",
+    "rejected",
+    "invalid",
+    "forwarding_off",
+    "failed",
+];
 
 fn query_text(name: &'static str) -> impl Fn() -> Option<String> + Copy {
     let query = use_query_map();
@@ -26,7 +35,12 @@ fn page_link(filter: &OrderFilter, before: i64) -> String {
     if let Some(connection) = filter.connection {
         parts.push(format!("connection={connection}"));
     }
-    for (name, value) in [("status", &filter.status), ("from", &filter.from), ("to", &filter.to), ("search", &filter.search)] {
+    for (name, value) in [
+        ("status", &filter.status),
+        ("from", &filter.from),
+        ("to", &filter.to),
+        ("search", &filter.search),
+    ] {
         if let Some(value) = value {
             let encoded: String = url_escape(value);
             parts.push(format!("{name}={encoded}"));
@@ -38,7 +52,9 @@ fn page_link(filter: &OrderFilter, before: i64) -> String {
 fn url_escape(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             other => format!("%{other:02X}"),
         })
         .collect()
@@ -81,7 +97,13 @@ pub fn OrdersPage() -> impl IntoView {
     };
     let retry_all = ServerAction::<RetryFailedOrders>::new();
     let page = Resource::new(
-        move || (filter(), before().and_then(|b| b.parse::<i64>().ok()), retry_all.version().get()),
+        move || {
+            (
+                filter(),
+                before().and_then(|b| b.parse::<i64>().ok()),
+                retry_all.version().get(),
+            )
+        },
         |(filter, before, _)| list_orders(filter, before),
     );
 
@@ -194,7 +216,11 @@ fn OrderTableRow(row: OrderRow) -> impl IntoView {
     let status_class = format!("badge status-{status}");
     let fapi_state = row.fapi_state.clone();
     let se_status = row.se_status.clone();
-    let numbers = if row.fapi_numbers.is_empty() { row.eshop_code.clone() } else { row.fapi_numbers.clone() };
+    let numbers = if row.fapi_numbers.is_empty() {
+        row.eshop_code.clone()
+    } else {
+        row.fapi_numbers.clone()
+    };
     view! {
         <tr data-order=row.eshop_code.clone() data-status=row.sync_status.clone()>
             <td>
@@ -218,9 +244,18 @@ fn OrderTableRow(row: OrderRow) -> impl IntoView {
 pub fn OrderPage() -> impl IntoView {
     let i18n = use_i18n();
     let params = use_params_map();
-    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or_default();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+            .unwrap_or_default()
+    };
     let retry = ServerAction::<RetryOrder>::new();
-    let detail = Resource::new(move || (id(), retry.version().get()), |(id, _)| get_order(id));
+    let detail = Resource::new(
+        move || (id(), retry.version().get()),
+        |(id, _)| get_order(id),
+    );
     view! {
         <p>
             <a href="/orders">{t!(i18n, back_to_orders)}</a>
@@ -342,9 +377,19 @@ pub fn OrderPage() -> impl IntoView {
 #[component]
 pub fn NotificationsPage() -> impl IntoView {
     let i18n = use_i18n();
-    let (connection, status, before) = (query_text("connection"), query_text("status"), query_text("before"));
+    let (connection, status, before) = (
+        query_text("connection"),
+        query_text("status"),
+        query_text("before"),
+    );
     let page = Resource::new(
-        move || (connection().and_then(|c| c.parse::<i64>().ok()), status(), before().and_then(|b| b.parse::<i64>().ok())),
+        move || {
+            (
+                connection().and_then(|c| c.parse::<i64>().ok()),
+                status(),
+                before().and_then(|b| b.parse::<i64>().ok()),
+            )
+        },
         |(connection, status, before)| list_notifications(connection, status, before),
     );
     view! {

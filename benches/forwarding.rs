@@ -1,0 +1,259 @@
+//! Forwarding benchmark (not a test): run with
+//!
+//!     cargo bench --features ssr --bench forwarding
+//!
+//! 1. Webhook acceptance: notifications per second the endpoint stores and answers, and the
+//!    p50/p99 latency, with 64 concurrent senders for 10 s (forwarding off, so the workers do
+//!    not compete; the request path is the same).
+//! 2. End to end: N orders notified at once, from the first notification until every order is
+//!    synced into the SmartEmailing simulator (FAPI fetch, hash check, ingest, batched import).
+//!
+//! Everything runs in this process on this machine: the app, both simulators, the load.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fapi_bridge::server::audit::Actor;
+use fapi_bridge::server::config::Config;
+use fapi_bridge::server::connections::{self, ConnectionForm};
+use fapi_bridge::server::startup::Application;
+use fapi_bridge::simulators::RunningSimulator;
+use fapi_bridge::simulators::fapi::{self as fapi_sim, FapiSimulator};
+use fapi_bridge::simulators::smartemailing::{self as se_sim, SmartEmailingSimulator};
+
+struct Bench {
+    _dir: tempfile::TempDir,
+    _simulators: (RunningSimulator, RunningSimulator),
+    fapi: FapiSimulator,
+    smartemailing: SmartEmailingSimulator,
+    state: fapi_bridge::server::state::AppState,
+    webhook: String,
+    connection: i64,
+}
+
+async fn start() -> Bench {
+    let dir = tempfile::tempdir().unwrap();
+    let fapi = FapiSimulator::with_default_account(5);
+    let smartemailing = SmartEmailingSimulator::with_default_account();
+    let any = "127.0.0.1:0".parse().unwrap();
+    let fapi_running = RunningSimulator::start(fapi.router(), any).await.unwrap();
+    let se_running = RunningSimulator::start(smartemailing.router(), any)
+        .await
+        .unwrap();
+    let vars = [
+        (
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("bench.db").display()),
+        ),
+        ("LEPTOS_SITE_ADDR", "127.0.0.1:0".to_string()),
+        (
+            "SECRET_KEY_FILE",
+            dir.path().join("key").display().to_string(),
+        ),
+        ("FAPI_API_URL", fapi_running.base_url()),
+        (
+            "SMARTEMAILING_API_URL",
+            format!("{}/api/v3", se_running.base_url()),
+        ),
+        ("SMARTEMAILING_REQUESTS_PER_SECOND", "1000".to_string()),
+        ("WEBHOOK_REQUESTS_PER_SECOND", "100000".to_string()),
+    ];
+    let config = Config::from_lookup(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+    })
+    .unwrap();
+    let app = Application::build(config).await.unwrap();
+    let state = app.state().clone();
+    let form = ConnectionForm {
+        name: "Bench".into(),
+        eshop_name: String::new(),
+        fapi_login: fapi_sim::DEFAULT_LOGIN.into(),
+        fapi_api_key: fapi_sim::DEFAULT_API_KEY.into(),
+        se_username: se_sim::DEFAULT_USERNAME.into(),
+        se_api_key: se_sim::DEFAULT_API_KEY.into(),
+    };
+    let connection = connections::create(&state, &Actor::system("bench"), form)
+        .await
+        .unwrap();
+    let webhook = connections::find(&state.db, connection)
+        .await
+        .unwrap()
+        .webhook_url(&state)
+        .unwrap();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    Bench {
+        _dir: dir,
+        _simulators: (fapi_running, se_running),
+        fapi,
+        smartemailing,
+        state,
+        webhook,
+        connection,
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn acceptance(bench: &Bench) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(128)
+        .build()
+        .unwrap();
+    let senders = 64;
+    let run_for = Duration::from_secs(10);
+    let started = Instant::now();
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::with_capacity(200_000)));
+    let mut tasks = Vec::new();
+    for sender in 0..senders {
+        let (client, url, latencies) = (client.clone(), bench.webhook.clone(), latencies.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            let mut n = 0u64;
+            while started.elapsed() < run_for {
+                n += 1;
+                let body = format!(
+                    "id={}&time=1542298656&security=35221e0d0168d282edc3768ed4b4e878dec3c921",
+                    sender * 1_000_000 + n
+                );
+                let sent = Instant::now();
+                let response = client
+                    .post(&url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 200);
+                mine.push(sent.elapsed());
+            }
+            latencies.lock().unwrap().extend(mine);
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    let mut latencies = latencies.lock().unwrap().clone();
+    latencies.sort();
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications")
+        .fetch_one(&bench.state.db)
+        .await
+        .unwrap();
+    println!(
+        "webhook acceptance: {} notifications in {:.1} s = {:.0}/s accepted and stored ({} rows); latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({senders} concurrent senders)",
+        latencies.len(),
+        elapsed.as_secs_f64(),
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        stored,
+        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.last().unwrap().as_secs_f64() * 1e3,
+    );
+}
+
+async fn end_to_end(bench: &Bench, orders: usize) {
+    connections::set_forwarding(
+        &bench.state,
+        &Actor::system("bench"),
+        bench.connection,
+        true,
+    )
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM notifications")
+        .execute(&bench.state.db)
+        .await
+        .unwrap();
+    let invoices: Vec<i64> = {
+        let mut store = bench.fapi.store.lock().unwrap();
+        let product = fapi_bridge::simulators::czech::products()[0].clone();
+        (0..orders)
+            .map(|_| {
+                let customer = store.new_customer();
+                store.create_order(
+                    customer,
+                    &[(product.clone(), 1)],
+                    "CZK",
+                    true,
+                    chrono::Utc::now() + chrono::Duration::minutes(1),
+                )
+            })
+            .collect()
+    };
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let notifications: Vec<(i64, String, String)> = {
+        let store = bench.fapi.store.lock().unwrap();
+        invoices
+            .iter()
+            .map(|id| {
+                let (time, security) = store
+                    .notification(*id, chrono::Utc::now().timestamp())
+                    .unwrap();
+                (*id, time, security)
+            })
+            .collect()
+    };
+    let mut sends = Vec::new();
+    for chunk in notifications.chunks(orders.div_ceil(16)) {
+        let (client, url, chunk) = (client.clone(), bench.webhook.clone(), chunk.to_vec());
+        sends.push(tokio::spawn(async move {
+            for (id, time, security) in chunk {
+                let response = client
+                    .post(&url)
+                    .form(&[
+                        ("id", id.to_string()),
+                        ("time", time),
+                        ("security", security),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 200);
+            }
+        }));
+    }
+    for send in sends {
+        send.await.unwrap();
+    }
+    let accepted = started.elapsed();
+    loop {
+        let synced = bench.smartemailing.store.lock().unwrap().orders.len();
+        if synced >= orders {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed();
+    let requests = bench.smartemailing.behaviour.requests().len();
+    let fapi_requests = bench.fapi.behaviour.requests_to("GET", "/invoices").len()
+        + bench
+            .fapi
+            .behaviour
+            .requests()
+            .iter()
+            .filter(|r| r.uri.starts_with("/invoices/"))
+            .count();
+    println!(
+        "end to end: {orders} orders notified in {:.2} s, all synced after {:.2} s = {:.0} orders/s (FAPI requests {fapi_requests}, SmartEmailing requests {requests})",
+        accepted.as_secs_f64(),
+        elapsed.as_secs_f64(),
+        orders as f64 / elapsed.as_secs_f64(),
+    );
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let bench = start().await;
+        acceptance(&bench).await;
+        end_to_end(&bench, 5_000).await;
+    });
+}
