@@ -77,6 +77,13 @@ pub enum Invalid {
     CountChanged {
         now: i64,
     },
+    /// A historical sync of this connection is already running (or paused): that run.
+    SyncAlreadyRunning {
+        run_id: i64,
+    },
+    /// The run is not in a state that allows this (e.g. resuming a finished run).
+    RunNotControllable,
+    DateInvalid,
 }
 
 impl From<Invalid> for AppError {

@@ -226,6 +226,8 @@ pub struct OrderFilter {
     pub to: Option<String>,
     /// An e-mail (or its beginning) or a FAPI document number / order id.
     pub search: Option<String>,
+    /// Orders queued by this historical sync run.
+    pub run: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -290,4 +292,58 @@ pub struct NotificationRow {
 pub struct NotificationPage {
     pub rows: Vec<NotificationRow>,
     pub next_before: Option<i64>,
+}
+
+/// A sync run (historical sync or reconciliation) as the Sync history lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRow {
+    pub id: i64,
+    pub connection_id: i64,
+    pub connection: String,
+    /// historical, reconciliation
+    pub kind: String,
+    pub started_by: String,
+    pub started_at: DisplayTime,
+    pub finished_at: Option<DisplayTime>,
+    pub duration_secs: Option<i64>,
+    /// running, paused, cancelled, completed, failed
+    pub status: String,
+    pub status_reason: Option<String>,
+    /// counting, fetching, sending, done (historical syncs)
+    pub phase: Option<String>,
+    /// FAPI documents to look at (historical syncs).
+    pub total: Option<i64>,
+    /// FAPI documents looked at so far.
+    pub documents: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub skipped: i64,
+    pub failed: i64,
+    /// A pause or cancel the job has not applied yet.
+    pub requested: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunPage {
+    pub rows: Vec<RunRow>,
+    pub next_before: Option<i64>,
+    pub connections: Vec<ConnectionRef>,
+    /// Operators and admins may start a historical sync.
+    pub can_start: bool,
+}
+
+/// One run's page: progress and its orders.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunDetail {
+    pub run: RunRow,
+    /// The run's orders that SmartEmailing has.
+    pub synced: i64,
+    /// The run's orders waiting to be sent (first try or retry).
+    pub waiting: i64,
+    /// Documents per second so far.
+    pub rate: Option<f64>,
+    pub eta_secs: Option<i64>,
+    pub orders: Vec<OrderRow>,
+    pub next_orders_before: Option<i64>,
+    pub can_control: bool,
 }

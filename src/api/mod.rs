@@ -6,4 +6,5 @@ pub mod audit;
 pub mod auth;
 pub mod connections;
 pub mod orders;
+pub mod sync;
 pub mod team;

@@ -16,8 +16,9 @@ use pages::connections::{ConnectionPage, ConnectionsPage, NewConnectionPage};
 use pages::login::LoginPage;
 use pages::not_found::NotFound;
 use pages::orders::{NotificationsPage, OrderPage, OrdersPage};
-use pages::placeholder::{ContactsPage, OverviewPage, RemindersPage, SyncHistoryPage};
+use pages::placeholder::{ContactsPage, OverviewPage, RemindersPage};
 use pages::setup::SetupPage;
+use pages::sync_history::{RunPage, SyncHistoryPage};
 use pages::team::TeamPage;
 
 /// The HTML document around the app (rendered on the server only).
@@ -75,6 +76,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("orders/:id") view=OrderPage />
                     <Route path=path!("notifications") view=NotificationsPage />
                     <Route path=path!("sync-history") view=SyncHistoryPage />
+                    <Route path=path!("sync-history/:id") view=RunPage />
                     <Route path=path!("contacts") view=ContactsPage />
                     <Route path=path!("reminders") view=RemindersPage />
                     <Route path=path!("team") view=TeamPage />

@@ -1,6 +1,6 @@
 //! Czech texts (the default language).
 
-use super::Texts;
+use super::{Texts, capitalize};
 
 pub static TEXTS: Texts = Texts {
     app_name: "fapi-bridge",
@@ -29,7 +29,7 @@ pub static TEXTS: Texts = Texts {
     overview_intro: "Přehled ukáže stav každého propojení: ověření přístupů, přeposílání objednávek, čekající a chybné objednávky a poslední synchronizace.",
     connections_intro: "Propojení spojí účet FAPI s účtem SmartEmailing.",
     orders_intro: "Objednávky ukážou každou objednávku z FAPI a stav jejího přenosu do SmartEmailingu.",
-    sync_history_intro: "Historie ukáže každou historickou synchronizaci a kontrolu chybějících objednávek.",
+    sync_history_intro: "Každá historická synchronizace a každá kontrola chybějících objednávek: kdo nebo co ji spustilo, kdy, jak dlouho trvala a s jakým výsledkem.",
     contacts_intro: "Kontakty bez seznamu ukážou kupující, kteří ve SmartEmailingu nejsou v žádném seznamu, a nabídnou jejich přesun, smazání nebo zařazení na blacklist.",
     reminders_intro: "Připomínky upozorní tým v pondělí po nedělním přepočtu angažovanosti.",
     not_found_title: "Stránka nenalezena",
@@ -104,6 +104,10 @@ pub static TEXTS: Texts = Texts {
         ("connection.default_list_set", "Nastaven výchozí seznam"),
         ("order.retried", "Objednávka odeslána znovu"),
         ("orders.failed_retried", "Chybné objednávky odeslány znovu"),
+        ("sync.started", "Spuštěna historická synchronizace"),
+        ("sync.paused", "Synchronizace pozastavena"),
+        ("sync.resumed", "Synchronizace obnovena"),
+        ("sync.cancelled", "Synchronizace zrušena"),
         ("user.password_reset", "Nastaveno nové heslo"),
     ],
 
@@ -260,4 +264,67 @@ pub static TEXTS: Texts = Texts {
             "Počet chybných objednávek se mezitím změnil (nyní {now}). Zkontrolujte ho a potvrďte znovu."
         )
     },
+    start_historical_sync: "Spustit historickou synchronizaci",
+    historical_sync_intro: "Přenese jednou všechny starší objednávky z FAPI do SmartEmailingu (i ty, které vznikly před zapnutím přeposílání). Objednávky, které SmartEmailing už má beze změny, se přeskočí. Synchronizaci lze pozastavit, obnovit i zrušit; po restartu serveru pokračuje, kde skončila.",
+    sync_since: "Jen objednávky od data (nepovinné)",
+    sync_since_hint: "Prázdné: všechny objednávky.",
+    before_you_start: "Než začnete",
+    new_order_trigger_warning: "Scénář ve SmartEmailingu se spouštěčem „nová objednávka“ se spustí i pro každou objednávku přenesenou historickou synchronizací. Na dobu synchronizace takové scénáře vypněte.",
+    double_transfer_warning: "Je-li ve FAPI zapnuté i vlastní odesílání objednávek do SmartEmailingu, dorazily by objednávky dvakrát. Nechte zapnuté jen jedno z nich.",
+    sync_confirm: "Zkontroloval(a) jsem scénáře „nová objednávka“ i odesílání objednávek z FAPI.",
+    sync_already_running: "Historická synchronizace tohoto propojení už běží.",
+    open_running_sync: "Otevřít běžící synchronizaci",
+    start_sync: "Spustit synchronizaci",
+    historical_sync_link: "Historická synchronizace →",
+    col_kind: "Druh",
+    col_started: "Zahájeno",
+    col_started_by: "Spustil(a)",
+    col_duration: "Trvání",
+    col_counts: "Objednávky",
+    run_kinds: &[
+        ("historical", "historická synchronizace"),
+        ("reconciliation", "kontrola chybějících"),
+    ],
+    run_statuses: &[
+        ("running", "běží"),
+        ("paused", "pozastaveno"),
+        ("cancelled", "zrušeno"),
+        ("completed", "dokončeno"),
+        ("failed", "selhalo"),
+    ],
+    run_phases: &[
+        ("counting", "počítá doklady"),
+        ("fetching", "načítá doklady z FAPI"),
+        ("sending", "odesílá do SmartEmailingu"),
+        ("done", "hotovo"),
+    ],
+    run_counts: |created, updated, skipped, failed| {
+        format!("nové {created}, změněné {updated}, přeskočené {skipped}, chybné {failed}")
+    },
+    back_to_sync_history: "← Historie synchronizací",
+    run_title: |kind, connection| format!("{} – {connection}", capitalize(kind)),
+    progress: "Průběh",
+    documents_progress: |done, total| format!("Doklady: {done} z {total}"),
+    phase: "Fáze",
+    in_smartemailing: "Ve SmartEmailingu",
+    synced_waiting: |synced, waiting| format!("{synced} přeneseno, {waiting} čeká"),
+    rate: "Rychlost",
+    per_second: |rate| format!("{rate:.0} dokladů/s"),
+    time_left: "Zbývá asi",
+    finished: "Skončeno",
+    reason: "Důvod",
+    pause: "Pozastavit",
+    resume: "Pokračovat",
+    cancel_sync: "Zrušit synchronizaci",
+    sync_finished: "Synchronizace doběhla",
+    sync_summary: |documents, created, updated, skipped, failed| {
+        format!(
+            "Prošlo se {documents} dokladů: {created} nových objednávek, {updated} změněných, {skipped} přeskočených (už ve SmartEmailingu), {failed} chybných."
+        )
+    },
+    switch_scenarios_back_on: "Nezapomeňte znovu zapnout scénáře se spouštěčem „nová objednávka“.",
+    run_orders: "Objednávky této synchronizace",
+    inv_sync_already_running: "Historická synchronizace tohoto propojení už běží.",
+    inv_run_not_controllable: "V tomto stavu to se synchronizací nejde.",
+    inv_date_invalid: "Zadejte datum ve tvaru RRRR-MM-DD.",
 };

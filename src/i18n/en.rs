@@ -1,6 +1,6 @@
 //! English texts.
 
-use super::Texts;
+use super::{Texts, capitalize};
 
 pub static TEXTS: Texts = Texts {
     app_name: "fapi-bridge",
@@ -29,7 +29,7 @@ pub static TEXTS: Texts = Texts {
     overview_intro: "The overview will show each connection's health: credential checks, order forwarding, waiting and failed orders, and the latest syncs.",
     connections_intro: "A connection pairs a FAPI account with a SmartEmailing account.",
     orders_intro: "Orders will list every FAPI order and the state of its transfer to SmartEmailing.",
-    sync_history_intro: "Sync history will list every historical sync and every check for missed orders.",
+    sync_history_intro: "Every historical sync and every check for missed orders: who or what started it, when, how long it took and how it ended.",
     contacts_intro: "Contacts without a list will show buyers who are in no SmartEmailing list and offer to move, delete or blacklist them.",
     reminders_intro: "Reminders will prompt the team on the Monday after Sunday's engagement recalculation.",
     not_found_title: "Page not found",
@@ -104,6 +104,10 @@ pub static TEXTS: Texts = Texts {
         ("connection.default_list_set", "Default list set"),
         ("order.retried", "Order sent again"),
         ("orders.failed_retried", "Failed orders sent again"),
+        ("sync.started", "Historical sync started"),
+        ("sync.paused", "Sync paused"),
+        ("sync.resumed", "Sync resumed"),
+        ("sync.cancelled", "Sync cancelled"),
         ("user.password_reset", "Password reset"),
     ],
 
@@ -258,4 +262,67 @@ pub static TEXTS: Texts = Texts {
             "The number of failed orders changed meanwhile (now {now}). Check it and confirm again."
         )
     },
+    start_historical_sync: "Start a historical sync",
+    historical_sync_intro: "Moves all past FAPI orders to SmartEmailing once (including those placed before forwarding was switched on). Orders SmartEmailing already has unchanged are skipped. The sync can be paused, resumed and cancelled; after a server restart it continues where it stopped.",
+    sync_since: "Only orders from (optional)",
+    sync_since_hint: "Empty: all orders.",
+    before_you_start: "Before you start",
+    new_order_trigger_warning: "A SmartEmailing scenario with the trigger \"new order\" fires for every order the historical sync brings, too. Switch such scenarios off for the duration of the sync.",
+    double_transfer_warning: "If FAPI's own transfer of orders to SmartEmailing is switched on as well, orders would arrive twice. Keep only one of them on.",
+    sync_confirm: "I have checked the \"new order\" scenarios and FAPI's own order transfer.",
+    sync_already_running: "A historical sync of this connection is already running.",
+    open_running_sync: "Open the running sync",
+    start_sync: "Start the sync",
+    historical_sync_link: "Historical sync →",
+    col_kind: "Kind",
+    col_started: "Started",
+    col_started_by: "Started by",
+    col_duration: "Duration",
+    col_counts: "Orders",
+    run_kinds: &[
+        ("historical", "historical sync"),
+        ("reconciliation", "check for missed orders"),
+    ],
+    run_statuses: &[
+        ("running", "running"),
+        ("paused", "paused"),
+        ("cancelled", "cancelled"),
+        ("completed", "completed"),
+        ("failed", "failed"),
+    ],
+    run_phases: &[
+        ("counting", "counting documents"),
+        ("fetching", "fetching documents from FAPI"),
+        ("sending", "sending to SmartEmailing"),
+        ("done", "done"),
+    ],
+    run_counts: |created, updated, skipped, failed| {
+        format!("new {created}, changed {updated}, skipped {skipped}, failed {failed}")
+    },
+    back_to_sync_history: "← Sync history",
+    run_title: |kind, connection| format!("{} – {connection}", capitalize(kind)),
+    progress: "Progress",
+    documents_progress: |done, total| format!("Documents: {done} of {total}"),
+    phase: "Phase",
+    in_smartemailing: "In SmartEmailing",
+    synced_waiting: |synced, waiting| format!("{synced} synced, {waiting} waiting"),
+    rate: "Rate",
+    per_second: |rate| format!("{rate:.0} documents/s"),
+    time_left: "Time left, about",
+    finished: "Finished",
+    reason: "Reason",
+    pause: "Pause",
+    resume: "Resume",
+    cancel_sync: "Cancel the sync",
+    sync_finished: "The sync has finished",
+    sync_summary: |documents, created, updated, skipped, failed| {
+        format!(
+            "{documents} documents looked at: {created} new orders, {updated} changed, {skipped} skipped (already in SmartEmailing), {failed} failed."
+        )
+    },
+    switch_scenarios_back_on: "Remember to switch the \"new order\" scenarios back on.",
+    run_orders: "Orders of this sync",
+    inv_sync_already_running: "A historical sync of this connection is already running.",
+    inv_run_not_controllable: "The sync cannot do that in its current state.",
+    inv_date_invalid: "Enter a date as YYYY-MM-DD.",
 };

@@ -274,6 +274,58 @@ pub struct Texts {
     pub document_kinds: &'static [(&'static str, &'static str)],
     pub notification_statuses: &'static [(&'static str, &'static str)],
     pub inv_count_changed: fn(i64) -> String,
+    pub start_historical_sync: &'static str,
+    pub historical_sync_intro: &'static str,
+    pub sync_since: &'static str,
+    pub sync_since_hint: &'static str,
+    pub before_you_start: &'static str,
+    pub new_order_trigger_warning: &'static str,
+    pub double_transfer_warning: &'static str,
+    pub sync_confirm: &'static str,
+    pub sync_already_running: &'static str,
+    pub open_running_sync: &'static str,
+    pub start_sync: &'static str,
+    pub historical_sync_link: &'static str,
+    pub col_kind: &'static str,
+    pub col_started: &'static str,
+    pub col_started_by: &'static str,
+    pub col_duration: &'static str,
+    pub col_counts: &'static str,
+    pub run_kinds: &'static [(&'static str, &'static str)],
+    pub run_statuses: &'static [(&'static str, &'static str)],
+    pub run_phases: &'static [(&'static str, &'static str)],
+    pub run_counts: fn(i64, i64, i64, i64) -> String,
+    pub back_to_sync_history: &'static str,
+    pub run_title: fn(&str, &str) -> String,
+    pub progress: &'static str,
+    pub documents_progress: fn(i64, i64) -> String,
+    pub phase: &'static str,
+    pub in_smartemailing: &'static str,
+    pub synced_waiting: fn(i64, i64) -> String,
+    pub rate: &'static str,
+    pub per_second: fn(f64) -> String,
+    pub time_left: &'static str,
+    pub finished: &'static str,
+    pub reason: &'static str,
+    pub pause: &'static str,
+    pub resume: &'static str,
+    pub cancel_sync: &'static str,
+    pub sync_finished: &'static str,
+    pub sync_summary: fn(i64, i64, i64, i64, i64) -> String,
+    pub switch_scenarios_back_on: &'static str,
+    pub run_orders: &'static str,
+    pub inv_sync_already_running: &'static str,
+    pub inv_run_not_controllable: &'static str,
+    pub inv_date_invalid: &'static str,
+}
+
+/// The text with its first letter in upper case.
+pub fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// The label of a stable code; an unknown code is shown as it is.
@@ -315,6 +367,18 @@ impl Texts {
 
     pub fn notification_status(&self, code: &str) -> String {
         lookup(self.notification_statuses, code)
+    }
+
+    pub fn run_kind(&self, code: &str) -> String {
+        lookup(self.run_kinds, code)
+    }
+
+    pub fn run_status(&self, code: &str) -> String {
+        lookup(self.run_statuses, code)
+    }
+
+    pub fn run_phase(&self, code: &str) -> String {
+        lookup(self.run_phases, code)
     }
 
     /// The words shown for an error.
@@ -378,6 +442,9 @@ impl Texts {
             }
             Invalid::ConfirmationMissing => self.inv_confirmation_missing.into(),
             Invalid::CountChanged { now } => (self.inv_count_changed)(*now),
+            Invalid::SyncAlreadyRunning { .. } => self.inv_sync_already_running.into(),
+            Invalid::RunNotControllable => self.inv_run_not_controllable.into(),
+            Invalid::DateInvalid => self.inv_date_invalid.into(),
         }
     }
 
@@ -497,6 +564,9 @@ mod tests {
             |t| t.attempt_outcomes,
             |t| t.document_kinds,
             |t| t.notification_statuses,
+            |t| t.run_kinds,
+            |t| t.run_statuses,
+            |t| t.run_phases,
         ] {
             assert_eq!(codes(Lang::Cs, pick), codes(Lang::En, pick));
         }

@@ -1,7 +1,9 @@
 //! One fetched FAPI document → the state of its order, and the payload SmartEmailing should
 //! get. Shared by notifications, reconciliation and the historical sync.
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
+use sqlx::SqliteConnection;
 
 use crate::error::AppError;
 use crate::fapi::Invoice;
@@ -45,25 +47,42 @@ pub async fn ingest(
     raw: &Value,
     source: Source,
 ) -> Result<Ingested, IngestError> {
-    let document = Invoice::from_json(raw).map_err(|e| IngestError::Invalid(e.to_string()))?;
-    let now = state.clock.now();
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let outcome = ingest_in(&mut *tx, state.clock.now(), connection, raw, source, None).await?;
+    tx.commit().await?;
+    if matches!(outcome, Ingested::Queued { .. }) {
+        state.work.orders.notify_one();
+    }
+    Ok(outcome)
+}
+
+/// Ingests one document inside the caller's write transaction (the historical sync ingests a
+/// whole page in one). Orders queued here are tagged with `run_id`, if given.
+pub async fn ingest_in(
+    tx: &mut SqliteConnection,
+    now: DateTime<Utc>,
+    connection: &ConnectionRecord,
+    raw: &Value,
+    source: Source,
+    run_id: Option<i64>,
+) -> Result<Ingested, IngestError> {
+    let document = Invoice::from_json(raw).map_err(|e| IngestError::Invalid(e.to_string()))?;
 
     let parent_key = match document.parent {
         Some(parent) if document.new_order.is_none() => {
-            store::order_key_of_document(&mut tx, connection.id, parent).await?
+            store::order_key_of_document(&mut *tx, connection.id, parent).await?
         }
         _ => None,
     };
     let order_key = mapping::order_key(&document, parent_key.as_deref());
-    let existing = store::order_by_key(&mut tx, connection.id, &order_key).await?;
+    let existing = store::order_by_key(&mut *tx, connection.id, &order_key).await?;
     let new_order = existing.is_none();
     let order =
-        store::ensure_order(&mut tx, connection.id, &order_key, source.as_str(), now).await?;
+        store::ensure_order(&mut *tx, connection.id, &order_key, source.as_str(), now).await?;
 
     let raw_text = raw.to_string();
     let stored = store::upsert_document(
-        &mut tx,
+        &mut *tx,
         DocumentRow {
             connection_id: connection.id,
             invoice_id: document.id,
@@ -80,11 +99,13 @@ pub async fn ingest(
     // historical sync takes over orders the webhook path skipped.
     let taking_over = source == Source::HistoricalSync && order.sync_status == sync_status::SKIPPED;
     if !stored && !new_order && !taking_over {
-        tx.commit().await?;
         return Ok(Ingested::Unchanged { order_id: order.id });
     }
+    if taking_over {
+        store::set_order_source(&mut *tx, order.id, source.as_str()).await?;
+    }
 
-    let documents: Vec<Invoice> = store::order_documents(&mut tx, order.id)
+    let documents: Vec<Invoice> = store::order_documents(&mut *tx, order.id)
         .await?
         .iter()
         .filter_map(|text| serde_json::from_str::<Value>(text).ok())
@@ -118,7 +139,11 @@ pub async fn ingest(
     let context = OrderContext {
         eshop_name: &connection.eshop_name,
         eshop_code: &order.eshop_code,
-        source: Source::parse(&order.source).unwrap_or(source),
+        source: if taking_over {
+            source
+        } else {
+            Source::parse(&order.source).unwrap_or(source)
+        },
         previous: order.synced_state.as_deref().and_then(FapiState::parse),
     };
     let built = mapping::build_order(&documents, &context).and_then(|order_import| {
@@ -174,7 +199,7 @@ pub async fn ingest(
         .as_ref()
         .map(|(payload, _)| serde_json::to_string(payload).expect("payloads serialize"));
     store::update_order(
-        &mut tx,
+        &mut *tx,
         OrderUpdate {
             order_id: order.id,
             customer_email: email.as_deref(),
@@ -187,14 +212,11 @@ pub async fn ingest(
             status_reason: reason.as_deref(),
             payload: payload_text.as_deref(),
             payload_hash: payload.as_ref().map(|(_, hash)| hash.as_str()),
+            run_id: run_id.filter(|_| matches!(outcome, Ingested::Queued { .. })),
         },
         now,
     )
     .await?;
-    tx.commit().await?;
-    if matches!(outcome, Ingested::Queued { .. }) {
-        state.work.orders.notify_one();
-    }
     Ok(outcome)
 }
 

@@ -10,9 +10,11 @@
 //!   (batched imports to SmartEmailing with retries).
 //! - [`reconcile`] periodically catches documents whose notification never arrived.
 
+pub mod historical;
 pub mod ingest;
 pub mod mapping;
 pub mod queries;
 pub mod reconcile;
+pub mod runs;
 pub mod store;
 pub mod worker;

@@ -66,6 +66,9 @@ fn prague_day_start(day: &str) -> Option<DateTime<Utc>> {
 }
 
 fn push_filters(query: &mut QueryBuilder<'_, Sqlite>, filter: &OrderFilter) {
+    if let Some(run) = filter.run {
+        query.push(" AND o.run_id = ").push_bind(run);
+    }
     if let Some(connection) = filter.connection {
         query.push(" AND o.connection_id = ").push_bind(connection);
     }

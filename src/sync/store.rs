@@ -250,6 +250,19 @@ pub struct DocumentRow<'a> {
     pub raw: &'a str,
 }
 
+pub async fn set_order_source(
+    conn: &mut SqliteConnection,
+    order_id: i64,
+    source: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE orders SET source = ? WHERE id = ?")
+        .bind(source)
+        .bind(order_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Stores a fetched document unless a newer copy is already stored (a late notification of an
 /// older version changes nothing). True when stored.
 pub async fn upsert_document(
@@ -303,6 +316,8 @@ pub struct OrderUpdate<'a> {
     pub status_reason: Option<&'a str>,
     pub payload: Option<&'a str>,
     pub payload_hash: Option<&'a str>,
+    /// The historical sync run that queued this content, if any.
+    pub run_id: Option<i64>,
 }
 
 pub async fn update_order(
@@ -317,6 +332,7 @@ pub async fn update_order(
             -- New content starts a fresh retry schedule.
             attempts = CASE WHEN ? = 'pending' AND coalesce(?, '') != coalesce(payload_hash, '') THEN 0 ELSE attempts END,
             next_attempt_at = CASE WHEN ? = 'pending' THEN ? ELSE next_attempt_at END,
+            run_id = coalesce(?, run_id),
             updated_at = ?
          WHERE id = ?",
     )
@@ -334,6 +350,7 @@ pub async fn update_order(
     .bind(u.payload_hash)
     .bind(u.sync_status)
     .bind(now)
+    .bind(u.run_id)
     .bind(now)
     .bind(u.order_id)
     .execute(conn)
@@ -365,7 +382,9 @@ pub async fn connections_with_due_orders(
 ) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT DISTINCT connection_id FROM orders
-         WHERE sync_status = 'pending' AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)",
+         WHERE sync_status = 'pending' AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)
+           AND NOT (attempts = 0 AND run_id IS NOT NULL AND run_id IN
+                    (SELECT id FROM sync_runs WHERE status IN ('running', 'paused')))",
     )
     .bind(now)
     .bind(now)
@@ -386,6 +405,9 @@ pub async fn claim_push_batch(
          WHERE id IN (SELECT id FROM orders
                       WHERE connection_id = ? AND sync_status = 'pending' AND next_attempt_at <= ?
                         AND (locked_until IS NULL OR locked_until < ?) AND payload IS NOT NULL
+                        -- A running historical sync sends its own first batches, 500 at a time.
+                        AND NOT (attempts = 0 AND run_id IS NOT NULL AND run_id IN
+                                 (SELECT id FROM sync_runs WHERE status IN ('running', 'paused')))
                       ORDER BY next_attempt_at, id LIMIT ?)
          RETURNING id, payload, payload_hash, fapi_state, attempts",
     )
@@ -561,4 +583,39 @@ pub async fn finish_run(
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// Claims up to `limit` orders a historical run queued and nobody has tried yet.
+pub async fn claim_run_batch(
+    db: &SqlitePool,
+    run_id: i64,
+    now: DateTime<Utc>,
+    lock_for: Duration,
+    limit: i64,
+) -> Result<Vec<PushJob>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE orders SET locked_until = ?, attempts = attempts + 1, last_attempt_at = ?
+         WHERE id IN (SELECT id FROM orders
+                      WHERE run_id = ? AND sync_status = 'pending' AND attempts = 0
+                        AND (locked_until IS NULL OR locked_until < ?) AND payload IS NOT NULL
+                      ORDER BY id LIMIT ?)
+         RETURNING id, payload, payload_hash, fapi_state, attempts",
+    )
+    .bind(now + lock_for)
+    .bind(now)
+    .bind(run_id)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Orders of a run still waiting for their first push.
+pub async fn run_unsent(db: &SqlitePool, run_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM orders WHERE run_id = ? AND sync_status = 'pending' AND attempts = 0",
+    )
+    .bind(run_id)
+    .fetch_one(db)
+    .await
 }

@@ -23,11 +23,27 @@ use crate::sync::mapping::Source;
 use crate::sync::reconcile;
 use crate::sync::store::{self, Attempt, Payload, PushJob, notification_status};
 
-/// Wakes the workers when work is added.
-#[derive(Debug, Default)]
+/// Wakes the workers when work is added, and tells long jobs the process is stopping.
+#[derive(Debug)]
 pub struct WorkSignals {
     pub notifications: Notify,
     pub orders: Notify,
+    pub historical: Notify,
+    pub stopping: watch::Sender<bool>,
+    /// Historical runs this process is executing (a run never executes twice at once).
+    pub active_runs: std::sync::Mutex<std::collections::HashSet<i64>>,
+}
+
+impl Default for WorkSignals {
+    fn default() -> Self {
+        WorkSignals {
+            notifications: Notify::new(),
+            orders: Notify::new(),
+            historical: Notify::new(),
+            stopping: watch::channel(false).0,
+            active_runs: Default::default(),
+        }
+    }
 }
 
 /// How the sync engine retries and paces itself.
@@ -92,8 +108,30 @@ pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle
         shutdown.clone(),
         Queue::Orders,
     )));
+    handles.push(tokio::spawn(historical_loop(
+        state.clone(),
+        shutdown.clone(),
+    )));
     handles.push(tokio::spawn(reconcile_loop(state, shutdown)));
     handles
+}
+
+/// Starts (and, after a restart, resumes) historical syncs.
+async fn historical_loop(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            let _ = state.work.stopping.send(true);
+            return;
+        }
+        if let Err(error) = crate::sync::historical::dispatch(&state).await {
+            tracing::error!(%error, "could not start historical syncs");
+        }
+        tokio::select! {
+            () = state.work.historical.notified() => {}
+            () = tokio::time::sleep(POLL * 5) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -257,7 +295,9 @@ pub async fn push_due_orders(state: &AppState) -> anyhow::Result<bool> {
         }
         pushed = true;
         match connections::find(&state.db, connection_id).await {
-            Ok(connection) => push_batch(state, &connection, jobs).await?,
+            Ok(connection) => {
+                push_batch(state, &connection, jobs).await?;
+            }
             Err(_) => fail_all(state, &jobs, None, "the connection was deleted").await?,
         }
     }
@@ -265,12 +305,13 @@ pub async fn push_due_orders(state: &AppState) -> anyhow::Result<bool> {
 }
 
 /// Sends a batch: contacts first, then orders. A batch SmartEmailing rejects is split into
-/// single orders so one bad order does not hold back the others.
+/// single orders so one bad order does not hold back the others. Returns SmartEmailing's
+/// message when it refused the credentials (the historical sync stops on that).
 pub fn push_batch<'a>(
     state: &'a AppState,
     connection: &'a ConnectionRecord,
     jobs: Vec<PushJob>,
-) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>> {
+) -> Pin<Box<dyn Future<Output = anyhow::Result<Option<String>>> + Send + 'a>> {
     Box::pin(async move {
         let client = connection
             .smartemailing_client(state)
@@ -295,7 +336,7 @@ pub fn push_batch<'a>(
             }
         }
         if sendable.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         match send(&client, &payloads).await {
             Ok(()) => {
@@ -319,14 +360,21 @@ pub fn push_batch<'a>(
                 tx.commit().await?;
             }
             Err(SeError::Rejected { .. }) if sendable.len() > 1 => {
+                let mut refused = None;
                 for job in sendable {
-                    push_batch(state, connection, vec![job]).await?;
+                    refused = refused.or(push_batch(state, connection, vec![job]).await?);
                 }
+                return Ok(refused);
             }
             Err(error) if error.is_transient() => retry_or_fail(state, &sendable, &error).await?,
+            Err(error @ SeError::Unauthorized { .. }) => {
+                // Not the orders' fault: they wait for a retry once the key is fixed.
+                retry_or_fail(state, &sendable, &error).await?;
+                return Ok(Some(error.to_string()));
+            }
             Err(error) => fail_all(state, &sendable, error.status(), &error.to_string()).await?,
         }
-        Ok(())
+        Ok(None)
     })
 }
 

@@ -54,6 +54,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app on a database (and key file) in `data_dir`, on `port` (0: any free port).
 pub async fn spawn_app_in(data_dir: Arc<TempDir>, clock: ManualClock, port: u16) -> TestApp {
+    // `RUST_LOG=fapi_bridge=debug cargo test …` shows the app's log for a failing test.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let database = data_dir.path().join("test.db");
     let key_file = data_dir.path().join("secret.key");
     let fapi = FapiSimulator::with_default_account(11);

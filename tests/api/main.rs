@@ -8,6 +8,7 @@ mod connections;
 mod crash;
 mod forwarding;
 mod helpers;
+mod historical;
 mod orders;
 mod pages;
 mod simulators;

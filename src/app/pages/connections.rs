@@ -289,6 +289,9 @@ pub fn ConnectionPage() -> impl IntoView {
                                 <a href="/connections">{t!(i18n, back_to_connections)}</a>
                             </p>
                             <h1>{connection.name.clone()}</h1>
+                            <p>
+                                <a href=format!("/sync-history?connection={id}")>{t!(i18n, historical_sync_link)}</a>
+                            </p>
                             <section class="card" aria-labelledby="health-title">
                                 <h2 id="health-title">{t!(i18n, health)}</h2>
                                 <HealthLine system=System::Fapi health=connection.fapi.clone() />

@@ -7,4 +7,5 @@ pub mod not_found;
 pub mod orders;
 pub mod placeholder;
 pub mod setup;
+pub mod sync_history;
 pub mod team;

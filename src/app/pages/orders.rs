@@ -94,6 +94,7 @@ pub fn OrdersPage() -> impl IntoView {
         from: from(),
         to: to(),
         search: search(),
+        run: None,
     };
     let retry_all = ServerAction::<RetryFailedOrders>::new();
     let page = Resource::new(

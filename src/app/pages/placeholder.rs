@@ -23,11 +23,6 @@ pub fn OverviewPage() -> impl IntoView {
 }
 
 #[component]
-pub fn SyncHistoryPage() -> impl IntoView {
-    view! { <NotYet title=|t| t.nav_sync_history intro=|t| t.sync_history_intro /> }
-}
-
-#[component]
 pub fn ContactsPage() -> impl IntoView {
     view! { <NotYet title=|t| t.nav_contacts intro=|t| t.contacts_intro /> }
 }

@@ -1,0 +1,121 @@
+//! Sync history and the historical sync: everyone reads; operators and admins start and steer.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::{RunDetail, RunPage};
+
+pub const PAGE_SIZE: i64 = 50;
+
+#[server(endpoint = "list_runs")]
+pub async fn list_runs(
+    connection: Option<i64>,
+    kind: Option<String>,
+    before: Option<i64>,
+) -> Result<RunPage, AppError> {
+    use crate::model::Role;
+    use crate::server::{auth, state::app_state};
+    use crate::sync::runs;
+    crate::server::error::respond(async move {
+        let user = auth::require(Role::Viewer).await?;
+        let db = &app_state().db;
+        let (rows, next_before) =
+            runs::list(db, connection, kind.as_deref(), before, PAGE_SIZE).await?;
+        let connections = crate::server::connections::list(db)
+            .await?
+            .into_iter()
+            .map(|c| crate::model::ConnectionRef {
+                id: c.id,
+                name: c.name,
+            })
+            .collect();
+        Ok(RunPage {
+            rows,
+            next_before,
+            connections,
+            can_start: user.role >= Role::Operator,
+        })
+    })
+    .await
+}
+
+#[server(endpoint = "get_run")]
+pub async fn get_run(id: i64, orders_before: Option<i64>) -> Result<RunDetail, AppError> {
+    use crate::model::{OrderFilter, Role};
+    use crate::server::{auth, state::app_state};
+    use crate::sync::{queries, runs};
+    crate::server::error::respond(async move {
+        let user = auth::require(Role::Viewer).await?;
+        let db = &app_state().db;
+        let (run, rate, eta_secs) = runs::one(db, id).await?.ok_or(AppError::NotFound)?;
+        let (synced, waiting) = runs::order_counts(db, id).await?;
+        let filter = OrderFilter {
+            run: Some(id),
+            ..OrderFilter::default()
+        };
+        let (orders, next_orders_before) =
+            queries::orders(db, &filter, orders_before, PAGE_SIZE).await?;
+        Ok(RunDetail {
+            can_control: user.role >= Role::Operator && run.kind == "historical",
+            run,
+            synced,
+            waiting,
+            rate,
+            eta_secs,
+            orders,
+            next_orders_before,
+        })
+    })
+    .await
+}
+
+/// Starts a historical sync; `since` is an optional day (YYYY-MM-DD), `confirm` must be "yes".
+#[server(endpoint = "start_historical_sync")]
+pub async fn start_historical_sync(
+    connection: i64,
+    since: Option<String>,
+    confirm: Option<String>,
+) -> Result<i64, AppError> {
+    use crate::error::Invalid;
+    use crate::model::Role;
+    use crate::server::audit::Actor;
+    use crate::server::state::app_state;
+    use crate::sync::historical;
+    crate::server::error::respond(async move {
+        let actor = Actor::require(Role::Operator).await?;
+        let since = match since.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(day) => Some(
+                chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                    .map_err(|_| Invalid::DateInvalid)?,
+            ),
+        };
+        historical::start(
+            &app_state(),
+            &actor,
+            connection,
+            since,
+            confirm.as_deref() == Some("yes"),
+        )
+        .await
+    })
+    .await
+}
+
+/// Pauses, resumes or cancels a historical sync.
+#[server(endpoint = "control_sync")]
+pub async fn control_sync(run: i64, action: String) -> Result<(), AppError> {
+    use crate::error::Invalid;
+    use crate::model::Role;
+    use crate::server::audit::Actor;
+    use crate::server::state::app_state;
+    use crate::sync::historical;
+    crate::server::error::respond(async move {
+        let actor = Actor::require(Role::Operator).await?;
+        if !matches!(action.as_str(), "pause" | "resume" | "cancel") {
+            return Err(Invalid::RunNotControllable.into());
+        }
+        historical::control(&app_state(), &actor, run, &action).await
+    })
+    .await
+}

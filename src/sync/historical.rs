@@ -1,0 +1,469 @@
+//! The historical sync: a one-off, resumable back-fill of a connection's past FAPI orders —
+//! SmartEmailing's "Synchronise orders".
+//!
+//! A run counts the documents, pages through them in id order (100 a page), ingests each page
+//! in one transaction together with its checkpoint (the next offset and the counts), and sends
+//! what it queued in batches of 500 (contacts, then orders). Pause, resume and cancel are
+//! requests the job applies between pages; after a crash the run continues from its last
+//! checkpoint. New notifications keep flowing meanwhile; both paths key orders by FAPI order, so
+//! they never duplicate one.
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Europe::Prague;
+use serde_json::json;
+use sqlx::FromRow;
+
+use crate::error::{AppError, Invalid};
+use crate::fapi::{FapiError, InvoiceQuery};
+use crate::server::audit::{self, Actor};
+use crate::server::connections::{self, ConnectionRecord};
+use crate::server::state::AppState;
+use crate::sync::ingest::{self, IngestError, Ingested};
+use crate::sync::mapping::Source;
+use crate::sync::{store, worker};
+
+pub const KIND: &str = "historical";
+const PAGE: u32 = 100;
+const BATCH: i64 = 500;
+const LOCK_FOR: chrono::Duration = chrono::Duration::minutes(10);
+
+pub mod actions {
+    pub const STARTED: &str = "sync.started";
+    pub const PAUSED: &str = "sync.paused";
+    pub const RESUMED: &str = "sync.resumed";
+    pub const CANCELLED: &str = "sync.cancelled";
+}
+
+pub mod phase {
+    pub const COUNTING: &str = "counting";
+    pub const FETCHING: &str = "fetching";
+    pub const SENDING: &str = "sending";
+    pub const DONE: &str = "done";
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Run {
+    pub id: i64,
+    pub connection_id: i64,
+    pub status: String,
+    pub phase: Option<String>,
+    pub requested: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub cursor: i64,
+    pub total: Option<i64>,
+}
+
+async fn load(db: &sqlx::SqlitePool, run_id: i64) -> Result<Option<Run>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, connection_id, status, phase, requested, since, cursor, total FROM sync_runs
+         WHERE id = ? AND kind = 'historical'",
+    )
+    .bind(run_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Starts a historical sync of a connection (optionally only orders from `since`, a Prague
+/// date), once the user confirmed they switched off "new order" scenarios.
+pub async fn start(
+    state: &AppState,
+    actor: &Actor,
+    connection_id: i64,
+    since: Option<NaiveDate>,
+    confirmed: bool,
+) -> Result<i64, AppError> {
+    if !confirmed {
+        return Err(Invalid::ConfirmationMissing.into());
+    }
+    let connection = connections::find(&state.db, connection_id).await?;
+    let since = since.and_then(|day| {
+        Prague
+            .from_local_datetime(&day.and_hms_opt(0, 0, 0)?)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    });
+    let now = state.clock.now();
+    let by = actor
+        .user
+        .as_ref()
+        .map_or_else(|| actor.client_addr.clone(), |u| u.email.clone());
+    let inserted = sqlx::query(
+        "INSERT INTO sync_runs (connection_id, kind, started_by, started_at, status, phase, since, progress_at)
+         VALUES (?, 'historical', ?, ?, 'running', 'counting', ?, ?)",
+    )
+    .bind(connection.id)
+    .bind(&by)
+    .bind(now)
+    .bind(since)
+    .bind(now)
+    .execute(&state.db)
+    .await;
+    let run_id = match inserted {
+        Ok(done) => done.last_insert_rowid(),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            let running: i64 = sqlx::query_scalar(
+                "SELECT id FROM sync_runs WHERE connection_id = ? AND kind = 'historical' AND status IN ('running', 'paused')",
+            )
+            .bind(connection.id)
+            .fetch_one(&state.db)
+            .await?;
+            return Err(Invalid::SyncAlreadyRunning { run_id: running }.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    audit::record(
+        &state.db,
+        now,
+        actor
+            .event(actions::STARTED)
+            .target(&connection.name)
+            .details(json!({ "run": run_id, "since": since })),
+    )
+    .await?;
+    state.work.historical.notify_one();
+    Ok(run_id)
+}
+
+/// Asks a run to pause, resume or cancel; the job applies it between pages.
+pub async fn control(
+    state: &AppState,
+    actor: &Actor,
+    run_id: i64,
+    action: &str,
+) -> Result<(), AppError> {
+    let run = load(&state.db, run_id).await?.ok_or(AppError::NotFound)?;
+    let now = state.clock.now();
+    let (audit_action, changed) = match (action, run.status.as_str()) {
+        ("pause", "running") => (
+            actions::PAUSED,
+            sqlx::query("UPDATE sync_runs SET requested = 'pause' WHERE id = ? AND status = 'running'")
+                .bind(run_id)
+                .execute(&state.db)
+                .await?
+                .rows_affected(),
+        ),
+        ("resume", "paused") => (
+            actions::RESUMED,
+            sqlx::query("UPDATE sync_runs SET status = 'running', requested = NULL WHERE id = ? AND status = 'paused'")
+                .bind(run_id)
+                .execute(&state.db)
+                .await?
+                .rows_affected(),
+        ),
+        ("cancel", "running" | "paused") => (
+            actions::CANCELLED,
+            sqlx::query(
+                "UPDATE sync_runs SET requested = 'cancel', status = 'running' WHERE id = ? AND status IN ('running', 'paused')",
+            )
+            .bind(run_id)
+            .execute(&state.db)
+            .await?
+            .rows_affected(),
+        ),
+        _ => return Err(Invalid::RunNotControllable.into()),
+    };
+    if changed == 0 {
+        return Err(Invalid::RunNotControllable.into());
+    }
+    let connection: String = sqlx::query_scalar("SELECT name FROM connections WHERE id = ?")
+        .bind(run.connection_id)
+        .fetch_one(&state.db)
+        .await?;
+    audit::record(
+        &state.db,
+        now,
+        actor
+            .event(audit_action)
+            .target(&connection)
+            .details(json!({ "run": run_id })),
+    )
+    .await?;
+    state.work.historical.notify_one();
+    Ok(())
+}
+
+/// Starts a task for every running run not yet executing in this process.
+pub async fn dispatch(state: &AppState) -> Result<(), sqlx::Error> {
+    let runs: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM sync_runs WHERE kind = 'historical' AND status = 'running'",
+    )
+    .fetch_all(&state.db)
+    .await?;
+    for run_id in runs {
+        if state
+            .work
+            .active_runs
+            .lock()
+            .expect("active runs lock")
+            .insert(run_id)
+        {
+            let state = state.clone();
+            tokio::spawn(async move {
+                if let Err(error) = execute(&state, run_id).await {
+                    tracing::error!(
+                        run = run_id,
+                        error = format!("{error:#}"),
+                        "historical sync step failed"
+                    );
+                }
+                state
+                    .work
+                    .active_runs
+                    .lock()
+                    .expect("active runs lock")
+                    .remove(&run_id);
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Executes a run until it finishes, pauses, is cancelled or the process stops.
+async fn execute(state: &AppState, run_id: i64) -> anyhow::Result<()> {
+    let mut stopping = state.work.stopping.subscribe();
+    let mut failures = 0u32;
+    loop {
+        if *stopping.borrow() {
+            return Ok(());
+        }
+        let Some(run) = load(&state.db, run_id).await? else {
+            return Ok(());
+        };
+        if run.status != "running" {
+            return Ok(());
+        }
+        match run.requested.as_deref() {
+            Some("cancel") => return cancel(state, &run).await,
+            Some("pause") => {
+                sqlx::query(
+                    "UPDATE sync_runs SET status = 'paused', requested = NULL WHERE id = ?",
+                )
+                .bind(run_id)
+                .execute(&state.db)
+                .await?;
+                return Ok(());
+            }
+            _ => {}
+        }
+        let connection = match connections::find(&state.db, run.connection_id).await {
+            Ok(connection) => connection,
+            Err(_) => {
+                return finish(state, run_id, "failed", Some("the connection was deleted")).await;
+            }
+        };
+        match step(state, &run, &connection).await {
+            Ok(Step::Continue) => failures = 0,
+            Ok(Step::Done) => return finish(state, run_id, "completed", None).await,
+            Err(StepError::Refused(reason)) => {
+                return finish(state, run_id, "failed", Some(&reason)).await;
+            }
+            Err(StepError::Transient(reason)) => {
+                failures += 1;
+                let wait = state.sync.next_attempt(Utc::now(), failures) - Utc::now();
+                tracing::warn!(run = run_id, %reason, ?wait, "historical sync waits before trying again");
+                sqlx::query("UPDATE sync_runs SET status_reason = ? WHERE id = ?")
+                    .bind(&reason)
+                    .bind(run_id)
+                    .execute(&state.db)
+                    .await?;
+                tokio::select! {
+                    () = tokio::time::sleep(wait.to_std().unwrap_or(Duration::from_secs(1))) => {}
+                    () = state.work.historical.notified() => {}
+                    _ = stopping.changed() => return Ok(()),
+                }
+            }
+        }
+    }
+}
+
+enum Step {
+    Continue,
+    Done,
+}
+
+enum StepError {
+    /// Credentials stopped working: the run stops, saying why.
+    Refused(String),
+    /// FAPI or SmartEmailing failed for now: wait and try the same step again.
+    Transient(String),
+}
+
+impl From<sqlx::Error> for StepError {
+    fn from(error: sqlx::Error) -> Self {
+        StepError::Transient(format!("database: {error}"))
+    }
+}
+
+fn fapi_error(error: FapiError) -> StepError {
+    match error {
+        FapiError::Unauthorized { message, .. } => {
+            StepError::Refused(format!("FAPI refused the credentials: {message}"))
+        }
+        other => StepError::Transient(other.to_string()),
+    }
+}
+
+fn query(run: &Run) -> InvoiceQuery {
+    InvoiceQuery {
+        limit: Some(PAGE),
+        offset: Some(run.cursor as u32),
+        order: Some("id".into()),
+        created_on_from: run.since,
+        ..InvoiceQuery::default()
+    }
+}
+
+async fn step(
+    state: &AppState,
+    run: &Run,
+    connection: &ConnectionRecord,
+) -> Result<Step, StepError> {
+    let fapi = connection
+        .fapi_client(state)
+        .map_err(|e| StepError::Refused(format!("{e:?}")))?;
+    match run.phase.as_deref().unwrap_or(phase::COUNTING) {
+        phase::COUNTING => {
+            let total = fapi
+                .count_invoices(&InvoiceQuery {
+                    created_on_from: run.since,
+                    ..InvoiceQuery::default()
+                })
+                .await
+                .map_err(fapi_error)?;
+            sqlx::query("UPDATE sync_runs SET total = ?, phase = 'fetching', status_reason = NULL WHERE id = ?")
+                .bind(total as i64)
+                .bind(run.id)
+                .execute(&state.db)
+                .await?;
+            Ok(Step::Continue)
+        }
+        phase::FETCHING => {
+            let page = fapi
+                .list_invoices_json(&query(run))
+                .await
+                .map_err(fapi_error)?;
+            let now = state.clock.now();
+            let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+            let mut counts = store::RunCounts::default();
+            for raw in &page {
+                match ingest::ingest_in(
+                    &mut tx,
+                    now,
+                    connection,
+                    raw,
+                    Source::HistoricalSync,
+                    Some(run.id),
+                )
+                .await
+                {
+                    Ok(Ingested::Queued {
+                        new_order: true, ..
+                    }) => counts.created += 1,
+                    Ok(Ingested::Queued {
+                        new_order: false, ..
+                    }) => counts.updated += 1,
+                    Ok(Ingested::Unchanged { .. }) | Ok(Ingested::Skipped { .. }) => {
+                        counts.skipped += 1
+                    }
+                    Ok(Ingested::Failed { .. }) | Err(IngestError::Invalid(_)) => {
+                        counts.failed += 1
+                    }
+                    Err(IngestError::Database(error)) => return Err(error.into()),
+                }
+            }
+            let done = page.len() < PAGE as usize;
+            // The checkpoint commits with the page: a crash repeats at most this page.
+            sqlx::query(
+                "UPDATE sync_runs SET cursor = cursor + ?, documents = documents + ?, created = created + ?,
+                    updated = updated + ?, skipped = skipped + ?, failed = failed + ?, progress_at = ?,
+                    phase = CASE WHEN ? THEN 'sending' ELSE phase END, status_reason = NULL
+                 WHERE id = ?",
+            )
+            .bind(page.len() as i64)
+            .bind(page.len() as i64)
+            .bind(counts.created)
+            .bind(counts.updated)
+            .bind(counts.skipped)
+            .bind(counts.failed)
+            .bind(now)
+            .bind(done)
+            .bind(run.id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            // Send full batches as they fill up; the rest goes out when fetching is done.
+            while store::run_unsent(&state.db, run.id).await? >= BATCH {
+                send_batch(state, run, connection).await?;
+            }
+            Ok(Step::Continue)
+        }
+        phase::SENDING => {
+            if store::run_unsent(&state.db, run.id).await? == 0 {
+                sqlx::query("UPDATE sync_runs SET phase = 'done' WHERE id = ?")
+                    .bind(run.id)
+                    .execute(&state.db)
+                    .await?;
+                return Ok(Step::Done);
+            }
+            send_batch(state, run, connection).await?;
+            Ok(Step::Continue)
+        }
+        _ => Ok(Step::Done),
+    }
+}
+
+async fn send_batch(
+    state: &AppState,
+    run: &Run,
+    connection: &ConnectionRecord,
+) -> Result<(), StepError> {
+    let jobs =
+        store::claim_run_batch(&state.db, run.id, state.clock.now(), LOCK_FOR, BATCH).await?;
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    match worker::push_batch(state, connection, jobs).await {
+        Ok(None) => {
+            sqlx::query("UPDATE sync_runs SET progress_at = ? WHERE id = ?")
+                .bind(state.clock.now())
+                .bind(run.id)
+                .execute(&state.db)
+                .await?;
+            Ok(())
+        }
+        Ok(Some(refused)) => Err(StepError::Refused(refused)),
+        Err(error) => Err(StepError::Transient(error.to_string())),
+    }
+}
+
+async fn cancel(state: &AppState, run: &Run) -> anyhow::Result<()> {
+    // What the run queued but never sent stays out of SmartEmailing.
+    sqlx::query(
+        "UPDATE orders SET sync_status = 'skipped', status_reason = 'the historical sync was cancelled'
+         WHERE run_id = ? AND sync_status = 'pending' AND attempts = 0",
+    )
+    .bind(run.id)
+    .execute(&state.db)
+    .await?;
+    finish(state, run.id, "cancelled", None).await
+}
+
+async fn finish(
+    state: &AppState,
+    run_id: i64,
+    status: &str,
+    reason: Option<&str>,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE sync_runs SET status = ?, status_reason = ?, requested = NULL, finished_at = ? WHERE id = ?")
+        .bind(status)
+        .bind(reason)
+        .bind(state.clock.now())
+        .bind(run_id)
+        .execute(&state.db)
+        .await?;
+    // Retries of the run's orders (if any) now belong to the ordinary push worker.
+    state.work.orders.notify_one();
+    Ok(())
+}
