@@ -9,7 +9,7 @@ export const SMARTEMAILING_SIMULATOR_PORT = PORT + 2;
 
 /** Starts `fapi-bridge simulate <api>` and resolves once it listens. */
 function startSimulator(binary: string, api: string, port: number): Promise<ChildProcess> {
-  const child = spawn(binary, ['simulate', api, '--listen', `127.0.0.1:${port}`, '--orders', '50'], {
+  const child = spawn(binary, ['simulate', api, '--listen', `127.0.0.1:${port}`, '--orders', '600'], {
     env: { PATH: process.env.PATH, RUST_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -48,7 +48,7 @@ pub async fn ingest(
     source: Source,
 ) -> Result<Ingested, IngestError> {
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
-    let outcome = ingest_in(&mut *tx, state.clock.now(), connection, raw, source, None).await?;
+    let outcome = ingest_in(&mut tx, state.clock.now(), connection, raw, source, None).await?;
     tx.commit().await?;
     if matches!(outcome, Ingested::Queued { .. }) {
         state.work.orders.notify_one();

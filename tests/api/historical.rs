@@ -104,29 +104,30 @@ async fn a_backfill_brings_every_fapi_order_exactly_once_with_its_status() {
     })
     .await;
     let expected = expected_statuses(&app);
-    let store = app.smartemailing.store.lock().unwrap();
-    assert_eq!(
-        store.orders.len(),
-        expected.len(),
-        "each FAPI order exactly once"
-    );
-    for ((_, code), order) in &store.orders {
-        assert_eq!(order.body["status"], expected[code], "order {code}");
-        assert_eq!(order.received, 1);
-        let source = order.body["attributes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["name"] == "source")
-            .unwrap();
-        assert_eq!(source["value"], "historical-sync");
-    }
-    let buyers: HashSet<String> = store
-        .orders
-        .values()
-        .map(|o| o.body["emailaddress"].as_str().unwrap().to_string())
-        .collect();
-    drop(store);
+    let buyers: HashSet<String> = {
+        let store = app.smartemailing.store.lock().unwrap();
+        assert_eq!(
+            store.orders.len(),
+            expected.len(),
+            "each FAPI order exactly once"
+        );
+        for ((_, code), order) in &store.orders {
+            assert_eq!(order.body["status"], expected[code], "order {code}");
+            assert_eq!(order.received, 1);
+            let source = order.body["attributes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["name"] == "source")
+                .unwrap();
+            assert_eq!(source["value"], "historical-sync");
+        }
+        store
+            .orders
+            .values()
+            .map(|o| o.body["emailaddress"].as_str().unwrap().to_string())
+            .collect()
+    };
     // Batches of 500: the fewest requests possible.
     assert_eq!(
         se_requests(&app, "/api/v3/import-orders"),
