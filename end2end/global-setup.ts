@@ -57,6 +57,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       HTTP_RETRY_DELAY: '10ms',
       SYNC_MAX_ATTEMPTS: '2',
       SYNC_RETRY_DELAY: '1s',
+      // 05-reminders moves the server's clock to make a reminder due.
+      TEST_CLOCK: 'true',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -84,6 +84,12 @@ pub enum Invalid {
     /// The run is not in a state that allows this (e.g. resuming a finished run).
     RunNotControllable,
     DateInvalid,
+    /// Only a due reminder can be marked done.
+    ReminderNotDue,
+    /// A reminder that is already due can no longer be cancelled: mark it done.
+    ReminderAlreadyDue,
+    /// The reminder was already marked done or cancelled.
+    ReminderFinished,
 }
 
 impl From<Invalid> for AppError {

@@ -13,6 +13,8 @@ pub mod model;
 #[cfg(feature = "ssr")]
 pub mod fapi;
 #[cfg(feature = "ssr")]
+pub mod reminders;
+#[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod simulators;

@@ -347,3 +347,73 @@ pub struct RunDetail {
     pub next_orders_before: Option<i64>,
     pub can_control: bool,
 }
+
+/// When a reminder scheduled now would be due, shown before the user confirms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderPlan {
+    pub connection_id: i64,
+    pub connection: String,
+    pub due_at: DisplayTime,
+    /// The completed historical sync the due time follows; `None`: it follows now.
+    pub after_run: Option<i64>,
+    /// The moment the rule was applied to (the sync's end, or now).
+    pub basis: DisplayTime,
+    /// The engagement recalculation the reminder follows.
+    pub recalculation: DisplayTime,
+}
+
+/// A row of the Reminders page and of the banner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderView {
+    pub id: i64,
+    pub connection_id: i64,
+    pub connection: String,
+    pub due_at: DisplayTime,
+    pub note: Option<String>,
+    pub after_run: Option<i64>,
+    pub created_by: String,
+    pub created_at: DisplayTime,
+    /// upcoming, due, done, cancelled
+    pub state: String,
+    pub finished_by: Option<String>,
+    pub finished_at: Option<DisplayTime>,
+}
+
+/// The Reminders page, with what the viewer's role allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderPage {
+    pub reminders: Vec<ReminderView>,
+    pub connections: Vec<ConnectionRef>,
+    /// Operators and admins: schedule, mark done, cancel.
+    pub can_manage: bool,
+}
+
+/// Reminders due now, for the banner on every page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DueReminders {
+    pub reminders: Vec<ReminderView>,
+    pub can_mark_done: bool,
+}
+
+/// One connection's health on the Overview.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverviewCard {
+    pub connection: ConnectionView,
+    pub last_notification: Option<DisplayTime>,
+    /// Orders queued for SmartEmailing (pending, including those waiting for a retry).
+    pub waiting: i64,
+    pub failed: i64,
+    pub last_run: Option<RunRow>,
+    pub due_reminders: i64,
+    pub next_reminder: Option<DisplayTime>,
+}
+
+/// The Overview page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    pub cards: Vec<OverviewCard>,
+    /// Operators and admins: schedule reminders.
+    pub can_schedule: bool,
+    /// Admins: add connections.
+    pub can_manage: bool,
+}

@@ -6,5 +6,6 @@ pub mod audit;
 pub mod auth;
 pub mod connections;
 pub mod orders;
+pub mod reminders;
 pub mod sync;
 pub mod team;

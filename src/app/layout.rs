@@ -6,6 +6,7 @@ use leptos_router::components::{A, Outlet, Redirect};
 
 use crate::api::auth::{Logout, SetLanguage, session_info};
 use crate::app::components::ErrorMessage;
+use crate::app::pages::reminders::DueBanner;
 use crate::error::AppError;
 use crate::i18n::{Lang, Texts, use_i18n};
 use crate::model::{CurrentUser, Role};
@@ -41,6 +42,7 @@ pub fn AuthenticatedLayout() -> impl IntoView {
                 })}
             </Transition>
             <main id="content" class="content">
+                <DueBanner />
                 <Outlet />
             </main>
         </div>

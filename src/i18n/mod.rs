@@ -317,6 +317,41 @@ pub struct Texts {
     pub inv_sync_already_running: &'static str,
     pub inv_run_not_controllable: &'static str,
     pub inv_date_invalid: &'static str,
+
+    pub no_connections_overview: &'static str,
+    pub last_notification: &'static str,
+    pub none_yet: &'static str,
+    pub orders_waiting: &'static str,
+    pub orders_failed: &'static str,
+    pub last_run: &'static str,
+    pub reminders_label: &'static str,
+    pub reminders_due_count: fn(i64) -> String,
+    pub next_reminder: &'static str,
+    pub schedule_reminder: &'static str,
+    pub schedule_reminder_intro: &'static str,
+    pub reminder_note: &'static str,
+    pub reminder_will_be_due: &'static str,
+    pub reminder_after_sync: &'static str,
+    pub reminder_after_now: &'static str,
+    pub recalculation_at: &'static str,
+    pub confirm_schedule: &'static str,
+    pub reminder_scheduled: &'static str,
+    pub reminders_due: &'static str,
+    pub reminders_upcoming: &'static str,
+    pub reminders_finished: &'static str,
+    pub no_reminders: &'static str,
+    pub col_due: &'static str,
+    pub col_note: &'static str,
+    pub col_scheduled_by: &'static str,
+    pub col_finished_by: &'static str,
+    pub mark_done: &'static str,
+    pub cancel_reminder: &'static str,
+    pub reminder_states: &'static [(&'static str, &'static str)],
+    pub banner_title: &'static str,
+    pub banner_text: fn(&str, &str) -> String,
+    pub inv_reminder_not_due: &'static str,
+    pub inv_reminder_already_due: &'static str,
+    pub inv_reminder_finished: &'static str,
 }
 
 /// The text with its first letter in upper case.
@@ -375,6 +410,10 @@ impl Texts {
 
     pub fn run_status(&self, code: &str) -> String {
         lookup(self.run_statuses, code)
+    }
+
+    pub fn reminder_state(&self, code: &str) -> String {
+        lookup(self.reminder_states, code)
     }
 
     pub fn run_phase(&self, code: &str) -> String {
@@ -445,6 +484,9 @@ impl Texts {
             Invalid::SyncAlreadyRunning { .. } => self.inv_sync_already_running.into(),
             Invalid::RunNotControllable => self.inv_run_not_controllable.into(),
             Invalid::DateInvalid => self.inv_date_invalid.into(),
+            Invalid::ReminderNotDue => self.inv_reminder_not_due.into(),
+            Invalid::ReminderAlreadyDue => self.inv_reminder_already_due.into(),
+            Invalid::ReminderFinished => self.inv_reminder_finished.into(),
         }
     }
 

@@ -46,6 +46,13 @@ impl Actor {
         }
     }
 
+    /// Who this is, as recorded on things they start: the user's e-mail, else the origin.
+    pub fn name(&self) -> String {
+        self.user
+            .as_ref()
+            .map_or_else(|| self.client_addr.clone(), |u| u.email.clone())
+    }
+
     /// An audit event attributed to this actor.
     pub fn event(&self, action: &'static str) -> AuditEvent {
         let event = AuditEvent::new(action).from_addr(self.client_addr.clone());

@@ -40,3 +40,42 @@ impl Clock for ManualClock {
         *self.0.lock().expect("clock lock")
     }
 }
+
+/// The system clock moved by an offset that end-to-end tests set over HTTP
+/// (`PUT /_test/clock`), only when the server runs with `TEST_CLOCK=true`.
+#[derive(Debug, Clone, Default)]
+pub struct OffsetClock(Arc<Mutex<Duration>>);
+
+impl OffsetClock {
+    pub fn set(&self, to: DateTime<Utc>) {
+        *self.0.lock().expect("clock lock") = to - Utc::now();
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + *self.0.lock().expect("clock lock")
+    }
+}
+
+/// `PUT /_test/clock` with `{"now": "<RFC 3339>"}`: moves the test clock.
+pub fn test_routes<S: Clone + Send + Sync + 'static>(clock: OffsetClock) -> axum::Router<S> {
+    use axum::Json;
+    use axum::routing::put;
+
+    #[derive(serde::Deserialize)]
+    struct SetClock {
+        now: DateTime<Utc>,
+    }
+
+    axum::Router::new().route(
+        "/_test/clock",
+        put(move |Json(body): Json<SetClock>| {
+            let clock = clock.clone();
+            async move {
+                clock.set(body.now);
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    )
+}

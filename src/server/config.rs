@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::reminders::ReminderRule;
+use crate::reminders::schedule::Recalculation;
 use crate::server::crypto::SecretKey;
 use crate::server::outbound::{HttpSettings, RetryPolicy};
 use crate::sync::worker::SyncSettings;
@@ -44,6 +46,10 @@ pub struct Config {
     pub http: HttpSettings,
     /// Retries, batches, reconciliation and webhook limits of the sync engine.
     pub sync: SyncSettings,
+    /// When engagement is recalculated and when reminders ring (Prague time).
+    pub reminders: ReminderRule,
+    /// End-to-end tests only: the clock can be moved over HTTP (`PUT /_test/clock`).
+    pub test_clock: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -197,6 +203,35 @@ impl Config {
             }
         };
 
+        let test_clock = match get("TEST_CLOCK").as_deref() {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(other) => {
+                problems.push(format!("TEST_CLOCK must be true or false, got {other:?}"));
+                false
+            }
+        };
+        let mut reminders = ReminderRule::default();
+        if let Some(text) = get("ENGAGEMENT_RECALCULATION") {
+            match text.parse::<Recalculation>() {
+                Ok(Recalculation(day, time)) => {
+                    reminders.recalculation_day = day;
+                    reminders.recalculation_time = time;
+                }
+                Err(why) => problems.push(format!(
+                    "ENGAGEMENT_RECALCULATION must be a weekday and a Prague time like \"Sun 18:00\": {why}"
+                )),
+            }
+        }
+        if let Some(text) = get("REMINDER_TIME") {
+            match chrono::NaiveTime::parse_from_str(text.trim(), "%H:%M") {
+                Ok(time) => reminders.reminder_time = time,
+                Err(_) => problems.push(format!(
+                    "REMINDER_TIME must be a Prague time like 09:00, got {text:?}"
+                )),
+            }
+        }
+
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
@@ -228,6 +263,8 @@ impl Config {
                 webhook_requests_per_second,
                 ..SyncSettings::default()
             },
+            reminders,
+            test_clock,
         })
     }
 
@@ -309,6 +346,8 @@ mod tests {
             ("TRUST_FORWARDED_FOR", "maybe"),
             ("FAPI_API_URL", "api.fapi.cz"),
             ("SMARTEMAILING_REQUESTS_PER_SECOND", "0"),
+            ("ENGAGEMENT_RECALCULATION", "Sunday evening"),
+            ("REMINDER_TIME", "9 am"),
         ])
         .unwrap_err();
         let text = error.to_string();
@@ -322,10 +361,12 @@ mod tests {
             "TRUST_FORWARDED_FOR",
             "FAPI_API_URL",
             "SMARTEMAILING_REQUESTS_PER_SECOND",
+            "ENGAGEMENT_RECALCULATION",
+            "REMINDER_TIME",
         ] {
             assert!(text.contains(name), "{name} missing from: {text}");
         }
-        assert_eq!(error.problems.len(), 9);
+        assert_eq!(error.problems.len(), 11);
     }
 
     #[test]

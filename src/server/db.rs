@@ -7,6 +7,18 @@ use anyhow::Context;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+/// The schema migrations, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Whether every embedded migration has been applied successfully.
+pub async fn migrations_applied(pool: &SqlitePool) -> Result<bool, sqlx::Error> {
+    let applied: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = 1")
+            .fetch_one(pool)
+            .await?;
+    Ok(applied as usize >= MIGRATOR.iter().count())
+}
+
 /// Opens (creating the file and its folder if missing) and migrates the database.
 pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
     let options = SqliteConnectOptions::from_str(database_url)
@@ -29,7 +41,7 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         .connect_with(options)
         .await
         .with_context(|| format!("could not open the database {}", file.display()))?;
-    sqlx::migrate!("./migrations")
+    MIGRATOR
         .run(&pool)
         .await
         .context("could not apply database migrations")?;

@@ -3,7 +3,7 @@
 //! Tests build it with `LEPTOS_SITE_ADDR=127.0.0.1:0` (a free port) and a fresh database, then
 //! talk HTTP to it exactly as a browser would.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -24,17 +24,18 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::app::{App, shell};
 use crate::server::auth::rate_limit::LoginRateLimiter;
-use crate::server::clock::{Clock, SystemClock};
+use crate::server::clock::{self, Clock, OffsetClock, SystemClock};
 use crate::server::config::{Config, SecretKeySource};
 use crate::server::crypto::SecretKey;
 use crate::server::state::AppState;
-use crate::server::{auth, csrf, db, page_guard, setup, webhook};
+use crate::server::{auth, csrf, db, health, page_guard, setup, webhook};
 use crate::sync::{self, worker::WorkSignals};
 
 pub const SESSION_COOKIE: &str = "fapi_bridge_session";
 
-/// How long a stopping server waits for work in hand (the process must exit within 10 s).
-const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(8);
+/// How long a stopping server waits for requests and work in hand, from the signal on (the
+/// process must exit within 10 s; closing the database and the runtime take the rest).
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(7);
 
 pub struct Application {
     listener: TcpListener,
@@ -45,7 +46,16 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        Application::build_with_clock(config, Arc::new(SystemClock)).await
+        if !config.test_clock {
+            return Application::build_with_clock(config, Arc::new(SystemClock)).await;
+        }
+        tracing::warn!(
+            "TEST_CLOCK is on: anyone who reaches this server can move its clock (for end-to-end tests only)"
+        );
+        let clock = OffsetClock::default();
+        let mut app = Application::build_with_clock(config, Arc::new(clock.clone())).await?;
+        app.router = app.router.merge(clock::test_routes(clock));
+        Ok(app)
     }
 
     pub async fn build_with_clock(
@@ -159,23 +169,54 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
-        let workers = sync::worker::spawn(self.state.clone(), workers_stopped);
-        let served = axum::serve(
+        // One signal stops both: the server takes no new requests, the workers take no new
+        // work; both finish what they hold, within one deadline.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let workers = sync::worker::spawn(self.state.clone(), stopped.clone());
+        let signalled_at = Arc::new(std::sync::OnceLock::new());
+        let signal = {
+            let signalled_at = signalled_at.clone();
+            async move {
+                shutdown.await;
+                tracing::info!("stopping: finishing requests and work in hand");
+                let _ = signalled_at.set(tokio::time::Instant::now());
+                let _ = stop.send(true);
+            }
+        };
+        let serve = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("the HTTP server stopped with an error");
-        let _ = stop_workers.send(true);
+        .with_graceful_shutdown(signal)
+        .into_future();
+        let mut watcher = stopped;
+        let served = tokio::select! {
+            served = serve => served.context("the HTTP server stopped with an error"),
+            () = async {
+                let _ = watcher.wait_for(|stopping| *stopping).await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } => {
+                tracing::warn!("requests still open at the shutdown deadline were cut");
+                Ok(())
+            }
+        };
+        let deadline = signalled_at
+            .get()
+            .copied()
+            .unwrap_or_else(tokio::time::Instant::now)
+            + SHUTDOWN_GRACE;
         let drained =
-            tokio::time::timeout(SHUTDOWN_GRACE, futures_util::future::join_all(workers)).await;
+            tokio::time::timeout_at(deadline, futures_util::future::join_all(workers)).await;
         if drained.is_err() {
             tracing::warn!(
-                "sync workers did not finish in time; their work resumes at the next start"
+                "sync workers did not finish in time; their work goes back to the queue"
             );
+            // Unclaim what they hold, so the queue is clean at the next start. (Re-sending an
+            // order that did reach SmartEmailing only updates it: orders are keyed by code.)
+            if let Err(error) = sync::store::reset_in_flight(&self.state.db).await {
+                tracing::error!(%error, "could not re-queue work in flight");
+            }
         }
         self.state.db.close().await;
         served
@@ -218,6 +259,8 @@ fn router(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
+        // Probes: outside the session, CSRF and page guards.
+        .merge(health::routes())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -97,6 +97,20 @@ impl Behaviour {
             .collect()
     }
 
+    /// How many requests each `METHOD /path` (without query) received: the log without the
+    /// bodies, small enough to fetch after a load of thousands of requests.
+    pub fn request_counts(&self) -> std::collections::BTreeMap<String, usize> {
+        let inner = self.inner.lock().expect("behaviour lock");
+        let mut counts = std::collections::BTreeMap::new();
+        for request in &inner.log {
+            let path = request.uri.split('?').next().unwrap_or_default();
+            *counts
+                .entry(format!("{} {path}", request.method))
+                .or_default() += 1;
+        }
+        counts
+    }
+
     pub fn clear_requests(&self) {
         self.inner.lock().expect("behaviour lock").log.clear();
     }
@@ -191,7 +205,15 @@ pub fn control_routes<S: Clone + Send + Sync + 'static>(behaviour: Behaviour) ->
     use axum::routing::{get, put};
     let for_faults = behaviour.clone();
     let for_clear = behaviour.clone();
+    let for_counts = behaviour.clone();
     axum::Router::new()
+        .route(
+            "/_simulator/requests/counts",
+            get(move || {
+                let behaviour = for_counts.clone();
+                async move { Json(behaviour.request_counts()) }
+            }),
+        )
         .route(
             "/_simulator/requests",
             get(move || {

@@ -85,10 +85,7 @@ pub async fn start(
             .map(|t| t.with_timezone(&Utc))
     });
     let now = state.clock.now();
-    let by = actor
-        .user
-        .as_ref()
-        .map_or_else(|| actor.client_addr.clone(), |u| u.email.clone());
+    let by = actor.name();
     let inserted = sqlx::query(
         "INSERT INTO sync_runs (connection_id, kind, started_by, started_at, status, phase, since, progress_at)
          VALUES (?, 'historical', ?, ?, 'running', 'counting', ?, ?)",

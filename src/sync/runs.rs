@@ -93,6 +93,17 @@ pub async fn list(
     Ok((rows.into_iter().map(|r| r.into_view().0).collect(), next))
 }
 
+/// The newest run of a connection (sync_runs_by_connection: one index step).
+pub async fn latest(db: &SqlitePool, connection_id: i64) -> Result<Option<RunRow>, sqlx::Error> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE r.connection_id = ? ORDER BY r.id DESC LIMIT 1"
+    ))
+    .bind(connection_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|row| row.into_view().0))
+}
+
 /// A run with its progress: (row, documents per second, seconds left).
 pub async fn one(
     db: &SqlitePool,

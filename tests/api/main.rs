@@ -11,5 +11,6 @@ mod helpers;
 mod historical;
 mod orders;
 mod pages;
+mod reminders;
 mod simulators;
 mod team;

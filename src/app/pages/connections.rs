@@ -8,8 +8,10 @@ use crate::api::connections::{
     CreateConnection, DeleteConnection, RotateWebhook, SetDefaultList, SetForwarding,
     TestConnection, UpdateConnection, connection_lists, get_connection, list_connections,
 };
+use crate::api::reminders::ScheduleReminder;
 use crate::app::components::{ActionOutcome, ErrorMessage, Loading, Time};
 use crate::app::pages::not_found::Forbidden;
+use crate::app::pages::reminders::ReminderScheduler;
 use crate::error::AppError;
 use crate::i18n::use_i18n;
 use crate::model::{CheckOutcome, ConnectionView, Health, System};
@@ -82,7 +84,7 @@ fn ConnectionCard(connection: ConnectionView) -> impl IntoView {
 
 /// "FAPI: OK (checked …)" or the reason it failed.
 #[component]
-fn HealthLine(system: System, health: Health) -> impl IntoView {
+pub fn HealthLine(system: System, health: Health) -> impl IntoView {
     let i18n = use_i18n();
     let ok = health.outcome.as_ref().is_some_and(CheckOutcome::is_ok);
     let outcome = health.outcome.clone();
@@ -258,6 +260,7 @@ pub fn ConnectionPage() -> impl IntoView {
     let forwarding = ServerAction::<SetForwarding>::new();
     let default_list = ServerAction::<SetDefaultList>::new();
     let delete = ServerAction::<DeleteConnection>::new();
+    let schedule = ServerAction::<ScheduleReminder>::new();
 
     let detail = Resource::new(
         move || {
@@ -309,6 +312,7 @@ pub fn ConnectionPage() -> impl IntoView {
                                         }
                                     })}
                             </section>
+                            {detail.can_test.then(|| view! { <ReminderScheduler connection=id action=schedule /> })}
                             <section class="card" aria-labelledby="forwarding-title">
                                 <h2 id="forwarding-title">{t!(i18n, forwarding)}</h2>
                                 <p>

@@ -18,16 +18,6 @@ fn NotYet(title: fn(&Texts) -> &'static str, intro: fn(&Texts) -> &'static str) 
 }
 
 #[component]
-pub fn OverviewPage() -> impl IntoView {
-    view! { <NotYet title=|t| t.nav_overview intro=|t| t.overview_intro /> }
-}
-
-#[component]
 pub fn ContactsPage() -> impl IntoView {
     view! { <NotYet title=|t| t.nav_contacts intro=|t| t.contacts_intro /> }
-}
-
-#[component]
-pub fn RemindersPage() -> impl IntoView {
-    view! { <NotYet title=|t| t.nav_reminders intro=|t| t.reminders_intro /> }
 }

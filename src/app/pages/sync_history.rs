@@ -5,8 +5,10 @@ use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
+use crate::api::reminders::ScheduleReminder;
 use crate::api::sync::{ControlSync, StartHistoricalSync, get_run, list_runs};
 use crate::app::components::{ErrorMessage, Loading, Time};
+use crate::app::pages::reminders::ReminderScheduler;
 use crate::error::{AppError, Invalid};
 use crate::i18n::use_i18n;
 use crate::model::{ConnectionRef, RunRow};
@@ -199,6 +201,7 @@ pub fn RunPage() -> impl IntoView {
     };
     let orders_before = query_number("orders_before");
     let control = ServerAction::<ControlSync>::new();
+    let schedule = ServerAction::<ScheduleReminder>::new();
     // While the run is active, the page asks for fresh progress every two seconds.
     let tick = RwSignal::new(0u64);
     let active = RwSignal::new(false);
@@ -283,6 +286,10 @@ pub fn RunPage() -> impl IntoView {
                                     <p>{move || (i18n.t().sync_summary)(run.documents, run.created, run.updated, run.skipped, run.failed)}</p>
                                     <p><strong>{t!(i18n, switch_scenarios_back_on)}</strong></p>
                                 </section>
+                                // The engagement reminder, offered where the sync ends.
+                                {detail.can_control.then(|| view! {
+                                    <ReminderScheduler connection=run.connection_id action=schedule />
+                                })}
                             })}
                             <h2>{t!(i18n, run_orders)}</h2>
                             <div class="table-wrap">

@@ -1,0 +1,191 @@
+//! Historical sync benchmark (not a test): run with
+//!
+//!     cargo bench --features ssr --bench historical            # 100,000 orders
+//!     HISTORICAL_BENCH_ORDERS=20000 cargo bench --features ssr --bench historical
+//!
+//! Back-fills N generated FAPI orders into SmartEmailing and reports the wall time, the
+//! requests each simulator received, and the bridge's peak memory. The two simulators run as
+//! separate processes (`fapi-bridge simulate …`), so this process's peak RSS is the bridge's
+//! alone: the app with its database pool, the sync job and both API clients.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fapi_bridge::server::audit::Actor;
+use fapi_bridge::server::config::Config;
+use fapi_bridge::server::connections::{self, ConnectionForm};
+use fapi_bridge::server::startup::Application;
+use fapi_bridge::simulators::fapi as fapi_sim;
+use fapi_bridge::simulators::smartemailing as se_sim;
+use fapi_bridge::sync::historical;
+
+/// A simulator child process, killed when dropped.
+struct Simulator {
+    child: Child,
+    base_url: String,
+}
+
+impl Simulator {
+    fn spawn(api: &str, orders: usize) -> Simulator {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fapi-bridge"))
+            .args(["simulate", api, "--listen", "127.0.0.1:0"])
+            .args(["--orders", &orders.to_string()])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the simulator");
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let base_url = stdout
+            .lines()
+            .map(|line| line.unwrap())
+            .find_map(|line| {
+                line.split_once("listening on ")
+                    .map(|(_, url)| url.trim().to_string())
+            })
+            .expect("the simulator prints its address");
+        Simulator { child, base_url }
+    }
+
+    async fn request_counts(&self) -> std::collections::BTreeMap<String, usize> {
+        reqwest::get(format!("{}/_simulator/requests/counts", self.base_url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Peak resident set size of this process so far, in MiB (Linux).
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| {
+            value
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+async fn run(orders: usize) {
+    let generating = Instant::now();
+    let fapi = Simulator::spawn("fapi", orders);
+    let smartemailing = Simulator::spawn("smartemailing", 0);
+    println!(
+        "simulators ready in {:.1} s ({orders} FAPI orders generated)",
+        generating.elapsed().as_secs_f64()
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let vars = [
+        (
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("bench.db").display()),
+        ),
+        ("LEPTOS_SITE_ADDR", "127.0.0.1:0".to_string()),
+        (
+            "SECRET_KEY_FILE",
+            dir.path().join("key").display().to_string(),
+        ),
+        ("FAPI_API_URL", fapi.base_url.clone()),
+        (
+            "SMARTEMAILING_API_URL",
+            format!("{}/api/v3", smartemailing.base_url),
+        ),
+        // The simulator has no rate limit; the bench measures the bridge, not the pace.
+        ("SMARTEMAILING_REQUESTS_PER_SECOND", "1000".to_string()),
+    ];
+    let config = Config::from_lookup(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+    })
+    .unwrap();
+    let app = Application::build(config).await.unwrap();
+    let state = app.state().clone();
+    let actor = Actor::system("bench");
+    let form = ConnectionForm {
+        name: "Bench".into(),
+        eshop_name: String::new(),
+        fapi_login: fapi_sim::DEFAULT_LOGIN.into(),
+        fapi_api_key: fapi_sim::DEFAULT_API_KEY.into(),
+        se_username: se_sim::DEFAULT_USERNAME.into(),
+        se_api_key: se_sim::DEFAULT_API_KEY.into(),
+    };
+    let connection = connections::create(&state, &actor, form).await.unwrap();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let before_fapi = fapi.request_counts().await.values().sum::<usize>();
+    let before_se = smartemailing.request_counts().await.values().sum::<usize>();
+
+    let started = Instant::now();
+    let run = historical::start(&state, &actor, connection, None, true)
+        .await
+        .unwrap();
+    let status = loop {
+        let status: String = sqlx::query_scalar("SELECT status FROM sync_runs WHERE id = ?")
+            .bind(run)
+            .fetch_one(&state.db)
+            .await
+            .unwrap();
+        if status != "running" {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let elapsed = started.elapsed();
+
+    let (synced, buyers, documents): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM orders WHERE sync_status = 'synced'),
+                (SELECT COUNT(DISTINCT customer_email) FROM orders),
+                (SELECT documents FROM sync_runs WHERE id = ?)",
+    )
+    .bind(run)
+    .fetch_one(&state.db)
+    .await
+    .unwrap();
+    let fapi_counts = fapi.request_counts().await;
+    let se_counts = smartemailing.request_counts().await;
+    let se_requests = se_counts.values().sum::<usize>() - before_se;
+    let minimum = (synced as usize).div_ceil(500) + (buyers as usize).div_ceil(500);
+    println!(
+        "historical sync of {orders} orders ({documents} FAPI documents): {status} in {:.2} s = {:.0} orders/s",
+        elapsed.as_secs_f64(),
+        orders as f64 / elapsed.as_secs_f64()
+    );
+    println!("  orders synced: {synced}, distinct buyers: {buyers}");
+    println!(
+        "  SmartEmailing requests: {se_requests} (minimum with batches of 500: {minimum}, {:+.1}%) {se_counts:?}",
+        (se_requests as f64 / minimum as f64 - 1.0) * 100.0
+    );
+    println!(
+        "  FAPI requests: {} {fapi_counts:?}",
+        fapi_counts.values().sum::<usize>() - before_fapi
+    );
+    println!("  bridge peak RSS: {:.0} MiB", peak_rss_mib());
+}
+
+fn main() {
+    let orders = std::env::var("HISTORICAL_BENCH_ORDERS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(100_000);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(run(orders));
+}

@@ -1,0 +1,254 @@
+//! Engagement reminders: scheduled for the Monday after SmartEmailing's weekly engagement
+//! recalculation, due (a banner for everyone) until someone marks them done.
+//!
+//! "Due" is not stored: a scheduled reminder whose time has come is due, so one that fell due
+//! while the server was down is due when it comes back.
+
+pub mod schedule;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::{FromRow, SqlitePool};
+
+use crate::error::{AppError, Invalid};
+use crate::model::{DisplayTime, ReminderPlan, ReminderView};
+use crate::server::audit::{self, Actor};
+use crate::server::connections;
+use crate::server::state::AppState;
+pub use schedule::ReminderRule;
+
+pub mod actions {
+    pub const SCHEDULED: &str = "reminder.scheduled";
+    pub const DONE: &str = "reminder.done";
+    pub const CANCELLED: &str = "reminder.cancelled";
+}
+
+/// How many finished (done or cancelled) reminders the Reminders page lists.
+const FINISHED_SHOWN: i64 = 50;
+
+/// When a reminder scheduled now for `connection_id` would be due, and why.
+///
+/// The basis is the end of the connection's latest completed historical sync. When the reminder
+/// for that sync has already passed (the sync is older than last week's recalculation), the
+/// rule is applied to now instead: the next Monday is the useful one.
+pub async fn plan(state: &AppState, connection_id: i64) -> Result<ReminderPlan, AppError> {
+    let connection = connections::find(&state.db, connection_id).await?;
+    let now = state.clock.now();
+    let rule = state.config.reminders;
+    let last_sync: Option<(i64, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT id, finished_at FROM sync_runs
+         WHERE connection_id = ? AND kind = 'historical' AND status = 'completed'
+         ORDER BY finished_at DESC LIMIT 1",
+    )
+    .bind(connection.id)
+    .fetch_optional(&state.db)
+    .await?;
+    let from_sync = last_sync
+        .map(|(run, finished)| (run, finished, rule.due_after(finished)))
+        .filter(|(_, _, due)| *due > now);
+    Ok(match from_sync {
+        Some((run, finished, due)) => ReminderPlan {
+            connection_id: connection.id,
+            connection: connection.name,
+            due_at: DisplayTime::new(due),
+            after_run: Some(run),
+            basis: DisplayTime::new(finished),
+            recalculation: DisplayTime::new(rule.next_recalculation(finished)),
+        },
+        None => ReminderPlan {
+            connection_id: connection.id,
+            connection: connection.name,
+            due_at: DisplayTime::new(rule.due_after(now)),
+            after_run: None,
+            basis: DisplayTime::new(now),
+            recalculation: DisplayTime::new(rule.next_recalculation(now)),
+        },
+    })
+}
+
+/// Schedules the reminder `plan` describes. Scheduling the same reminder again (a double
+/// submit) returns the one already scheduled.
+pub async fn schedule(
+    state: &AppState,
+    actor: &Actor,
+    connection_id: i64,
+    note: &str,
+) -> Result<i64, AppError> {
+    let plan = plan(state, connection_id).await?;
+    let now = state.clock.now();
+    let note = note.trim();
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO reminders (connection_id, due_at, note, after_run, created_by, created_at, status)
+         VALUES (?, ?, ?, ?, ?, ?, 'scheduled')
+         ON CONFLICT (connection_id, due_at) WHERE status = 'scheduled' DO NOTHING
+         RETURNING id",
+    )
+    .bind(plan.connection_id)
+    .bind(plan.due_at.utc)
+    .bind((!note.is_empty()).then_some(note))
+    .bind(plan.after_run)
+    .bind(actor.name())
+    .bind(now)
+    .fetch_optional(&state.db)
+    .await?;
+    let Some(id) = inserted else {
+        let existing = sqlx::query_scalar(
+            "SELECT id FROM reminders WHERE connection_id = ? AND due_at = ? AND status = 'scheduled'",
+        )
+        .bind(plan.connection_id)
+        .bind(plan.due_at.utc)
+        .fetch_one(&state.db)
+        .await?;
+        return Ok(existing);
+    };
+    audit::record(
+        &state.db,
+        now,
+        actor
+            .event(actions::SCHEDULED)
+            .target(&plan.connection)
+            .details(json!({ "reminder": id, "due_at": plan.due_at.utc, "note": note })),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Marks a due reminder done. Marking it again changes nothing.
+pub async fn mark_done(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppError> {
+    finish(state, actor, id, Finish::Done).await
+}
+
+/// Cancels a reminder that is not due yet. Cancelling it again changes nothing.
+pub async fn cancel(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppError> {
+    finish(state, actor, id, Finish::Cancelled).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Finish {
+    Done,
+    Cancelled,
+}
+
+async fn finish(state: &AppState, actor: &Actor, id: i64, how: Finish) -> Result<(), AppError> {
+    let now = state.clock.now();
+    let row: Option<(String, DateTime<Utc>, String)> = sqlx::query_as(
+        "SELECT r.status, r.due_at, c.name FROM reminders r JOIN connections c ON c.id = r.connection_id
+         WHERE r.id = ?",
+    )
+    .bind(id)
+    .fetch_optional(&state.db)
+    .await?;
+    let (status, due_at, connection) = row.ok_or(AppError::NotFound)?;
+    let (target_status, action) = match how {
+        Finish::Done => ("done", actions::DONE),
+        Finish::Cancelled => ("cancelled", actions::CANCELLED),
+    };
+    if status == target_status {
+        return Ok(());
+    }
+    if status != "scheduled" {
+        return Err(Invalid::ReminderFinished.into());
+    }
+    match how {
+        Finish::Done if due_at > now => return Err(Invalid::ReminderNotDue.into()),
+        Finish::Cancelled if due_at <= now => return Err(Invalid::ReminderAlreadyDue.into()),
+        _ => {}
+    }
+    let updated = sqlx::query(
+        "UPDATE reminders SET status = ?, finished_by = ?, finished_at = ?
+         WHERE id = ? AND status = 'scheduled'",
+    )
+    .bind(target_status)
+    .bind(actor.name())
+    .bind(now)
+    .bind(id)
+    .execute(&state.db)
+    .await?;
+    // A concurrent click got there first: it recorded the event.
+    if updated.rows_affected() == 1 {
+        audit::record(
+            &state.db,
+            now,
+            actor
+                .event(action)
+                .target(&connection)
+                .details(json!({ "reminder": id, "due_at": due_at })),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[derive(FromRow)]
+struct ReminderRecord {
+    id: i64,
+    connection_id: i64,
+    connection: String,
+    due_at: DateTime<Utc>,
+    note: Option<String>,
+    after_run: Option<i64>,
+    created_by: String,
+    created_at: DateTime<Utc>,
+    status: String,
+    finished_by: Option<String>,
+    finished_at: Option<DateTime<Utc>>,
+}
+
+impl ReminderRecord {
+    fn view(self, now: DateTime<Utc>) -> ReminderView {
+        let state = match self.status.as_str() {
+            "scheduled" if self.due_at <= now => "due",
+            "scheduled" => "upcoming",
+            other => other,
+        };
+        ReminderView {
+            id: self.id,
+            connection_id: self.connection_id,
+            connection: self.connection,
+            due_at: DisplayTime::new(self.due_at),
+            note: self.note,
+            after_run: self.after_run,
+            created_by: self.created_by,
+            created_at: DisplayTime::new(self.created_at),
+            state: state.to_string(),
+            finished_by: self.finished_by,
+            finished_at: self.finished_at.map(DisplayTime::new),
+        }
+    }
+}
+
+const SELECT: &str =
+    "SELECT r.id, r.connection_id, c.name AS connection, r.due_at, r.note, r.after_run,
+        r.created_by, r.created_at, r.status, r.finished_by, r.finished_at
+     FROM reminders r JOIN connections c ON c.id = r.connection_id";
+
+/// Scheduled reminders (due ones first, then upcoming, by due time) and the latest finished.
+pub async fn list(db: &SqlitePool, now: DateTime<Utc>) -> Result<Vec<ReminderView>, sqlx::Error> {
+    let scheduled: Vec<ReminderRecord> = sqlx::query_as(&format!(
+        "{SELECT} WHERE r.status = 'scheduled' ORDER BY r.due_at, r.id"
+    ))
+    .fetch_all(db)
+    .await?;
+    let finished: Vec<ReminderRecord> = sqlx::query_as(&format!(
+        "{SELECT} WHERE r.status <> 'scheduled' ORDER BY r.finished_at DESC, r.id DESC LIMIT ?"
+    ))
+    .bind(FINISHED_SHOWN)
+    .fetch_all(db)
+    .await?;
+    Ok(scheduled
+        .into_iter()
+        .chain(finished)
+        .map(|record| record.view(now))
+        .collect())
+}
+
+/// The reminders due now: the banner on every page.
+pub async fn due(db: &SqlitePool, now: DateTime<Utc>) -> Result<Vec<ReminderView>, sqlx::Error> {
+    let records: Vec<ReminderRecord> = sqlx::query_as(&format!(
+        "{SELECT} WHERE r.status = 'scheduled' AND r.due_at <= ? ORDER BY r.due_at, r.id"
+    ))
+    .bind(now)
+    .fetch_all(db)
+    .await?;
+    Ok(records.into_iter().map(|record| record.view(now)).collect())
+}

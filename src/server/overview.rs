@@ -1,0 +1,55 @@
+//! The Overview: each connection's health at a glance, from indexed queries (a handful of
+//! index lookups per connection, whatever the number of orders).
+
+use chrono::{DateTime, Utc};
+
+use crate::error::AppError;
+use crate::model::{DisplayTime, OverviewCard};
+use crate::server::connections;
+use crate::server::state::AppState;
+use crate::sync::runs;
+
+pub async fn cards(state: &AppState) -> Result<Vec<OverviewCard>, AppError> {
+    let db = &state.db;
+    let now = state.clock.now();
+    let mut cards = Vec::new();
+    for connection in connections::list(db).await? {
+        let id = connection.id;
+        // notifications_by_connection (connection_id, id): the newest row, not a scan.
+        let last_notification: Option<DateTime<Utc>> = sqlx::query_scalar(
+            "SELECT received_at FROM notifications WHERE connection_id = ? ORDER BY id DESC LIMIT 1",
+        )
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+        // orders_by_connection_status: two index range counts.
+        let (waiting, failed): (i64, i64) = sqlx::query_as(
+            "SELECT
+                (SELECT COUNT(*) FROM orders WHERE connection_id = ?1 AND sync_status = 'pending'),
+                (SELECT COUNT(*) FROM orders WHERE connection_id = ?1 AND sync_status = 'failed')",
+        )
+        .bind(id)
+        .fetch_one(db)
+        .await?;
+        let last_run = runs::latest(db, id).await?;
+        let (due_reminders, next_reminder): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
+            "SELECT
+                (SELECT COUNT(*) FROM reminders WHERE connection_id = ?1 AND status = 'scheduled' AND due_at <= ?2),
+                (SELECT MIN(due_at) FROM reminders WHERE connection_id = ?1 AND status = 'scheduled' AND due_at > ?2)",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_one(db)
+        .await?;
+        cards.push(OverviewCard {
+            connection: connection.to_view(state, false)?,
+            last_notification: last_notification.map(DisplayTime::new),
+            waiting,
+            failed,
+            last_run,
+            due_reminders,
+            next_reminder: next_reminder.map(DisplayTime::new),
+        });
+    }
+    Ok(cards)
+}
