@@ -14,12 +14,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fapi_bridge::server::audit::Actor;
-use fapi_bridge::server::config::Config;
-use fapi_bridge::server::connections::{self, ConnectionForm};
-use fapi_bridge::server::startup::Application;
+use fapi_bridge::server::connections;
 use fapi_bridge::simulators::RunningSimulator;
-use fapi_bridge::simulators::fapi::{self as fapi_sim, FapiSimulator};
-use fapi_bridge::simulators::smartemailing::{self as se_sim, SmartEmailingSimulator};
+use fapi_bridge::simulators::fapi::FapiSimulator;
+use fapi_bridge::simulators::smartemailing::SmartEmailingSimulator;
+
+mod support;
 
 struct Bench {
     _dir: tempfile::TempDir,
@@ -40,43 +40,15 @@ async fn start() -> Bench {
     let se_running = RunningSimulator::start(smartemailing.router(), any)
         .await
         .unwrap();
-    let vars = [
-        (
-            "DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("bench.db").display()),
-        ),
-        ("LEPTOS_SITE_ADDR", "127.0.0.1:0".to_string()),
-        (
-            "SECRET_KEY_FILE",
-            dir.path().join("key").display().to_string(),
-        ),
-        ("FAPI_API_URL", fapi_running.base_url()),
-        (
-            "SMARTEMAILING_API_URL",
-            format!("{}/api/v3", se_running.base_url()),
-        ),
-        ("SMARTEMAILING_REQUESTS_PER_SECOND", "1000".to_string()),
-        ("WEBHOOK_REQUESTS_PER_SECOND", "100000".to_string()),
-    ];
-    let config = Config::from_lookup(|name| {
-        vars.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.clone())
-    })
-    .unwrap();
-    let app = Application::build(config).await.unwrap();
+    let app = support::build_app(
+        dir.path(),
+        &fapi_running.base_url(),
+        &se_running.base_url(),
+        &[("WEBHOOK_REQUESTS_PER_SECOND", "100000")],
+    )
+    .await;
     let state = app.state().clone();
-    let form = ConnectionForm {
-        name: "Bench".into(),
-        eshop_name: String::new(),
-        fapi_login: fapi_sim::DEFAULT_LOGIN.into(),
-        fapi_api_key: fapi_sim::DEFAULT_API_KEY.into(),
-        se_username: se_sim::DEFAULT_USERNAME.into(),
-        se_api_key: se_sim::DEFAULT_API_KEY.into(),
-    };
-    let connection = connections::create(&state, &Actor::system("bench"), form)
-        .await
-        .unwrap();
+    let connection = support::connect(&state, "Bench").await;
     let webhook = connections::find(&state.db, connection)
         .await
         .unwrap()

@@ -13,12 +13,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fapi_bridge::server::audit::Actor;
-use fapi_bridge::server::config::Config;
-use fapi_bridge::server::connections::{self, ConnectionForm};
-use fapi_bridge::server::startup::Application;
-use fapi_bridge::simulators::fapi as fapi_sim;
-use fapi_bridge::simulators::smartemailing as se_sim;
 use fapi_bridge::sync::historical;
+
+mod support;
 
 /// A simulator child process, killed when dropped.
 struct Simulator {
@@ -91,42 +88,10 @@ async fn run(orders: usize) {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let vars = [
-        (
-            "DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("bench.db").display()),
-        ),
-        ("LEPTOS_SITE_ADDR", "127.0.0.1:0".to_string()),
-        (
-            "SECRET_KEY_FILE",
-            dir.path().join("key").display().to_string(),
-        ),
-        ("FAPI_API_URL", fapi.base_url.clone()),
-        (
-            "SMARTEMAILING_API_URL",
-            format!("{}/api/v3", smartemailing.base_url),
-        ),
-        // The simulator has no rate limit; the bench measures the bridge, not the pace.
-        ("SMARTEMAILING_REQUESTS_PER_SECOND", "1000".to_string()),
-    ];
-    let config = Config::from_lookup(|name| {
-        vars.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.clone())
-    })
-    .unwrap();
-    let app = Application::build(config).await.unwrap();
+    let app = support::build_app(dir.path(), &fapi.base_url, &smartemailing.base_url, &[]).await;
     let state = app.state().clone();
     let actor = Actor::system("bench");
-    let form = ConnectionForm {
-        name: "Bench".into(),
-        eshop_name: String::new(),
-        fapi_login: fapi_sim::DEFAULT_LOGIN.into(),
-        fapi_api_key: fapi_sim::DEFAULT_API_KEY.into(),
-        se_username: se_sim::DEFAULT_USERNAME.into(),
-        se_api_key: se_sim::DEFAULT_API_KEY.into(),
-    };
-    let connection = connections::create(&state, &actor, form).await.unwrap();
+    let connection = support::connect(&state, "Bench").await;
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     let before_fapi = fapi.request_counts().await.values().sum::<usize>();
     let before_se = smartemailing.request_counts().await.values().sum::<usize>();

@@ -18,7 +18,7 @@ use crate::simulators::smartemailing::{self, SmartEmailingSimulator};
 
 pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.fapi-bridge.cz";
 /// Past orders in the simulated FAPI account (before forwarding: the historical sync's job).
-const DEMO_PAST_ORDERS: usize = 300;
+const DEMO_PAST_ORDERS: usize = 3000;
 
 pub async fn run() -> anyhow::Result<()> {
     let mut config = Config::from_env()?;
