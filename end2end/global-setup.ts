@@ -46,7 +46,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     cwd: dataDir,
     env: {
       PATH: process.env.PATH,
-      RUST_LOG: 'warn',
+      RUST_LOG: process.env.E2E_RUST_LOG ?? 'warn',
       DATABASE_URL: `sqlite://${path.join(dataDir, 'e2e.db')}`,
       SECRET_KEY_FILE: path.join(dataDir, 'secret.key'),
       LEPTOS_SITE_ADDR: `127.0.0.1:${PORT}`,
@@ -59,6 +59,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       SYNC_RETRY_DELAY: '1s',
       // 05-reminders moves the server's clock to make a reminder due.
       TEST_CLOCK: 'true',
+      // 06-contacts: the buyers of the back-fill are looked up one by one.
+      SMARTEMAILING_REQUESTS_PER_SECOND: '200',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -87,6 +89,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
     }
-    rmSync(dataDir, { recursive: true, force: true });
+    if (process.env.E2E_KEEP_DATA) {
+      console.log(`e2e data kept in ${dataDir}`);
+    } else {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   };
 }

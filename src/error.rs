@@ -90,6 +90,12 @@ pub enum Invalid {
     ReminderAlreadyDue,
     /// The reminder was already marked done or cancelled.
     ReminderFinished,
+    /// A bulk action without any contact selected.
+    NothingSelected,
+    /// A bulk action acts on one connection's contacts: choose the connection first.
+    ConnectionRequired,
+    /// The chosen SmartEmailing list does not exist (any more).
+    ListUnknown,
 }
 
 impl From<Invalid> for AppError {

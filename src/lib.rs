@@ -11,6 +11,8 @@ pub mod i18n;
 pub mod model;
 
 #[cfg(feature = "ssr")]
+pub mod contacts;
+#[cfg(feature = "ssr")]
 pub mod fapi;
 #[cfg(feature = "ssr")]
 pub mod reminders;

@@ -417,3 +417,99 @@ pub struct Overview {
     /// Admins: add connections.
     pub can_manage: bool,
 }
+
+/// Filters of the Contacts page (all optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactFilter {
+    pub connection: Option<i64>,
+    /// Part of the e-mail or the name.
+    pub search: Option<String>,
+    /// "paid": has a paid order; "cancelled": only cancelled orders.
+    pub buyers: Option<String>,
+    /// Last order on or after this day (YYYY-MM-DD, Prague) …
+    pub last_from: Option<String>,
+    /// … and on or before this day.
+    pub last_to: Option<String>,
+}
+
+/// A contact without a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactRow {
+    pub id: i64,
+    pub connection_id: i64,
+    pub connection: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub orders: i64,
+    /// Paid orders' totals per currency, e.g. "1 290.00 CZK".
+    pub spent: Vec<String>,
+    pub last_order: Option<DisplayTime>,
+    /// The FAPI states of the contact's orders (unpaid, paid, cancelled), each once.
+    pub states: Vec<String>,
+    pub checked_at: Option<DisplayTime>,
+}
+
+/// A refresh or bulk action and its progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactJobView {
+    pub id: i64,
+    pub connection: String,
+    /// refresh, move, blacklist, delete
+    pub kind: String,
+    pub list_name: Option<String>,
+    pub started_by: String,
+    pub created_at: DisplayTime,
+    /// queued, running, completed, failed
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub total: Option<i64>,
+    pub done: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub finished_at: Option<DisplayTime>,
+}
+
+/// The Contacts page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactPage {
+    pub rows: Vec<ContactRow>,
+    /// Contacts matching the filters (all pages).
+    pub matching: i64,
+    pub page: i64,
+    pub pages: i64,
+    pub connections: Vec<ConnectionRef>,
+    /// Connections whose default list keeps new buyers from landing here.
+    pub with_default_list: Vec<String>,
+    pub jobs: Vec<ContactJobView>,
+    /// A fresh key for the next bulk action (a double submit of one form acts once).
+    pub request_key: String,
+    /// Operators and admins: refresh, move, blacklist.
+    pub can_act: bool,
+    /// Admins: delete.
+    pub can_delete: bool,
+}
+
+/// One result of a bulk action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactJobItem {
+    pub email: String,
+    /// pending, done, failed
+    pub status: String,
+    pub message: Option<String>,
+}
+
+/// A bulk action's page: progress and the result per contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactJobDetail {
+    pub job: ContactJobView,
+    pub items: Vec<ContactJobItem>,
+}
+
+/// A contact's page: the contact and its orders as SmartEmailing holds them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactDetail {
+    pub contact: ContactRow,
+    pub in_list: Option<bool>,
+    pub se_contact_id: Option<i64>,
+    pub orders: Vec<OrderRow>,
+}

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod connections;
+pub mod contacts;
 pub mod orders;
 pub mod reminders;
 pub mod sync;

@@ -13,11 +13,11 @@ use crate::i18n::{initial_lang, provide_i18n};
 use layout::AuthenticatedLayout;
 use pages::audit::AuditPage;
 use pages::connections::{ConnectionPage, ConnectionsPage, NewConnectionPage};
+use pages::contacts::{ContactJobPage, ContactPage, ContactsPage};
 use pages::login::LoginPage;
 use pages::not_found::NotFound;
 use pages::orders::{NotificationsPage, OrderPage, OrdersPage};
 use pages::overview::OverviewPage;
-use pages::placeholder::ContactsPage;
 use pages::reminders::RemindersPage;
 use pages::setup::SetupPage;
 use pages::sync_history::{RunPage, SyncHistoryPage};
@@ -80,6 +80,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("sync-history") view=SyncHistoryPage />
                     <Route path=path!("sync-history/:id") view=RunPage />
                     <Route path=path!("contacts") view=ContactsPage />
+                    <Route path=path!("contacts/jobs/:id") view=ContactJobPage />
+                    <Route path=path!("contacts/:id") view=ContactPage />
                     <Route path=path!("reminders") view=RemindersPage />
                     <Route path=path!("team") view=TeamPage />
                     <Route path=path!("audit") view=AuditPage />

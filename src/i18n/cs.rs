@@ -24,13 +24,11 @@ pub static TEXTS: Texts = Texts {
     role_operator: "operátor",
     role_viewer: "čtenář",
 
-    not_yet_title: "Zatím není k dispozici",
-    not_yet_body: "Tato část fapi-bridge se teprve připravuje. Nic z toho, co zde bude, zatím neběží a nejsou tu žádná data.",
     overview_intro: "Stav každého propojení: ověření přístupů, přeposílání objednávek, čekající a chybné objednávky, poslední synchronizace a připomínky.",
     connections_intro: "Propojení spojí účet FAPI s účtem SmartEmailing.",
     orders_intro: "Objednávky ukážou každou objednávku z FAPI a stav jejího přenosu do SmartEmailingu.",
     sync_history_intro: "Každá historická synchronizace a každá kontrola chybějících objednávek: kdo nebo co ji spustilo, kdy, jak dlouho trvala a s jakým výsledkem.",
-    contacts_intro: "Kontakty bez seznamu ukážou kupující, kteří ve SmartEmailingu nejsou v žádném seznamu, a nabídnou jejich přesun, smazání nebo zařazení na blacklist.",
+    contacts_intro: "Kupující, kterým fapi-bridge poslal objednávku a kteří ve SmartEmailingu nejsou v žádném seznamu. SmartEmailing doporučuje je jednou přesunout do seznamu, smazat, nebo dát na blacklist.",
     reminders_intro: "Připomínky upozorní celý tým v pondělí po nedělním přepočtu angažovanosti, že je čas připravit scénář angažovanosti.",
     not_found_title: "Stránka nenalezena",
     not_found_body: "Tato adresa v fapi-bridge neexistuje.",
@@ -111,6 +109,10 @@ pub static TEXTS: Texts = Texts {
         ("reminder.scheduled", "Naplánována připomínka"),
         ("reminder.done", "Připomínka vyřízena"),
         ("reminder.cancelled", "Připomínka zrušena"),
+        ("contacts.refresh", "Obnovení kontaktů ze SmartEmailingu"),
+        ("contacts.move", "Kontakty přesunuty do seznamu"),
+        ("contacts.blacklist", "Kontakty dány na blacklist"),
+        ("contacts.delete", "Kontakty smazány (GDPR)"),
         ("user.password_reset", "Nastaveno nové heslo"),
     ],
 
@@ -372,4 +374,81 @@ pub static TEXTS: Texts = Texts {
     inv_reminder_not_due: "Připomínka ještě není na řadě; do té doby ji lze zrušit.",
     inv_reminder_already_due: "Připomínka už je na řadě; označte ji jako hotovou.",
     inv_reminder_finished: "Připomínka už byla vyřízena nebo zrušena.",
+
+    contacts_prevent: |names| {
+        format!(
+            "Výchozí seznam pro nové zákazníky je nastaven u: {names}. Noví kupující z těchto propojení sem nepřibudou."
+        )
+    },
+    refresh_from_se: "Obnovit ze SmartEmailingu",
+    refresh_started: "Obnovení běží; stav kontaktů se aktualizuje.",
+    col_orders_count: "Objednávek",
+    col_spent: "Utraceno",
+    col_last_order: "Poslední objednávka",
+    col_order_states: "Stavy objednávek",
+    filter_buyers: "Kupující",
+    buyers_all: "všichni",
+    buyers_paid: "s zaplacenou objednávkou",
+    buyers_cancelled: "jen se stornovanými objednávkami",
+    last_order_from: "Poslední objednávka od",
+    last_order_to: "Poslední objednávka do",
+    search_contacts: "Hledat (e-mail nebo jméno)",
+    no_contacts_without_list: "Žádné kontakty bez seznamu.",
+    select_contact: "Vybrat",
+    select_page: "Vybrat vše na stránce",
+    select_all_matching: |count| format!("Vybrat všech {count} odpovídajících"),
+    selected_count: |count| format!("Vybráno: {count}"),
+    bulk_actions: "Hromadné akce",
+    choose_connection_first: "Hromadné akce se týkají kontaktů jednoho propojení: nejdřív zvolte propojení ve filtru.",
+    move_to_list: "Přesunout do seznamu",
+    blacklist_contacts: "Dát na blacklist",
+    delete_contacts: "Smazat (GDPR)",
+    target_list: "Seznam",
+    confirm_move: |count, list| {
+        format!(
+            "Přesunout {count} kontaktů do seznamu „{list}“ jako potvrzené. Kdo se dříve odhlásil, zůstane odhlášený."
+        )
+    },
+    confirm_blacklist: |count| {
+        format!(
+            "Dát {count} kontaktů na blacklist. Tím se zároveň odhlásí ze všech seznamů a nebudou dostávat žádné e-maily."
+        )
+    },
+    confirm_delete: |count| {
+        format!(
+            "Trvale smazat {count} kontaktů ze SmartEmailingu (GDPR „zapomenout“). Nelze vrátit. fapi-bridge si ponechá historii objednávek, ale osobní údaje těchto kontaktů odstraní."
+        )
+    },
+    type_count: |count| format!("Pro potvrzení napište počet kontaktů ({count})"),
+    confirm: "Potvrdit",
+    back: "Zpět",
+    action_started: "Akce běží na pozadí; výsledek je v seznamu akcí.",
+    contact_jobs: "Akce s kontakty",
+    contact_job_kinds: &[
+        ("refresh", "obnovení ze SmartEmailingu"),
+        ("move", "přesun do seznamu"),
+        ("blacklist", "blacklist"),
+        ("delete", "smazání (GDPR)"),
+    ],
+    contact_job_statuses: &[
+        ("queued", "čeká"),
+        ("running", "běží"),
+        ("completed", "dokončeno"),
+        ("failed", "selhalo"),
+    ],
+    job_progress: |done, total, succeeded, failed| match total {
+        Some(total) => format!("{done} z {total} (úspěšně {succeeded}, chybně {failed})"),
+        None => format!("{done} (úspěšně {succeeded}, chybně {failed})"),
+    },
+    job_results: "Výsledek po kontaktech",
+    back_to_contacts: "← Kontakty bez seznamu",
+    contact_orders: "Objednávky ve SmartEmailingu",
+    in_a_list: "V seznamu",
+    page_of: |page, pages| format!("Strana {page} z {pages}"),
+    previous: "← Předchozí",
+    inv_nothing_selected: "Nejsou vybrány žádné kontakty.",
+    inv_connection_required: "Hromadná akce se týká kontaktů jednoho propojení: zvolte propojení ve filtru.",
+    inv_list_unknown: "Zvolený seznam ve SmartEmailingu neexistuje.",
+    answer_yes: "ano",
+    answer_no: "ne",
 };

@@ -24,13 +24,11 @@ pub static TEXTS: Texts = Texts {
     role_operator: "operator",
     role_viewer: "viewer",
 
-    not_yet_title: "Not available yet",
-    not_yet_body: "This part of fapi-bridge is still being built. Nothing described here runs yet, and there is no data.",
     overview_intro: "Each connection's health: credential checks, order forwarding, waiting and failed orders, the latest sync and reminders.",
     connections_intro: "A connection pairs a FAPI account with a SmartEmailing account.",
     orders_intro: "Orders will list every FAPI order and the state of its transfer to SmartEmailing.",
     sync_history_intro: "Every historical sync and every check for missed orders: who or what started it, when, how long it took and how it ended.",
-    contacts_intro: "Contacts without a list will show buyers who are in no SmartEmailing list and offer to move, delete or blacklist them.",
+    contacts_intro: "Buyers fapi-bridge sent an order for who are in no SmartEmailing list. SmartEmailing advises moving them into a list once, deleting them, or blacklisting them.",
     reminders_intro: "Reminders tell the whole team, on the Monday after Sunday's engagement recalculation, that it is time to prepare the engagement scenario.",
     not_found_title: "Page not found",
     not_found_body: "This address does not exist in fapi-bridge.",
@@ -111,6 +109,10 @@ pub static TEXTS: Texts = Texts {
         ("reminder.scheduled", "Reminder scheduled"),
         ("reminder.done", "Reminder marked done"),
         ("reminder.cancelled", "Reminder cancelled"),
+        ("contacts.refresh", "Contacts refreshed from SmartEmailing"),
+        ("contacts.move", "Contacts moved into a list"),
+        ("contacts.blacklist", "Contacts blacklisted"),
+        ("contacts.delete", "Contacts deleted (GDPR)"),
         ("user.password_reset", "Password reset"),
     ],
 
@@ -370,4 +372,81 @@ pub static TEXTS: Texts = Texts {
     inv_reminder_not_due: "The reminder is not due yet; until then it can be cancelled.",
     inv_reminder_already_due: "The reminder is already due; mark it done instead.",
     inv_reminder_finished: "The reminder was already marked done or cancelled.",
+
+    contacts_prevent: |names| {
+        format!(
+            "A default list for new customers is set on: {names}. New buyers of these connections do not land here."
+        )
+    },
+    refresh_from_se: "Refresh from SmartEmailing",
+    refresh_started: "The refresh is running; the contacts' state is being updated.",
+    col_orders_count: "Orders",
+    col_spent: "Spent",
+    col_last_order: "Last order",
+    col_order_states: "Order states",
+    filter_buyers: "Buyers",
+    buyers_all: "all",
+    buyers_paid: "with a paid order",
+    buyers_cancelled: "only cancelled orders",
+    last_order_from: "Last order from",
+    last_order_to: "Last order until",
+    search_contacts: "Search (e-mail or name)",
+    no_contacts_without_list: "No contacts without a list.",
+    select_contact: "Select",
+    select_page: "Select all on this page",
+    select_all_matching: |count| format!("Select all {count} matching"),
+    selected_count: |count| format!("Selected: {count}"),
+    bulk_actions: "Bulk actions",
+    choose_connection_first: "Bulk actions act on one connection's contacts: choose the connection in the filter first.",
+    move_to_list: "Move into a list",
+    blacklist_contacts: "Blacklist",
+    delete_contacts: "Delete (GDPR)",
+    target_list: "List",
+    confirm_move: |count, list| {
+        format!(
+            "Move {count} contacts into the list \"{list}\" as confirmed. Anyone who unsubscribed before stays unsubscribed."
+        )
+    },
+    confirm_blacklist: |count| {
+        format!(
+            "Blacklist {count} contacts. This also unsubscribes them from every list; they will get no e-mails."
+        )
+    },
+    confirm_delete: |count| {
+        format!(
+            "Permanently delete {count} contacts from SmartEmailing (GDPR forget). This cannot be undone. fapi-bridge keeps its order history but removes these contacts' personal data."
+        )
+    },
+    type_count: |count| format!("To confirm, type the number of contacts ({count})"),
+    confirm: "Confirm",
+    back: "Back",
+    action_started: "The action runs in the background; its result is in the list of actions.",
+    contact_jobs: "Contact actions",
+    contact_job_kinds: &[
+        ("refresh", "refresh from SmartEmailing"),
+        ("move", "move into a list"),
+        ("blacklist", "blacklist"),
+        ("delete", "delete (GDPR)"),
+    ],
+    contact_job_statuses: &[
+        ("queued", "queued"),
+        ("running", "running"),
+        ("completed", "completed"),
+        ("failed", "failed"),
+    ],
+    job_progress: |done, total, succeeded, failed| match total {
+        Some(total) => format!("{done} of {total} ({succeeded} succeeded, {failed} failed)"),
+        None => format!("{done} ({succeeded} succeeded, {failed} failed)"),
+    },
+    job_results: "Result per contact",
+    back_to_contacts: "← Contacts without a list",
+    contact_orders: "Orders in SmartEmailing",
+    in_a_list: "In a list",
+    page_of: |page, pages| format!("Page {page} of {pages}"),
+    previous: "← Previous",
+    inv_nothing_selected: "No contacts are selected.",
+    inv_connection_required: "A bulk action acts on one connection's contacts: choose the connection in the filter.",
+    inv_list_unknown: "The chosen SmartEmailing list does not exist.",
+    answer_yes: "yes",
+    answer_no: "no",
 };

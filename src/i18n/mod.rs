@@ -91,8 +91,6 @@ pub struct Texts {
     pub role_operator: &'static str,
     pub role_viewer: &'static str,
 
-    pub not_yet_title: &'static str,
-    pub not_yet_body: &'static str,
     pub overview_intro: &'static str,
     pub connections_intro: &'static str,
     pub orders_intro: &'static str,
@@ -352,6 +350,54 @@ pub struct Texts {
     pub inv_reminder_not_due: &'static str,
     pub inv_reminder_already_due: &'static str,
     pub inv_reminder_finished: &'static str,
+
+    pub contacts_prevent: fn(&str) -> String,
+    pub refresh_from_se: &'static str,
+    pub refresh_started: &'static str,
+    pub col_orders_count: &'static str,
+    pub col_spent: &'static str,
+    pub col_last_order: &'static str,
+    pub col_order_states: &'static str,
+    pub filter_buyers: &'static str,
+    pub buyers_all: &'static str,
+    pub buyers_paid: &'static str,
+    pub buyers_cancelled: &'static str,
+    pub last_order_from: &'static str,
+    pub last_order_to: &'static str,
+    pub search_contacts: &'static str,
+    pub no_contacts_without_list: &'static str,
+    pub select_contact: &'static str,
+    pub select_page: &'static str,
+    pub select_all_matching: fn(i64) -> String,
+    pub selected_count: fn(i64) -> String,
+    pub bulk_actions: &'static str,
+    pub choose_connection_first: &'static str,
+    pub move_to_list: &'static str,
+    pub blacklist_contacts: &'static str,
+    pub delete_contacts: &'static str,
+    pub target_list: &'static str,
+    pub confirm_move: fn(i64, &str) -> String,
+    pub confirm_blacklist: fn(i64) -> String,
+    pub confirm_delete: fn(i64) -> String,
+    pub type_count: fn(i64) -> String,
+    pub confirm: &'static str,
+    pub back: &'static str,
+    pub action_started: &'static str,
+    pub contact_jobs: &'static str,
+    pub contact_job_kinds: &'static [(&'static str, &'static str)],
+    pub contact_job_statuses: &'static [(&'static str, &'static str)],
+    pub job_progress: fn(i64, Option<i64>, i64, i64) -> String,
+    pub job_results: &'static str,
+    pub back_to_contacts: &'static str,
+    pub contact_orders: &'static str,
+    pub in_a_list: &'static str,
+    pub page_of: fn(i64, i64) -> String,
+    pub previous: &'static str,
+    pub inv_nothing_selected: &'static str,
+    pub inv_connection_required: &'static str,
+    pub inv_list_unknown: &'static str,
+    pub answer_yes: &'static str,
+    pub answer_no: &'static str,
 }
 
 /// The text with its first letter in upper case.
@@ -410,6 +456,14 @@ impl Texts {
 
     pub fn run_status(&self, code: &str) -> String {
         lookup(self.run_statuses, code)
+    }
+
+    pub fn contact_job_kind(&self, code: &str) -> String {
+        lookup(self.contact_job_kinds, code)
+    }
+
+    pub fn contact_job_status(&self, code: &str) -> String {
+        lookup(self.contact_job_statuses, code)
     }
 
     pub fn reminder_state(&self, code: &str) -> String {
@@ -487,6 +541,9 @@ impl Texts {
             Invalid::ReminderNotDue => self.inv_reminder_not_due.into(),
             Invalid::ReminderAlreadyDue => self.inv_reminder_already_due.into(),
             Invalid::ReminderFinished => self.inv_reminder_finished.into(),
+            Invalid::NothingSelected => self.inv_nothing_selected.into(),
+            Invalid::ConnectionRequired => self.inv_connection_required.into(),
+            Invalid::ListUnknown => self.inv_list_unknown.into(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! One fetched FAPI document → the state of its order, and the payload SmartEmailing should
 //! get. Shared by notifications, reconciliation and the historical sync.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use serde_json::Value;
 use sqlx::SqliteConnection;
 
@@ -128,8 +128,9 @@ pub async fn ingest_in(
 
     // Orders placed before forwarding was switched on belong to the historical sync, unless
     // SmartEmailing already has them.
+    // FAPI's times have whole seconds: an order from the second the switch went on counts.
     let before_forwarding = match (created_at, connection.forwarding_enabled_at) {
-        (Some(created), Some(enabled)) => created < enabled,
+        (Some(created), Some(enabled)) => created < enabled.with_nanosecond(0).unwrap_or(enabled),
         (_, None) => true,
         _ => false,
     };

@@ -57,7 +57,7 @@ const ORDER_SELECT: &str = "SELECT o.id, c.name AS connection, o.eshop_code, o.f
     FROM orders o JOIN connections c ON c.id = o.connection_id";
 
 /// Midnight at the start of a Prague day, in UTC.
-fn prague_day_start(day: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn prague_day_start(day: &str) -> Option<DateTime<Utc>> {
     let date = NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d").ok()?;
     Prague
         .from_local_datetime(&date.and_hms_opt(0, 0, 0)?)

@@ -29,6 +29,8 @@ pub struct WorkSignals {
     pub notifications: Notify,
     pub orders: Notify,
     pub historical: Notify,
+    /// Contact checks, refreshes and bulk actions.
+    pub contacts: Notify,
     pub stopping: watch::Sender<bool>,
     /// Historical runs this process is executing (a run never executes twice at once).
     pub active_runs: std::sync::Mutex<std::collections::HashSet<i64>>,
@@ -40,6 +42,7 @@ impl Default for WorkSignals {
             notifications: Notify::new(),
             orders: Notify::new(),
             historical: Notify::new(),
+            contacts: Notify::new(),
             stopping: watch::channel(false).0,
             active_runs: Default::default(),
         }
@@ -112,8 +115,39 @@ pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle
         state.clone(),
         shutdown.clone(),
     )));
+    handles.push(tokio::spawn(contacts_loop(state.clone(), shutdown.clone())));
     handles.push(tokio::spawn(reconcile_loop(state, shutdown)));
     handles
+}
+
+/// Contact jobs (refresh, bulk actions), then the check of contacts whose orders were synced.
+async fn contacts_loop(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let worked = async {
+            let job = crate::contacts::jobs::run_next(&state).await?;
+            let checked = crate::contacts::jobs::check_due(&state).await?;
+            anyhow::Ok(job || checked)
+        }
+        .await;
+        let busy = match worked {
+            Ok(busy) => busy,
+            Err(error) => {
+                tracing::error!(error = %format!("{error:#}"), "contact work failed");
+                false
+            }
+        };
+        if busy {
+            continue;
+        }
+        tokio::select! {
+            () = state.work.contacts.notified() => {}
+            () = tokio::time::sleep(POLL * 5) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
 }
 
 /// Starts (and, after a restart, resumes) historical syncs.
@@ -339,9 +373,18 @@ pub fn push_batch<'a>(
             return Ok(None);
         }
         match send(&client, &payloads).await {
-            Ok(()) => {
+            Ok(contact_ids) => {
                 let now = state.clock.now();
                 let mut tx = state.db.begin().await?;
+                let buyers: Vec<_> = payloads
+                    .iter()
+                    .map(|p| crate::contacts::SyncedBuyer {
+                        email: &p.contact.emailaddress,
+                        name: full_name(&p.contact),
+                    })
+                    .collect();
+                crate::contacts::record_synced(&mut tx, connection.id, &buyers, &contact_ids)
+                    .await?;
                 for job in &sendable {
                     store::record_attempt(
                         &mut tx,
@@ -358,6 +401,7 @@ pub fn push_batch<'a>(
                     store::mark_synced(&mut tx, job, now).await?;
                 }
                 tx.commit().await?;
+                state.work.contacts.notify_one();
             }
             Err(SeError::Rejected { .. }) if sendable.len() > 1 => {
                 let mut refused = None;
@@ -378,7 +422,10 @@ pub fn push_batch<'a>(
     })
 }
 
-async fn send(client: &SmartEmailingClient, payloads: &[Payload]) -> Result<(), SeError> {
+async fn send(
+    client: &SmartEmailingClient,
+    payloads: &[Payload],
+) -> Result<Vec<crate::smartemailing::ContactMapEntry>, SeError> {
     // One contact per buyer, even when they placed several orders in the batch.
     let mut contacts: Vec<_> = Vec::with_capacity(payloads.len());
     let mut seen = std::collections::HashSet::new();
@@ -387,11 +434,21 @@ async fn send(client: &SmartEmailingClient, payloads: &[Payload]) -> Result<(), 
             contacts.push(payload.contact.clone());
         }
     }
-    client
+    let contact_ids = client
         .import_contacts(&contacts, &ImportSettings::default())
         .await?;
     let orders: Vec<_> = payloads.iter().map(|p| p.order.clone()).collect();
-    client.import_orders(&orders).await
+    client.import_orders(&orders).await?;
+    Ok(contact_ids)
+}
+
+fn full_name(contact: &crate::smartemailing::ContactImport) -> Option<String> {
+    let name = [contact.name.as_deref(), contact.surname.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!name.is_empty()).then_some(name)
 }
 
 async fn retry_or_fail(state: &AppState, jobs: &[PushJob], error: &SeError) -> anyhow::Result<()> {

@@ -5,6 +5,7 @@ mod auth;
 mod cli;
 mod clients;
 mod connections;
+mod contacts;
 mod crash;
 mod forwarding;
 mod helpers;

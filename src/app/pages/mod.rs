@@ -2,11 +2,11 @@
 
 pub mod audit;
 pub mod connections;
+pub mod contacts;
 pub mod login;
 pub mod not_found;
 pub mod orders;
 pub mod overview;
-pub mod placeholder;
 pub mod reminders;
 pub mod setup;
 pub mod sync_history;

@@ -24,7 +24,7 @@ const NOTIFICATION_STATUSES: [&str; 7] = [
     "failed",
 ];
 
-fn query_text(name: &'static str) -> impl Fn() -> Option<String> + Copy {
+pub(crate) fn query_text(name: &'static str) -> impl Fn() -> Option<String> + Copy {
     let query = use_query_map();
     move || query.read().get(name).filter(|v| !v.trim().is_empty())
 }
@@ -49,7 +49,7 @@ fn page_link(filter: &OrderFilter, before: i64) -> String {
     format!("/orders?{}", parts.join("&"))
 }
 
-fn url_escape(text: &str) -> String {
+pub(crate) fn url_escape(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
@@ -61,7 +61,10 @@ fn url_escape(text: &str) -> String {
 }
 
 #[component]
-fn ConnectionSelect(connections: Vec<ConnectionRef>, selected: Option<i64>) -> impl IntoView {
+pub(crate) fn ConnectionSelect(
+    connections: Vec<ConnectionRef>,
+    selected: Option<i64>,
+) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <div class="field">

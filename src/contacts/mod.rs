@@ -1,0 +1,88 @@
+//! Contacts without a list: the buyers the bridge sent orders for, whether SmartEmailing has
+//! them in at least one list, and bulk actions (move into a list, blacklist, GDPR delete) for
+//! those it has in none.
+//!
+//! A contact is recorded when its orders are synced (with SmartEmailing's contact id from the
+//! import's `contacts_map`) and marked for a check; the check looks it up in SmartEmailing.
+//! "Refresh from SmartEmailing" pages through all contacts and updates every known one.
+
+pub mod jobs;
+pub mod queries;
+
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+
+use crate::smartemailing::{Contact, ContactMapEntry};
+
+/// A buyer whose orders were just synced.
+pub struct SyncedBuyer<'a> {
+    pub email: &'a str,
+    pub name: Option<String>,
+}
+
+/// Records the buyers of a synced batch and marks them for a check.
+pub async fn record_synced(
+    conn: &mut SqliteConnection,
+    connection_id: i64,
+    buyers: &[SyncedBuyer<'_>],
+    contact_ids: &[ContactMapEntry],
+) -> Result<(), sqlx::Error> {
+    for buyer in buyers {
+        let se_id = contact_ids
+            .iter()
+            .find(|entry| entry.emailaddress.eq_ignore_ascii_case(buyer.email))
+            .map(|entry| entry.contact_id);
+        sqlx::query(
+            "INSERT INTO contacts (connection_id, email, name, se_contact_id, check_due)
+             VALUES (?, ?, ?, ?, 1)
+             ON CONFLICT (connection_id, email) DO UPDATE SET
+                name = COALESCE(excluded.name, contacts.name),
+                se_contact_id = COALESCE(excluded.se_contact_id, contacts.se_contact_id),
+                check_due = 1",
+        )
+        .bind(connection_id)
+        .bind(buyer.email)
+        .bind(&buyer.name)
+        .bind(se_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Stores what SmartEmailing says about a contact (from a look-up or a refresh page).
+pub async fn apply_lookup(
+    conn: &mut SqliteConnection,
+    connection_id: i64,
+    contact: &Contact,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE contacts SET se_contact_id = ?, in_list = ?, blacklisted = ?, checked_at = ?, check_due = 0
+         WHERE connection_id = ? AND email = ? COLLATE NOCASE AND forgotten_at IS NULL",
+    )
+    .bind(contact.id)
+    .bind(contact.in_a_list())
+    .bind(contact.blacklisted)
+    .bind(now)
+    .bind(connection_id)
+    .bind(&contact.emailaddress)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// A contact SmartEmailing does not know (any more): nothing to act on, so it leaves the page
+/// until a refresh finds it.
+pub async fn mark_missing(
+    conn: &mut SqliteConnection,
+    contact_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE contacts SET in_list = NULL, checked_at = ?, check_due = 0 WHERE id = ?")
+        .bind(now)
+        .bind(contact_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
