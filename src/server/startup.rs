@@ -127,6 +127,7 @@ impl Application {
                 governor::Quota::per_second(webhook_rate)
                     .allow_burst(webhook_rate.saturating_mul(NonZeroU32::new(10).expect("ten"))),
             )),
+            inbox: crate::sync::inbox::NotificationInbox::start(db.clone()),
             db,
             config: Arc::new(config),
             clock,

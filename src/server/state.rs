@@ -26,6 +26,8 @@ pub struct AppState {
     pub work: Arc<WorkSignals>,
     /// Per-connection limit of webhook requests.
     pub webhook_limiter: Arc<WebhookLimiter>,
+    /// Stores accepted webhook notifications (group commit).
+    pub inbox: crate::sync::inbox::NotificationInbox,
 }
 
 /// Webhook requests per connection (keyed by connection id).

@@ -17,7 +17,7 @@ use http::{HeaderMap, StatusCode, header};
 
 use crate::server::connections;
 use crate::server::state::AppState;
-use crate::sync::store::{self, NewNotification, notification_status};
+use crate::sync::store::{OwnedNotification, notification_status};
 
 pub const MAX_BODY: usize = 64 * 1024;
 
@@ -141,24 +141,22 @@ async fn receive(
     } else {
         peer.ip().to_string()
     };
-    let raw_body = String::from_utf8_lossy(&body);
-    let stored = store::insert_notification(
-        &state.db,
-        NewNotification {
+    let stored = state
+        .inbox
+        .store(OwnedNotification {
             connection_id: connection.id,
             received_at: state.clock.now(),
-            content_type,
-            remote_addr: Some(&client_addr),
-            user_agent: header(header::USER_AGENT),
-            raw_body: &raw_body,
+            content_type: content_type.map(str::to_string),
+            remote_addr: Some(client_addr),
+            user_agent: header(header::USER_AGENT).map(str::to_string),
+            raw_body: String::from_utf8_lossy(&body).into_owned(),
             invoice_id: fields.id,
-            notified_time: fields.time.as_deref(),
-            security: fields.security.as_deref(),
+            notified_time: fields.time,
+            security: fields.security,
             status,
             status_reason: reason,
-        },
-    )
-    .await;
+        })
+        .await;
     match stored {
         Ok(_) => {
             if status == notification_status::QUEUED {

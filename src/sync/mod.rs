@@ -11,6 +11,7 @@
 //! - [`reconcile`] periodically catches documents whose notification never arrived.
 
 pub mod historical;
+pub mod inbox;
 pub mod ingest;
 pub mod mapping;
 pub mod queries;

@@ -31,45 +31,54 @@ pub mod sync_status {
     pub const SKIPPED: &str = "skipped";
 }
 
-pub struct NewNotification<'a> {
+/// A webhook notification as received, to be stored.
+#[derive(Debug, Clone)]
+pub struct OwnedNotification {
     pub connection_id: i64,
     pub received_at: DateTime<Utc>,
-    pub content_type: Option<&'a str>,
-    pub remote_addr: Option<&'a str>,
-    pub user_agent: Option<&'a str>,
-    pub raw_body: &'a str,
+    pub content_type: Option<String>,
+    pub remote_addr: Option<String>,
+    pub user_agent: Option<String>,
+    pub raw_body: String,
     pub invoice_id: Option<i64>,
-    pub notified_time: Option<&'a str>,
-    pub security: Option<&'a str>,
+    pub notified_time: Option<String>,
+    pub security: Option<String>,
     pub status: &'static str,
-    pub status_reason: Option<&'a str>,
+    pub status_reason: Option<&'static str>,
 }
 
-pub async fn insert_notification(
+/// Stores notifications in one transaction; their ids, in order.
+pub async fn insert_notifications(
     db: &SqlitePool,
-    n: NewNotification<'_>,
-) -> Result<i64, sqlx::Error> {
-    let id = sqlx::query(
-        "INSERT INTO notifications (connection_id, received_at, content_type, remote_addr, user_agent, raw_body,
-            invoice_id, notified_time, security, status, status_reason, next_attempt_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(n.connection_id)
-    .bind(n.received_at)
-    .bind(n.content_type)
-    .bind(n.remote_addr)
-    .bind(n.user_agent)
-    .bind(n.raw_body)
-    .bind(n.invoice_id)
-    .bind(n.notified_time)
-    .bind(n.security)
-    .bind(n.status)
-    .bind(n.status_reason)
-    .bind(n.received_at)
-    .execute(db)
-    .await?
-    .last_insert_rowid();
-    Ok(id)
+    notifications: &[OwnedNotification],
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let mut ids = Vec::with_capacity(notifications.len());
+    for n in notifications {
+        let id = sqlx::query(
+            "INSERT INTO notifications (connection_id, received_at, content_type, remote_addr, user_agent, raw_body,
+                invoice_id, notified_time, security, status, status_reason, next_attempt_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(n.connection_id)
+        .bind(n.received_at)
+        .bind(&n.content_type)
+        .bind(&n.remote_addr)
+        .bind(&n.user_agent)
+        .bind(&n.raw_body)
+        .bind(n.invoice_id)
+        .bind(&n.notified_time)
+        .bind(&n.security)
+        .bind(n.status)
+        .bind(n.status_reason)
+        .bind(n.received_at)
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        ids.push(id);
+    }
+    tx.commit().await?;
+    Ok(ids)
 }
 
 #[derive(Debug, Clone, FromRow)]

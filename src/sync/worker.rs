@@ -94,6 +94,10 @@ impl SyncSettings {
 }
 
 const POLL: Duration = Duration::from_secs(1);
+/// After pushing a small batch, the push worker waits this long so that, under a stream of
+/// notifications, the next import carries many orders instead of a few (SmartEmailing paces
+/// requests per account, so orders per request is what bounds throughput).
+const LINGER: Duration = Duration::from_millis(150);
 const LOCK_FOR: chrono::Duration = chrono::Duration::minutes(10);
 
 /// Starts every worker; they stop when `shutdown` turns true.
@@ -181,7 +185,13 @@ async fn run_loop(state: AppState, mut shutdown: watch::Receiver<bool>, queue: Q
         }
         let worked = match queue {
             Queue::Notifications => process_next_notification(&state).await,
-            Queue::Orders => push_due_orders(&state).await,
+            Queue::Orders => match push_due_orders(&state).await {
+                Ok(pushed) if pushed > 0 && pushed < state.sync.batch_size / 2 => {
+                    tokio::time::sleep(LINGER).await;
+                    Ok(true)
+                }
+                other => other.map(|pushed| pushed > 0),
+            },
         };
         match worked {
             Ok(true) => continue,
@@ -312,9 +322,10 @@ pub fn describe(outcome: &Ingested) -> String {
 }
 
 /// Pushes one batch for each connection with due orders; false when none was due.
-pub async fn push_due_orders(state: &AppState) -> anyhow::Result<bool> {
+/// Pushes the orders that are due, per connection; how many it sent.
+pub async fn push_due_orders(state: &AppState) -> anyhow::Result<usize> {
     let now = state.clock.now();
-    let mut pushed = false;
+    let mut pushed = 0;
     for connection_id in store::connections_with_due_orders(&state.db, now).await? {
         let jobs = store::claim_push_batch(
             &state.db,
@@ -327,7 +338,7 @@ pub async fn push_due_orders(state: &AppState) -> anyhow::Result<bool> {
         if jobs.is_empty() {
             continue;
         }
-        pushed = true;
+        pushed += jobs.len();
         match connections::find(&state.db, connection_id).await {
             Ok(connection) => {
                 push_batch(state, &connection, jobs).await?;

@@ -316,13 +316,13 @@ impl TestApp {
     }
 }
 
-/// Waits (up to 15 s) until `check` holds.
+/// Waits (up to 30 s: CI machines can be slow) until `check` holds.
 pub async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while std::time::Instant::now() < deadline {
         if check().await {
             return;
