@@ -404,6 +404,8 @@ pub struct OverviewCard {
     pub waiting: i64,
     pub failed: i64,
     pub last_run: Option<RunRow>,
+    /// Buyers SmartEmailing has in no list (the Contacts page).
+    pub without_list: i64,
     pub due_reminders: i64,
     pub next_reminder: Option<DisplayTime>,
 }

@@ -32,6 +32,14 @@ pub async fn cards(state: &AppState) -> Result<Vec<OverviewCard>, AppError> {
         .fetch_one(db)
         .await?;
         let last_run = runs::latest(db, id).await?;
+        // contacts_by_state: an index range count.
+        let without_list: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM contacts
+             WHERE connection_id = ? AND in_list = 0 AND blacklisted = 0 AND forgotten_at IS NULL",
+        )
+        .bind(id)
+        .fetch_one(db)
+        .await?;
         let (due_reminders, next_reminder): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
             "SELECT
                 (SELECT COUNT(*) FROM reminders WHERE connection_id = ?1 AND status = 'scheduled' AND due_at <= ?2),
@@ -47,6 +55,7 @@ pub async fn cards(state: &AppState) -> Result<Vec<OverviewCard>, AppError> {
             waiting,
             failed,
             last_run,
+            without_list,
             due_reminders,
             next_reminder: next_reminder.map(DisplayTime::new),
         });

@@ -309,6 +309,24 @@ async fn the_overview_shows_each_connections_health_from_the_database() {
     .await
     .unwrap();
     json_of(schedule(&app, &operator, connection).await).await;
+    // Two buyers checked and found in no list, one in a list, one blacklisted.
+    for (email, in_list, blacklisted) in [
+        ("a@example.cz", 0, 0),
+        ("b@example.cz", 0, 0),
+        ("c@example.cz", 1, 0),
+        ("d@example.cz", 0, 1),
+    ] {
+        sqlx::query(
+            "INSERT INTO contacts (connection_id, email, in_list, blacklisted, check_due) VALUES (?, ?, ?, ?, 0)",
+        )
+        .bind(connection)
+        .bind(email)
+        .bind(in_list)
+        .bind(blacklisted)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
 
     let overview = json_of(app.call(&viewer, "overview", &[]).await).await;
     assert_eq!(overview["can_schedule"], false);
@@ -320,6 +338,7 @@ async fn the_overview_shows_each_connections_health_from_the_database() {
         .unwrap();
     assert_eq!(card["waiting"], 3);
     assert_eq!(card["failed"], 2);
+    assert_eq!(card["without_list"], 2);
     assert_eq!(card["last_notification"]["utc"], "2026-11-29T08:15:00Z");
     assert_eq!(card["last_run"]["kind"], "historical");
     assert_eq!(card["last_run"]["status"], "completed");

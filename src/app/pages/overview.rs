@@ -97,6 +97,10 @@ fn HealthCard(card: OverviewCard, can_schedule: bool) -> impl IntoView {
                         None => view! { {t!(i18n, none_yet)} }.into_any(),
                     }}
                 </dd>
+                <dt>{t!(i18n, nav_contacts)}</dt>
+                <dd data-testid="without-list">
+                    <a href=format!("/contacts?connection={id}")>{card.without_list}</a>
+                </dd>
                 <dt>{t!(i18n, reminders_label)}</dt>
                 <dd data-testid="reminders">
                     <a href="/reminders">
