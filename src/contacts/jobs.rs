@@ -209,6 +209,7 @@ struct ClaimedJob {
     kind: String,
     list_id: Option<i64>,
     cursor: i64,
+    created_at: DateTime<Utc>,
 }
 
 /// Runs the oldest job that is due, to its end. False when there was none.
@@ -218,7 +219,7 @@ pub async fn run_next(state: &AppState) -> anyhow::Result<bool> {
         "UPDATE contact_jobs SET status = 'running', locked_until = ?
          WHERE id = (SELECT id FROM contact_jobs WHERE status IN ('queued', 'running')
                      AND (locked_until IS NULL OR locked_until < ?) ORDER BY id LIMIT 1)
-         RETURNING id, connection_id, kind, list_id, cursor",
+         RETURNING id, connection_id, kind, list_id, cursor, created_at",
     )
     .bind(now + LOCK_FOR)
     .bind(now)
@@ -320,6 +321,15 @@ async fn refresh(
         .await?;
         tx.commit().await?;
         if page.contacts.len() < BATCH_LIMIT {
+            // Due contacts this pass did not see are not in SmartEmailing: nothing to check.
+            sqlx::query(
+                "UPDATE contacts SET check_due = 0, in_list = CASE WHEN checked_at IS NULL THEN NULL ELSE in_list END
+                 WHERE connection_id = ? AND check_due = 1 AND (checked_at IS NULL OR checked_at < ?)",
+            )
+            .bind(job.connection_id)
+            .bind(job.created_at)
+            .execute(&state.db)
+            .await?;
             return Ok(Some(None));
         }
     }
@@ -584,11 +594,32 @@ async fn lookup(
     Ok(page.contacts.into_iter().next())
 }
 
+/// From this many contacts due at once (a back-fill), one pass through all of SmartEmailing's
+/// contacts (500 a page) is cheaper than a look-up each.
+const REFRESH_FROM: i64 = 500;
+
 /// Looks up contacts whose orders were just synced. False when none was due.
+///
+/// Connections with a historical sync in progress wait until it ends (their buyers keep
+/// arriving); a connection with many contacts due gets one refresh instead of look-ups.
 pub async fn check_due(state: &AppState) -> anyhow::Result<bool> {
-    let due: Vec<(i64, i64, String)> = sqlx::query_as(
-        "SELECT id, connection_id, email FROM contacts WHERE check_due = 1 ORDER BY connection_id, id LIMIT ?",
-    )
+    const WAITING: &str = "connection_id NOT IN (
+            SELECT connection_id FROM sync_runs WHERE kind = 'historical' AND status IN ('running', 'paused')
+            UNION SELECT connection_id FROM contact_jobs WHERE kind = 'refresh' AND status IN ('queued', 'running'))";
+    let many: Vec<i64> = sqlx::query_scalar(&format!(
+        "SELECT connection_id FROM contacts WHERE check_due = 1 AND {WAITING}
+         GROUP BY connection_id HAVING COUNT(*) >= ?"
+    ))
+    .bind(REFRESH_FROM)
+    .fetch_all(&state.db)
+    .await?;
+    for connection in many {
+        start_refresh(state, &Actor::system("contact check"), connection).await?;
+    }
+    let due: Vec<(i64, i64, String)> = sqlx::query_as(&format!(
+        "SELECT id, connection_id, email FROM contacts WHERE check_due = 1 AND {WAITING}
+         ORDER BY connection_id, id LIMIT ?"
+    ))
     .bind(CHECKS_PER_ROUND)
     .fetch_all(&state.db)
     .await?;

@@ -207,9 +207,14 @@ impl Application {
             .copied()
             .unwrap_or_else(tokio::time::Instant::now)
             + SHUTDOWN_GRACE;
+        let aborts: Vec<_> = workers.iter().map(|w| w.abort_handle()).collect();
         let drained =
             tokio::time::timeout_at(deadline, futures_util::future::join_all(workers)).await;
         if drained.is_err() {
+            // Stop them where they are: what they held goes back to the queue below.
+            for abort in aborts {
+                abort.abort();
+            }
             tracing::warn!(
                 "sync workers did not finish in time; their work goes back to the queue"
             );

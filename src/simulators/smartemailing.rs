@@ -106,7 +106,7 @@ impl SeStore {
         true
     }
 
-    fn contact_or_create(&mut self, email: &str) -> &mut SimContact {
+    pub fn contact_or_create(&mut self, email: &str) -> &mut SimContact {
         let email = email.trim().to_lowercase();
         let id = match self.by_email.get(&email) {
             Some(id) => *id,

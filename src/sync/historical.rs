@@ -1,7 +1,7 @@
 //! The historical sync: a one-off, resumable back-fill of a connection's past FAPI orders —
 //! SmartEmailing's "Synchronise orders".
 //!
-//! A run counts the documents, pages through them in id order (100 a page), ingests each page
+//! A run counts the documents, pages through them in id order (500 a page), ingests each page
 //! in one transaction together with its checkpoint (the next offset and the counts), and sends
 //! what it queued in batches of 500 (contacts, then orders). Pause, resume and cancel are
 //! requests the job applies between pages; after a crash the run continues from its last
@@ -25,7 +25,9 @@ use crate::sync::mapping::Source;
 use crate::sync::{store, worker};
 
 pub const KIND: &str = "historical";
-const PAGE: u32 = 100;
+/// Documents asked for per FAPI page. FAPI's maximum is not documented: the run advances by
+/// what each page holds and ends at the counted total, so a smaller cap only means more pages.
+const PAGE: u32 = 500;
 const BATCH: i64 = 500;
 const LOCK_FOR: chrono::Duration = chrono::Duration::minutes(10);
 
@@ -182,7 +184,10 @@ pub async fn control(
 }
 
 /// Starts a task for every running run not yet executing in this process.
-pub async fn dispatch(state: &AppState) -> Result<(), sqlx::Error> {
+pub async fn dispatch(
+    state: &AppState,
+    tasks: &mut tokio::task::JoinSet<()>,
+) -> Result<(), sqlx::Error> {
     let runs: Vec<i64> = sqlx::query_scalar(
         "SELECT id FROM sync_runs WHERE kind = 'historical' AND status = 'running'",
     )
@@ -197,7 +202,7 @@ pub async fn dispatch(state: &AppState) -> Result<(), sqlx::Error> {
             .insert(run_id)
         {
             let state = state.clone();
-            tokio::spawn(async move {
+            tasks.spawn(async move {
                 if let Err(error) = execute(&state, run_id).await {
                     tracing::error!(
                         run = run_id,
@@ -370,7 +375,8 @@ async fn step(
                     Err(IngestError::Database(error)) => return Err(error.into()),
                 }
             }
-            let done = page.len() < PAGE as usize;
+            let fetched = run.cursor + page.len() as i64;
+            let done = page.is_empty() || run.total.is_some_and(|total| fetched >= total);
             // The checkpoint commits with the page: a crash repeats at most this page.
             sqlx::query(
                 "UPDATE sync_runs SET cursor = cursor + ?, documents = documents + ?, created = created + ?,
@@ -390,8 +396,11 @@ async fn step(
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
-            // Send full batches as they fill up; the rest goes out when fetching is done.
-            while store::run_unsent(&state.db, run.id).await? >= BATCH {
+            // Send full batches as they fill up; the rest goes out when fetching is done. A
+            // stopping process sends no more (the next step resumes).
+            while !*state.work.stopping.borrow()
+                && store::run_unsent(&state.db, run.id).await? >= BATCH
+            {
                 send_batch(state, run, connection).await?;
             }
             Ok(Step::Continue)

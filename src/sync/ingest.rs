@@ -135,7 +135,12 @@ pub async fn ingest_in(
         _ => false,
     };
     let already_in_smartemailing = order.synced_hash.is_some();
-    let skip = source != Source::HistoricalSync && before_forwarding && !already_in_smartemailing;
+    // An order a historical sync has taken on stays its job, even before it is sent.
+    let taken_by_history = order.source == Source::HistoricalSync.as_str();
+    let skip = source != Source::HistoricalSync
+        && before_forwarding
+        && !already_in_smartemailing
+        && !taken_by_history;
 
     let context = OrderContext {
         eshop_name: &connection.eshop_name,

@@ -154,16 +154,21 @@ async fn contacts_loop(state: AppState, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-/// Starts (and, after a restart, resumes) historical syncs.
+/// Starts (and, after a restart, resumes) historical syncs. On shutdown the runs stop after
+/// the step in hand; this loop ends when they have (or is aborted with them at the deadline).
 async fn historical_loop(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let mut runs = tokio::task::JoinSet::new();
     loop {
         if *shutdown.borrow() {
             let _ = state.work.stopping.send(true);
+            while runs.join_next().await.is_some() {}
             return;
         }
-        if let Err(error) = crate::sync::historical::dispatch(&state).await {
+        if let Err(error) = crate::sync::historical::dispatch(&state, &mut runs).await {
             tracing::error!(%error, "could not start historical syncs");
         }
+        // Reap finished runs.
+        while runs.try_join_next().is_some() {}
         tokio::select! {
             () = state.work.historical.notified() => {}
             () = tokio::time::sleep(POLL * 5) => {}

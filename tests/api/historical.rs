@@ -400,13 +400,22 @@ async fn notifications_during_a_sync_never_duplicate_an_order() {
     })
     .await;
     let expected = expected_statuses(&app);
-    let store = app.smartemailing.store.lock().unwrap();
-    let codes: HashSet<&String> = store.orders.keys().map(|(_, code)| code).collect();
-    assert_eq!(store.orders.len(), codes.len());
+    let states: Vec<(String, Option<String>, String, i64)> = sqlx::query_as(
+        "SELECT sync_status, status_reason, source, COUNT(*) FROM orders GROUP BY 1, 2, 3",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    let (orders_in_smartemailing, codes) = {
+        let store = app.smartemailing.store.lock().unwrap();
+        let codes: HashSet<String> = store.orders.keys().map(|(_, code)| code.clone()).collect();
+        (store.orders.len(), codes)
+    };
+    assert_eq!(orders_in_smartemailing, codes.len(), "{states:?}");
     assert_eq!(
         codes.len(),
         expected.len(),
-        "every FAPI order once, old and new"
+        "every FAPI order once, old and new: {states:?}"
     );
 }
 
