@@ -59,14 +59,15 @@ pub async fn apply_lookup(
 ) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(
         "UPDATE contacts SET se_contact_id = ?, in_list = ?, blacklisted = ?, checked_at = ?, check_due = 0
-         WHERE connection_id = ? AND email = ? COLLATE NOCASE AND forgotten_at IS NULL",
+         WHERE connection_id = ? AND email = ? AND forgotten_at IS NULL",
     )
     .bind(contact.id)
     .bind(contact.in_a_list())
     .bind(contact.blacklisted)
     .bind(now)
     .bind(connection_id)
-    .bind(&contact.emailaddress)
+    // Stored as the bridge sent them (lower case, see mapping); compared on the unique index.
+    .bind(contact.emailaddress.trim().to_lowercase())
     .execute(conn)
     .await?
     .rows_affected())
