@@ -443,3 +443,55 @@ async fn the_sync_stops_and_says_why_when_credentials_stop_working() {
     let viewer = app.signed_in("eva@example.cz", Role::Viewer).await;
     assert_eq!(start(&app, &viewer, connection).await.status(), 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smartemailing_faults_during_a_sync_end_as_retried_orders_not_a_dead_run() {
+    let app = spawn_app().await;
+    past_orders(&app, 700);
+    let (admin, connection, _) = app.forwarding_connection().await;
+    // SmartEmailing is down for the whole run: more than the client's own retries absorb, so
+    // every batch fails and its orders wait for their retry.
+    app.smartemailing.behaviour.set_faults(FaultConfig {
+        server_error_rate: 1.0,
+        ..Default::default()
+    });
+    let run: i64 = start(&app, &admin, connection).await.json().await.unwrap();
+    eventually("the run completes despite the outage", || async {
+        run_status(&app, run).await == "completed"
+    })
+    .await;
+    let waiting: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM orders WHERE run_id = ? AND sync_status = 'pending' AND attempts >= 1",
+    )
+    .bind(run)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert!(waiting > 0, "some orders wait for a retry after the outage");
+    let reasons: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT status_reason FROM orders WHERE run_id = ? AND sync_status = 'pending' AND attempts >= 1",
+    )
+    .bind(run)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert!(reasons.iter().all(|r| r.contains("503")), "{reasons:?}");
+
+    // SmartEmailing is back and the retries come due (SYNC_RETRY_DELAY = 1 min, with jitter):
+    // every order ends in SmartEmailing exactly once.
+    app.smartemailing.behaviour.clear_faults();
+    app.advance(chrono::Duration::minutes(5));
+    let expected = expected_statuses(&app);
+    eventually("the retried orders are synced", || async {
+        let pending: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE sync_status = 'pending'")
+                .fetch_one(&app.db)
+                .await
+                .unwrap();
+        pending == 0
+    })
+    .await;
+    let store = app.smartemailing.store.lock().unwrap();
+    assert_eq!(store.orders.len(), expected.len());
+    assert!(store.orders.values().all(|o| o.received == 1));
+}
