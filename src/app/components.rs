@@ -65,3 +65,22 @@ pub fn Loading() -> impl IntoView {
         </p>
     }
 }
+
+/// A counter that moves every two seconds while `active` is true: a resource keyed on it
+/// refetches, so a page follows background work without a reload.
+pub fn ticker(active: RwSignal<bool>) -> RwSignal<u64> {
+    let tick = RwSignal::new(0u64);
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(
+            move || {
+                if active.get_untracked() {
+                    tick.update(|t| *t += 1);
+                }
+            },
+            std::time::Duration::from_secs(2),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    tick
+}

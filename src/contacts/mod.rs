@@ -27,11 +27,12 @@ pub async fn record_synced(
     buyers: &[SyncedBuyer<'_>],
     contact_ids: &[ContactMapEntry],
 ) -> Result<(), sqlx::Error> {
+    let ids: std::collections::HashMap<String, i64> = contact_ids
+        .iter()
+        .map(|entry| (entry.emailaddress.to_lowercase(), entry.contact_id))
+        .collect();
     for buyer in buyers {
-        let se_id = contact_ids
-            .iter()
-            .find(|entry| entry.emailaddress.eq_ignore_ascii_case(buyer.email))
-            .map(|entry| entry.contact_id);
+        let se_id = ids.get(&buyer.email.to_lowercase()).copied();
         sqlx::query(
             "INSERT INTO contacts (connection_id, email, name, se_contact_id, check_due)
              VALUES (?, ?, ?, ?, 1)

@@ -92,6 +92,8 @@ struct ContactRecord {
 
 #[derive(FromRow)]
 struct OrderFacts {
+    connection_id: i64,
+    customer_email: Option<String>,
     fapi_state: String,
     total: Option<String>,
     currency: Option<String>,
@@ -114,11 +116,22 @@ pub async fn page(
         .push(" OFFSET ")
         .push_bind(page.max(0) * PAGE_SIZE);
     let records: Vec<ContactRecord> = query.build_query_as().fetch_all(db).await?;
-    let mut rows = Vec::with_capacity(records.len());
-    for record in records {
-        rows.push(with_orders(db, record).await?);
+    // One query for the orders of the whole page (a page may span connections).
+    let mut orders = Vec::new();
+    let connections: std::collections::BTreeSet<i64> =
+        records.iter().map(|r| r.connection_id).collect();
+    for connection in connections {
+        let emails: Vec<&str> = records
+            .iter()
+            .filter(|r| r.connection_id == connection)
+            .map(|r| r.email.as_str())
+            .collect();
+        orders.extend(orders_of(db, connection, &emails).await?);
     }
-    Ok(rows)
+    Ok(records
+        .into_iter()
+        .map(|record| summarize(record, &orders))
+        .collect())
 }
 
 /// One contact (any state), for its page.
@@ -126,34 +139,63 @@ pub async fn one(
     db: &SqlitePool,
     id: i64,
 ) -> Result<Option<(ContactRow, Option<bool>, Option<i64>)>, sqlx::Error> {
-    let record: Option<(i64, Option<bool>, Option<i64>)> = sqlx::query_as(
-        "SELECT id, in_list, se_contact_id FROM contacts WHERE id = ? AND forgotten_at IS NULL",
+    #[derive(FromRow)]
+    struct Found {
+        #[sqlx(flatten)]
+        record: ContactRecord,
+        in_list: Option<bool>,
+        se_contact_id: Option<i64>,
+    }
+    let found: Option<Found> = sqlx::query_as(
+        "SELECT c.id, c.connection_id, k.name AS connection, c.email, c.name, c.checked_at,
+                c.in_list, c.se_contact_id
+         FROM contacts c JOIN connections k ON k.id = c.connection_id
+         WHERE c.id = ? AND c.forgotten_at IS NULL",
     )
     .bind(id)
     .fetch_optional(db)
     .await?;
-    let Some((id, in_list, se_id)) = record else {
+    let Some(found) = found else {
         return Ok(None);
     };
-    let record: ContactRecord = sqlx::query_as(
-        "SELECT c.id, c.connection_id, k.name AS connection, c.email, c.name, c.checked_at
-         FROM contacts c JOIN connections k ON k.id = c.connection_id WHERE c.id = ?",
-    )
-    .bind(id)
-    .fetch_one(db)
-    .await?;
-    Ok(Some((with_orders(db, record).await?, in_list, se_id)))
+    let orders = orders_of(db, found.record.connection_id, &[&found.record.email]).await?;
+    Ok(Some((
+        summarize(found.record, &orders),
+        found.in_list,
+        found.se_contact_id,
+    )))
 }
 
-async fn with_orders(db: &SqlitePool, record: ContactRecord) -> Result<ContactRow, sqlx::Error> {
-    let orders: Vec<OrderFacts> = sqlx::query_as(
-        "SELECT fapi_state, total, currency, fapi_created_at FROM orders
-         WHERE connection_id = ? AND customer_email = ?",
-    )
-    .bind(record.connection_id)
-    .bind(&record.email)
-    .fetch_all(db)
-    .await?;
+/// The orders of these buyers of one connection (index orders_by_email).
+async fn orders_of(
+    db: &SqlitePool,
+    connection_id: i64,
+    emails: &[&str],
+) -> Result<Vec<OrderFacts>, sqlx::Error> {
+    let mut query = QueryBuilder::new(
+        "SELECT connection_id, customer_email, fapi_state, total, currency, fapi_created_at
+         FROM orders WHERE connection_id = ",
+    );
+    query
+        .push_bind(connection_id)
+        .push(" AND customer_email IN (");
+    let mut list = query.separated(", ");
+    for email in emails {
+        list.push_bind(email.to_string());
+    }
+    list.push_unseparated(")");
+    query.build_query_as().fetch_all(db).await
+}
+
+/// A contact's row from its orders (among `orders`, which may hold other buyers' too).
+fn summarize(record: ContactRecord, orders: &[OrderFacts]) -> ContactRow {
+    let orders: Vec<&OrderFacts> = orders
+        .iter()
+        .filter(|o| {
+            o.connection_id == record.connection_id
+                && o.customer_email.as_deref() == Some(record.email.as_str())
+        })
+        .collect();
     let mut spent: BTreeMap<String, Decimal> = BTreeMap::new();
     let mut states: Vec<String> = Vec::new();
     for order in &orders {
@@ -172,7 +214,7 @@ async fn with_orders(db: &SqlitePool, record: ContactRecord) -> Result<ContactRo
         }
     }
     states.sort();
-    Ok(ContactRow {
+    ContactRow {
         id: record.id,
         connection_id: record.connection_id,
         connection: record.connection,
@@ -190,7 +232,7 @@ async fn with_orders(db: &SqlitePool, record: ContactRecord) -> Result<ContactRo
             .map(DisplayTime::new),
         states,
         checked_at: record.checked_at.map(DisplayTime::new),
-    })
+    }
 }
 
 /// The contacts a bulk action acts on: the selected ids that are still without a list, or every

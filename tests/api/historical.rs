@@ -60,6 +60,21 @@ async fn start(app: &TestApp, client: &reqwest::Client, connection: i64) -> reqw
     .await
 }
 
+async fn cursor(app: &TestApp, run: i64) -> i64 {
+    sqlx::query_scalar("SELECT cursor FROM sync_runs WHERE id = ?")
+        .bind(run)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+async fn pending_orders(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE sync_status = 'pending'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
 async fn run_status(app: &TestApp, run: i64) -> String {
     sqlx::query_scalar("SELECT status FROM sync_runs WHERE id = ?")
         .bind(run)
@@ -189,12 +204,7 @@ async fn pause_resume_and_cancel() {
     });
     let run: i64 = start(&app, &admin, connection).await.json().await.unwrap();
     eventually("fetching has begun", || async {
-        let cursor: i64 = sqlx::query_scalar("SELECT cursor FROM sync_runs WHERE id = ?")
-            .bind(run)
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
-        cursor >= 200
+        cursor(&app, run).await >= 200
     })
     .await;
     assert_eq!(
@@ -211,19 +221,13 @@ async fn pause_resume_and_cancel() {
         run_status(&app, run).await == "paused"
     })
     .await;
-    let cursor = |app: &TestApp| {
-        let db = app.db.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>("SELECT cursor FROM sync_runs WHERE id = ?")
-                .bind(run)
-                .fetch_one(&db)
-                .await
-                .unwrap()
-        }
-    };
-    let at_pause = cursor(&app).await;
+    let at_pause = cursor(&app, run).await;
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    assert_eq!(cursor(&app).await, at_pause, "a paused run fetches nothing");
+    assert_eq!(
+        cursor(&app, run).await,
+        at_pause,
+        "a paused run fetches nothing"
+    );
 
     assert_eq!(
         app.call(
@@ -235,7 +239,10 @@ async fn pause_resume_and_cancel() {
         .status(),
         200
     );
-    eventually("fetching again", || async { cursor(&app).await > at_pause }).await;
+    eventually("fetching again", || async {
+        cursor(&app, run).await > at_pause
+    })
+    .await;
     assert_eq!(
         app.call(
             &admin,
@@ -258,7 +265,7 @@ async fn pause_resume_and_cancel() {
     .await
     .unwrap();
     assert_eq!(unsent, 0, "nothing the cancelled run queued goes out later");
-    let after_cancel = cursor(&app).await;
+    let after_cancel = cursor(&app, run).await;
     assert!((after_cancel as usize) < app.fapi.store.lock().unwrap().invoices.len());
     let response = app
         .call(
@@ -299,12 +306,7 @@ async fn a_restart_in_the_middle_resumes_without_duplicates() {
     });
     let run: i64 = start(&app, &admin, connection).await.json().await.unwrap();
     eventually("part of the way", || async {
-        let cursor: i64 = sqlx::query_scalar("SELECT cursor FROM sync_runs WHERE id = ?")
-            .bind(run)
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
-        cursor >= 700
+        cursor(&app, run).await >= 700
     })
     .await;
 
@@ -336,12 +338,7 @@ async fn a_restart_in_the_middle_resumes_without_duplicates() {
     })
     .await;
     eventually("nothing waits", || async {
-        let pending: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE sync_status = 'pending'")
-                .fetch_one(&app.db)
-                .await
-                .unwrap();
-        pending == 0
+        pending_orders(&app).await == 0
     })
     .await;
 
@@ -391,12 +388,7 @@ async fn notifications_during_a_sync_never_duplicate_an_order() {
     })
     .await;
     eventually("everything is synced", || async {
-        let pending: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE sync_status = 'pending'")
-                .fetch_one(&app.db)
-                .await
-                .unwrap();
-        pending == 0
+        pending_orders(&app).await == 0
     })
     .await;
     let expected = expected_statuses(&app);
@@ -483,12 +475,7 @@ async fn smartemailing_faults_during_a_sync_end_as_retried_orders_not_a_dead_run
     app.advance(chrono::Duration::minutes(5));
     let expected = expected_statuses(&app);
     eventually("the retried orders are synced", || async {
-        let pending: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE sync_status = 'pending'")
-                .fetch_one(&app.db)
-                .await
-                .unwrap();
-        pending == 0
+        pending_orders(&app).await == 0
     })
     .await;
     let store = app.smartemailing.store.lock().unwrap();

@@ -10,7 +10,7 @@ use leptos_router::hooks::use_params_map;
 use crate::api::contacts::{
     BulkContacts, RefreshContacts, get_contact, get_contact_job, list_contacts, move_target_lists,
 };
-use crate::app::components::{ErrorMessage, Loading, Time};
+use crate::app::components::{ErrorMessage, Loading, Time, ticker};
 use crate::app::pages::orders::{ConnectionSelect, query_text, url_escape};
 use crate::i18n::use_i18n;
 use crate::model::{ContactFilter, ContactJobView, ContactPage, ContactRow};
@@ -32,24 +32,6 @@ fn page_link(filter: &ContactFilter, page: i64) -> String {
         }
     }
     format!("/contacts?{}", parts.join("&"))
-}
-
-/// Asks for fresh data every two seconds while `active` is true.
-fn ticker(active: RwSignal<bool>) -> RwSignal<u64> {
-    let tick = RwSignal::new(0u64);
-    Effect::new(move |_| {
-        if let Ok(handle) = set_interval_with_handle(
-            move || {
-                if active.get_untracked() {
-                    tick.update(|t| *t += 1);
-                }
-            },
-            std::time::Duration::from_secs(2),
-        ) {
-            on_cleanup(move || handle.clear());
-        }
-    });
-    tick
 }
 
 #[component]

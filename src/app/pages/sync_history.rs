@@ -7,7 +7,7 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::api::reminders::ScheduleReminder;
 use crate::api::sync::{ControlSync, StartHistoricalSync, get_run, list_runs};
-use crate::app::components::{ErrorMessage, Loading, Time};
+use crate::app::components::{ErrorMessage, Loading, Time, ticker};
 use crate::app::pages::reminders::ReminderScheduler;
 use crate::error::{AppError, Invalid};
 use crate::i18n::use_i18n;
@@ -203,20 +203,8 @@ pub fn RunPage() -> impl IntoView {
     let control = ServerAction::<ControlSync>::new();
     let schedule = ServerAction::<ScheduleReminder>::new();
     // While the run is active, the page asks for fresh progress every two seconds.
-    let tick = RwSignal::new(0u64);
     let active = RwSignal::new(false);
-    Effect::new(move |_| {
-        if let Ok(handle) = set_interval_with_handle(
-            move || {
-                if active.get_untracked() {
-                    tick.update(|t| *t += 1);
-                }
-            },
-            std::time::Duration::from_secs(2),
-        ) {
-            on_cleanup(move || handle.clear());
-        }
-    });
+    let tick = ticker(active);
     let detail = Resource::new(
         move || (id(), orders_before(), tick.get(), control.version().get()),
         |(id, before, _, _)| get_run(id, before),
