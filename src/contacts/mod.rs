@@ -31,23 +31,27 @@ pub async fn record_synced(
         .iter()
         .map(|entry| (entry.emailaddress.to_lowercase(), entry.contact_id))
         .collect();
-    for buyer in buyers {
-        let se_id = ids.get(&buyer.email.to_lowercase()).copied();
-        sqlx::query(
-            "INSERT INTO contacts (connection_id, email, name, se_contact_id, check_due)
-             VALUES (?, ?, ?, ?, 1)
-             ON CONFLICT (connection_id, email) DO UPDATE SET
-                name = COALESCE(excluded.name, contacts.name),
-                se_contact_id = COALESCE(excluded.se_contact_id, contacts.se_contact_id),
-                check_due = 1",
-        )
-        .bind(connection_id)
-        .bind(buyer.email)
-        .bind(&buyer.name)
-        .bind(se_id)
-        .execute(&mut *conn)
-        .await?;
-    }
+    let rows: Vec<_> = buyers
+        .iter()
+        .map(|buyer| {
+            let se_id = ids.get(&buyer.email.to_lowercase()).copied();
+            serde_json::json!([buyer.email, buyer.name, se_id])
+        })
+        .collect();
+    // One statement for the whole batch (`WHERE true` keeps SQLite's upsert grammar unambiguous).
+    sqlx::query(
+        "INSERT INTO contacts (connection_id, email, name, se_contact_id, check_due)
+         SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), 1
+         FROM json_each(?) WHERE true
+         ON CONFLICT (connection_id, email) DO UPDATE SET
+            name = COALESCE(excluded.name, contacts.name),
+            se_contact_id = COALESCE(excluded.se_contact_id, contacts.se_contact_id),
+            check_due = 1",
+    )
+    .bind(connection_id)
+    .bind(serde_json::Value::Array(rows).to_string())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

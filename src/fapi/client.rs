@@ -128,8 +128,23 @@ impl FapiClient {
         credentials: FapiCredentials,
         settings: &HttpSettings,
     ) -> FapiClient {
+        Self::with_http(
+            build_http_client(settings.timeout),
+            base_url,
+            credentials,
+            settings,
+        )
+    }
+
+    /// A client on an existing connection pool (the app shares one: see `AppState::http`).
+    pub fn with_http(
+        http: reqwest::Client,
+        base_url: &str,
+        credentials: FapiCredentials,
+        settings: &HttpSettings,
+    ) -> FapiClient {
         FapiClient {
-            http: build_http_client(settings.timeout),
+            http,
             base: base_url.trim_end_matches('/').to_string(),
             credentials,
             retry: settings.retry.clone(),
@@ -155,9 +170,9 @@ impl FapiClient {
 
     /// The invoices as FAPI sent them (for storing and hashing the raw values).
     pub async fn list_invoices_json(&self, query: &InvoiceQuery) -> Result<Vec<Value>, FapiError> {
-        let body = self.get_json("/invoices", &query.pairs()).await?;
-        match body.get("invoices") {
-            Some(Value::Array(list)) => Ok(list.clone()),
+        let mut body = self.get_json("/invoices", &query.pairs()).await?;
+        match body.get_mut("invoices").map(Value::take) {
+            Some(Value::Array(list)) => Ok(list),
             _ => Err(FapiError::Decode(
                 "the invoice list has no `invoices` array".into(),
             )),

@@ -68,7 +68,8 @@ const COLUMNS: &str = "id, name, eshop_name, fapi_login, fapi_api_key, se_userna
 impl ConnectionRecord {
     pub fn fapi_client(&self, state: &AppState) -> Result<FapiClient, AppError> {
         let api_key = decrypt(state, &self.fapi_api_key)?;
-        Ok(FapiClient::new(
+        Ok(FapiClient::with_http(
+            state.http.clone(),
             state.config.fapi_api_url.as_str(),
             FapiCredentials {
                 login: self.fapi_login.clone(),
@@ -80,7 +81,8 @@ impl ConnectionRecord {
 
     pub fn smartemailing_client(&self, state: &AppState) -> Result<SmartEmailingClient, AppError> {
         let api_key = decrypt(state, &self.se_api_key)?;
-        Ok(SmartEmailingClient::new(
+        Ok(SmartEmailingClient::with_http(
+            state.http.clone(),
             state.config.smartemailing_api_url.as_str(),
             SeCredentials {
                 username: self.se_username.clone(),
@@ -525,6 +527,7 @@ pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppE
     )
     .await?;
     tx.commit().await?;
+    state.webhook_tokens.forget_all();
     Ok(())
 }
 
@@ -552,6 +555,7 @@ pub async fn rotate_webhook_token(
     )
     .await?;
     tx.commit().await?;
+    state.webhook_tokens.forget_all();
     Ok(())
 }
 
@@ -587,6 +591,7 @@ pub async fn set_forwarding(
     };
     audit::record(&mut *tx, now, actor.event(action).target(&current.name)).await?;
     tx.commit().await?;
+    state.webhook_tokens.forget_all();
     Ok(())
 }
 

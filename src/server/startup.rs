@@ -128,12 +128,14 @@ impl Application {
                     .allow_burst(webhook_rate.saturating_mul(NonZeroU32::new(10).expect("ten"))),
             )),
             inbox: crate::sync::inbox::NotificationInbox::start(db.clone()),
+            http: crate::server::outbound::build_http_client(config.http.timeout),
+            webhook_tokens: Default::default(),
             db,
             config: Arc::new(config),
             clock,
             secret_key,
         };
-        let router = router(state.clone()).layer(session_layer);
+        let router = router(state.clone(), session_layer);
         Ok(Application {
             listener,
             router,
@@ -229,14 +231,13 @@ impl Application {
     }
 }
 
-fn router(state: AppState) -> Router {
+fn router(state: AppState, sessions: SessionManagerLayer<SqliteStore>) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let provide_state = move || provide_context(context_state.clone());
     let shell_options = state.leptos_options.clone();
 
     Router::new()
-        .merge(webhook::routes())
         .leptos_routes_with_context(&state, routes, provide_state.clone(), move || {
             shell(shell_options.clone())
         })
@@ -265,8 +266,11 @@ fn router(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
-        // Probes: outside the session, CSRF and page guards.
+        .layer(sessions)
+        // Probes and FAPI's notifications: outside the session, CSRF and page guards (they
+        // carry no cookie, and the webhook is authenticated by its secret URL).
         .merge(health::routes())
+        .merge(webhook::routes())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

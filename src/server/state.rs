@@ -28,6 +28,11 @@ pub struct AppState {
     pub webhook_limiter: Arc<WebhookLimiter>,
     /// Stores accepted webhook notifications (group commit).
     pub inbox: crate::sync::inbox::NotificationInbox,
+    /// One HTTP connection pool for the FAPI and SmartEmailing clients of every connection:
+    /// a client per call would open a new connection (and build TLS settings) each time.
+    pub http: reqwest::Client,
+    /// Webhook tokens recently seen, so a notification costs no connection look-up.
+    pub webhook_tokens: Arc<crate::server::webhook::KnownTokens>,
 }
 
 /// Webhook requests per connection (keyed by connection id).

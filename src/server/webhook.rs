@@ -93,6 +93,56 @@ async fn multipart_fields(content_type: &str, body: Bytes) -> Vec<(String, Strin
     fields
 }
 
+/// What a notification needs to know of its connection.
+#[derive(Debug, Clone, Copy)]
+pub struct KnownToken {
+    pub connection_id: i64,
+    pub forwarding_enabled: bool,
+}
+
+/// Webhook tokens of live connections seen recently. Every change of a connection's token,
+/// forwarding switch or existence calls [`KnownTokens::forget_all`]; a generation number keeps a
+/// look-up that raced with such a change from caching what it read before.
+#[derive(Debug, Default)]
+pub struct KnownTokens(std::sync::Mutex<(u64, std::collections::HashMap<String, KnownToken>)>);
+
+impl KnownTokens {
+    /// The cached entry, or the generation to pass to [`KnownTokens::remember`].
+    fn get(&self, token: &str) -> Result<KnownToken, u64> {
+        let known = self.0.lock().expect("token cache lock");
+        known.1.get(token).copied().ok_or(known.0)
+    }
+
+    fn remember(&self, generation: u64, token: &str, entry: KnownToken) {
+        let mut known = self.0.lock().expect("token cache lock");
+        if known.0 == generation {
+            known.1.insert(token.to_string(), entry);
+        }
+    }
+
+    pub fn forget_all(&self) {
+        let mut known = self.0.lock().expect("token cache lock");
+        known.0 += 1;
+        known.1.clear();
+    }
+}
+
+async fn known_token(state: &AppState, token: &str) -> Result<Option<KnownToken>, sqlx::Error> {
+    let generation = match state.webhook_tokens.get(token) {
+        Ok(known) => return Ok(Some(known)),
+        Err(generation) => generation,
+    };
+    let found = connections::find_by_webhook_token(&state.db, token).await?;
+    Ok(found.map(|connection| {
+        let known = KnownToken {
+            connection_id: connection.id,
+            forwarding_enabled: connection.forwarding_enabled,
+        };
+        state.webhook_tokens.remember(generation, token, known);
+        known
+    }))
+}
+
 async fn receive(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -100,7 +150,7 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let connection = match connections::find_by_webhook_token(&state.db, &token).await {
+    let connection = match known_token(&state, &token).await {
         Ok(Some(connection)) => connection,
         Ok(None) => return StatusCode::NOT_FOUND.into_response(),
         Err(error) => {
@@ -108,7 +158,11 @@ async fn receive(
             return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
     };
-    if state.webhook_limiter.check_key(&connection.id).is_err() {
+    if state
+        .webhook_limiter
+        .check_key(&connection.connection_id)
+        .is_err()
+    {
         return (
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, "1")],
@@ -144,7 +198,7 @@ async fn receive(
     let stored = state
         .inbox
         .store(OwnedNotification {
-            connection_id: connection.id,
+            connection_id: connection.connection_id,
             received_at: state.clock.now(),
             content_type: content_type.map(str::to_string),
             remote_addr: Some(client_addr),

@@ -113,8 +113,23 @@ impl SmartEmailingClient {
         credentials: SeCredentials,
         settings: &HttpSettings,
     ) -> SmartEmailingClient {
+        Self::with_http(
+            build_http_client(settings.timeout),
+            base_url,
+            credentials,
+            settings,
+        )
+    }
+
+    /// A client on an existing connection pool (the app shares one: see `AppState::http`).
+    pub fn with_http(
+        http: reqwest::Client,
+        base_url: &str,
+        credentials: SeCredentials,
+        settings: &HttpSettings,
+    ) -> SmartEmailingClient {
         SmartEmailingClient {
-            http: build_http_client(settings.timeout),
+            http,
             base: base_url.trim_end_matches('/').to_string(),
             pace: pacer(
                 &credentials.username,

@@ -222,10 +222,23 @@ pub async fn dispatch(
     Ok(())
 }
 
+/// The next FAPI page, fetched while the current one is ingested; aborted when dropped unused.
+struct Prefetch {
+    offset: i64,
+    page: tokio::task::JoinHandle<Result<Vec<serde_json::Value>, FapiError>>,
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.page.abort();
+    }
+}
+
 /// Executes a run until it finishes, pauses, is cancelled or the process stops.
 async fn execute(state: &AppState, run_id: i64) -> anyhow::Result<()> {
     let mut stopping = state.work.stopping.subscribe();
     let mut failures = 0u32;
+    let mut prefetch: Option<Prefetch> = None;
     loop {
         if *stopping.borrow() {
             return Ok(());
@@ -255,7 +268,7 @@ async fn execute(state: &AppState, run_id: i64) -> anyhow::Result<()> {
                 return finish(state, run_id, "failed", Some("the connection was deleted")).await;
             }
         };
-        match step(state, &run, &connection).await {
+        match step(state, &run, &connection, &mut prefetch).await {
             Ok(Step::Continue) => failures = 0,
             Ok(Step::Done) => return finish(state, run_id, "completed", None).await,
             Err(StepError::Refused(reason)) => {
@@ -307,10 +320,10 @@ fn fapi_error(error: FapiError) -> StepError {
     }
 }
 
-fn query(run: &Run) -> InvoiceQuery {
+fn query(run: &Run, offset: i64) -> InvoiceQuery {
     InvoiceQuery {
         limit: Some(PAGE),
-        offset: Some(run.cursor as u32),
+        offset: Some(offset as u32),
         order: Some("id".into()),
         created_on_from: run.since,
         ..InvoiceQuery::default()
@@ -321,6 +334,7 @@ async fn step(
     state: &AppState,
     run: &Run,
     connection: &ConnectionRecord,
+    prefetch: &mut Option<Prefetch>,
 ) -> Result<Step, StepError> {
     let fapi = connection
         .fapi_client(state)
@@ -342,43 +356,87 @@ async fn step(
             Ok(Step::Continue)
         }
         phase::FETCHING => {
-            let page = fapi
-                .list_invoices_json(&query(run))
-                .await
-                .map_err(fapi_error)?;
-            let now = state.clock.now();
-            let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
-            let mut counts = store::RunCounts::default();
-            for raw in &page {
-                match ingest::ingest_in(
-                    &mut tx,
-                    now,
-                    connection,
-                    raw,
-                    Source::HistoricalSync,
-                    Some(run.id),
-                )
-                .await
-                {
-                    Ok(Ingested::Queued {
-                        new_order: true, ..
-                    }) => counts.created += 1,
-                    Ok(Ingested::Queued {
-                        new_order: false, ..
-                    }) => counts.updated += 1,
-                    Ok(Ingested::Unchanged { .. }) | Ok(Ingested::Skipped { .. }) => {
-                        counts.skipped += 1
-                    }
-                    Ok(Ingested::Failed { .. }) | Err(IngestError::Invalid(_)) => {
-                        counts.failed += 1
-                    }
-                    Err(IngestError::Database(error)) => return Err(error.into()),
-                }
+            let page = match prefetch.take() {
+                Some(mut next) if next.offset == run.cursor => (&mut next.page)
+                    .await
+                    .map_err(|e| StepError::Transient(format!("fetching a page: {e}")))?,
+                _ => fapi.list_invoices_json(&query(run, run.cursor)).await,
             }
+            .map_err(fapi_error)?;
             let fetched = run.cursor + page.len() as i64;
             let done = page.is_empty() || run.total.is_some_and(|total| fetched >= total);
-            // The checkpoint commits with the page: a crash repeats at most this page.
-            sqlx::query(
+            // Three things at once: FAPI prepares the next page, SmartEmailing takes the
+            // batches earlier pages filled, and this page is ingested.
+            if !done {
+                let (fapi, next) = (fapi.clone(), query(run, fetched));
+                *prefetch = Some(Prefetch {
+                    offset: fetched,
+                    page: tokio::spawn(async move { fapi.list_invoices_json(&next).await }),
+                });
+            }
+            let sender = tokio::spawn(send_full_batches(
+                state.clone(),
+                run.clone(),
+                connection.clone(),
+            ));
+            let ingested = ingest_page(state, run, connection, &page, done).await;
+            let sent = sender
+                .await
+                .map_err(|e| StepError::Transient(format!("sending a batch: {e}")))?;
+            ingested?;
+            sent?;
+            Ok(Step::Continue)
+        }
+        phase::SENDING => {
+            if store::run_unsent(&state.db, run.id).await? == 0 {
+                sqlx::query("UPDATE sync_runs SET phase = 'done' WHERE id = ?")
+                    .bind(run.id)
+                    .execute(&state.db)
+                    .await?;
+                return Ok(Step::Done);
+            }
+            send_batch(state, run, connection).await?;
+            Ok(Step::Continue)
+        }
+        _ => Ok(Step::Done),
+    }
+}
+
+/// Ingests a page in one transaction with its checkpoint (the next offset and the counts).
+async fn ingest_page(
+    state: &AppState,
+    run: &Run,
+    connection: &ConnectionRecord,
+    page: &[serde_json::Value],
+    done: bool,
+) -> Result<(), StepError> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut counts = store::RunCounts::default();
+    for raw in page {
+        match ingest::ingest_in(
+            &mut tx,
+            now,
+            connection,
+            raw,
+            Source::HistoricalSync,
+            Some(run.id),
+        )
+        .await
+        {
+            Ok(Ingested::Queued {
+                new_order: true, ..
+            }) => counts.created += 1,
+            Ok(Ingested::Queued {
+                new_order: false, ..
+            }) => counts.updated += 1,
+            Ok(Ingested::Unchanged { .. }) | Ok(Ingested::Skipped { .. }) => counts.skipped += 1,
+            Ok(Ingested::Failed { .. }) | Err(IngestError::Invalid(_)) => counts.failed += 1,
+            Err(IngestError::Database(error)) => return Err(error.into()),
+        }
+    }
+    // The checkpoint commits with the page: a crash repeats at most this page.
+    sqlx::query(
                 "UPDATE sync_runs SET cursor = cursor + ?, documents = documents + ?, created = created + ?,
                     updated = updated + ?, skipped = skipped + ?, failed = failed + ?, progress_at = ?,
                     phase = CASE WHEN ? THEN 'sending' ELSE phase END, status_reason = NULL
@@ -395,29 +453,21 @@ async fn step(
             .bind(run.id)
             .execute(&mut *tx)
             .await?;
-            tx.commit().await?;
-            // Send full batches as they fill up; the rest goes out when fetching is done. A
-            // stopping process sends no more (the next step resumes).
-            while !*state.work.stopping.borrow()
-                && store::run_unsent(&state.db, run.id).await? >= BATCH
-            {
-                send_batch(state, run, connection).await?;
-            }
-            Ok(Step::Continue)
-        }
-        phase::SENDING => {
-            if store::run_unsent(&state.db, run.id).await? == 0 {
-                sqlx::query("UPDATE sync_runs SET phase = 'done' WHERE id = ?")
-                    .bind(run.id)
-                    .execute(&state.db)
-                    .await?;
-                return Ok(Step::Done);
-            }
-            send_batch(state, run, connection).await?;
-            Ok(Step::Continue)
-        }
-        _ => Ok(Step::Done),
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sends full batches as they fill up; the rest goes out when fetching is done. A stopping
+/// process sends no more (the next step resumes).
+async fn send_full_batches(
+    state: AppState,
+    run: Run,
+    connection: ConnectionRecord,
+) -> Result<(), StepError> {
+    while !*state.work.stopping.borrow() && store::run_unsent(&state.db, run.id).await? >= BATCH {
+        send_batch(&state, &run, &connection).await?;
     }
+    Ok(())
 }
 
 async fn send_batch(

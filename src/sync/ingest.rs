@@ -77,8 +77,12 @@ pub async fn ingest_in(
     let order_key = mapping::order_key(&document, parent_key.as_deref());
     let existing = store::order_by_key(&mut *tx, connection.id, &order_key).await?;
     let new_order = existing.is_none();
-    let order =
-        store::ensure_order(&mut *tx, connection.id, &order_key, source.as_str(), now).await?;
+    let order = match existing {
+        Some(order) => order,
+        None => {
+            store::insert_order(&mut *tx, connection.id, &order_key, source.as_str(), now).await?
+        }
+    };
 
     let raw_text = raw.to_string();
     let stored = store::upsert_document(
@@ -105,12 +109,17 @@ pub async fn ingest_in(
         store::set_order_source(&mut *tx, order.id, source.as_str()).await?;
     }
 
-    let documents: Vec<Invoice> = store::order_documents(&mut *tx, order.id)
-        .await?
-        .iter()
-        .filter_map(|text| serde_json::from_str::<Value>(text).ok())
-        .filter_map(|value| Invoice::from_json(&value).ok())
-        .collect();
+    let documents: Vec<Invoice> = if new_order && stored {
+        // A new order's only document is the one just stored (no need to read it back).
+        vec![document]
+    } else {
+        store::order_documents(&mut *tx, order.id)
+            .await?
+            .iter()
+            .filter_map(|text| serde_json::from_str::<Value>(text).ok())
+            .filter_map(|value| Invoice::from_json(&value).ok())
+            .collect()
+    };
     let previous = FapiState::parse(&order.fapi_state).filter(|_| !new_order);
     let fapi_state = mapping::order_state(&documents, previous);
     let created_at = mapping::created_at(&documents);

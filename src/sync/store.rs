@@ -91,24 +91,28 @@ pub struct NotificationJob {
     pub attempts: i64,
 }
 
-/// Takes the oldest due notification.
-pub async fn claim_notification(
+/// Takes up to `limit` of the oldest due notifications, in the order they came.
+pub async fn claim_notifications(
     db: &SqlitePool,
     now: DateTime<Utc>,
-) -> Result<Option<NotificationJob>, sqlx::Error> {
-    sqlx::query_as(
+    limit: i64,
+) -> Result<Vec<NotificationJob>, sqlx::Error> {
+    let mut jobs: Vec<NotificationJob> = sqlx::query_as(
         "UPDATE notifications SET status = 'processing', attempts = attempts + 1
-         WHERE id = (SELECT id FROM notifications WHERE status = 'queued' AND next_attempt_at <= ?
-                     ORDER BY next_attempt_at, id LIMIT 1)
+         WHERE id IN (SELECT id FROM notifications WHERE status = 'queued' AND next_attempt_at <= ?
+                      ORDER BY next_attempt_at, id LIMIT ?)
          RETURNING id, connection_id, invoice_id, notified_time, security, attempts",
     )
     .bind(now)
-    .fetch_optional(db)
-    .await
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    jobs.sort_by_key(|job| job.id);
+    Ok(jobs)
 }
 
 pub async fn finish_notification(
-    db: &SqlitePool,
+    db: &mut SqliteConnection,
     id: i64,
     status: &str,
     reason: Option<&str>,
@@ -131,7 +135,7 @@ pub async fn finish_notification(
 
 /// Puts a notification back in the queue for a later attempt.
 pub async fn retry_notification(
-    db: &SqlitePool,
+    db: &mut SqliteConnection,
     id: i64,
     at: DateTime<Utc>,
     reason: &str,
@@ -223,30 +227,28 @@ pub async fn document_modified_on(
     .await
 }
 
-/// Creates the order row if it does not exist yet (concurrent callers end with one row).
-pub async fn ensure_order(
+/// Creates an order row, once [`order_by_key`] found none in the same write transaction (so no
+/// one else can have created it meanwhile: two notifications of one order end as one row).
+pub async fn insert_order(
     conn: &mut SqliteConnection,
     connection_id: i64,
     order_key: &str,
     source: &str,
     now: DateTime<Utc>,
 ) -> Result<OrderRecord, sqlx::Error> {
-    sqlx::query(
+    sqlx::query_as(&format!(
         "INSERT INTO orders (connection_id, order_key, eshop_code, fapi_state, sync_status, source, first_seen_at, updated_at)
          VALUES (?, ?, ?, 'unpaid', 'pending', ?, ?, ?)
-         ON CONFLICT (connection_id, order_key) DO NOTHING",
-    )
+         RETURNING {ORDER_COLUMNS}"
+    ))
     .bind(connection_id)
     .bind(order_key)
     .bind(order_key)
     .bind(source)
     .bind(now)
     .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(order_by_key(conn, connection_id, order_key)
-        .await?
-        .expect("the order exists after the insert"))
+    .fetch_one(conn)
+    .await
 }
 
 pub struct DocumentRow<'a> {
@@ -457,29 +459,43 @@ pub async fn record_attempt(
     Ok(())
 }
 
-/// Marks a pushed order synced, unless its content changed meanwhile (then it stays pending
-/// and goes out again with the new content).
+/// Records a successful push of `jobs` (an attempt each) and marks them synced, unless an
+/// order's content changed meanwhile (then it stays pending and goes out again with the new
+/// content). Two statements for the whole batch.
 pub async fn mark_synced(
     conn: &mut SqliteConnection,
-    job: &PushJob,
+    jobs: &[PushJob],
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
+    let pushed = serde_json::Value::Array(
+        jobs.iter()
+            .map(|job| serde_json::json!([job.id, job.payload_hash, job.fapi_state]))
+            .collect(),
+    )
+    .to_string();
+    sqlx::query(
+        "INSERT INTO order_attempts (order_id, at, outcome, http_status, message, payload_hash)
+         SELECT json_extract(value, '$[0]'), ?, 'synced', 201, NULL, json_extract(value, '$[1]')
+         FROM json_each(?)",
+    )
+    .bind(now)
+    .bind(&pushed)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query(
         "UPDATE orders SET
-            synced_hash = ?, synced_state = ?, locked_until = NULL, updated_at = ?,
-            sync_status = CASE WHEN payload_hash = ? THEN 'synced' ELSE sync_status END,
-            status_reason = CASE WHEN payload_hash = ? THEN NULL ELSE status_reason END,
-            next_attempt_at = CASE WHEN payload_hash = ? THEN next_attempt_at ELSE ? END
-         WHERE id = ?",
+            synced_hash = pushed.hash, synced_state = pushed.state, locked_until = NULL, updated_at = ?,
+            sync_status = CASE WHEN orders.payload_hash = pushed.hash THEN 'synced' ELSE orders.sync_status END,
+            status_reason = CASE WHEN orders.payload_hash = pushed.hash THEN NULL ELSE orders.status_reason END,
+            next_attempt_at = CASE WHEN orders.payload_hash = pushed.hash THEN orders.next_attempt_at ELSE ? END
+         FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS hash,
+                      json_extract(value, '$[2]') AS state
+               FROM json_each(?)) AS pushed
+         WHERE orders.id = pushed.id",
     )
-    .bind(&job.payload_hash)
-    .bind(&job.fapi_state)
     .bind(now)
-    .bind(&job.payload_hash)
-    .bind(&job.payload_hash)
-    .bind(&job.payload_hash)
     .bind(now)
-    .bind(job.id)
+    .bind(&pushed)
     .execute(conn)
     .await?;
     Ok(())

@@ -10,6 +10,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use rand::Rng;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
@@ -189,7 +190,7 @@ async fn run_loop(state: AppState, mut shutdown: watch::Receiver<bool>, queue: Q
             return;
         }
         let worked = match queue {
-            Queue::Notifications => process_next_notification(&state).await,
+            Queue::Notifications => process_next_notifications(&state).await,
             Queue::Orders => match push_due_orders(&state).await {
                 Ok(pushed) if pushed > 0 && pushed < state.sync.batch_size / 2 => {
                     tokio::time::sleep(LINGER).await;
@@ -215,100 +216,177 @@ async fn run_loop(state: AppState, mut shutdown: watch::Receiver<bool>, queue: Q
     }
 }
 
-/// Processes one due notification; false when there was none.
-pub async fn process_next_notification(state: &AppState) -> anyhow::Result<bool> {
-    let now = state.clock.now();
-    let Some(job) = store::claim_notification(&state.db, now).await? else {
+/// Notifications one worker claims at a time. Their FAPI fetches run concurrently and their
+/// outcomes commit in one transaction, so under load one commit serves many notifications.
+const NOTIFICATION_BATCH: i64 = 32;
+/// FAPI fetches in flight per worker.
+const CONCURRENT_FETCHES: usize = 8;
+
+/// What a claimed notification needs after its FAPI fetch.
+enum Prepared {
+    /// Finished without touching an order: the status and the reason.
+    Finished(&'static str, Option<String>),
+    /// FAPI failed for now: try again at this time.
+    Retry(DateTime<Utc>, String),
+    /// The verified invoice, to be ingested.
+    Ingest(serde_json::Value),
+}
+
+/// Processes a batch of due notifications; false when none was due.
+pub async fn process_next_notifications(state: &AppState) -> anyhow::Result<bool> {
+    let jobs = store::claim_notifications(&state.db, state.clock.now(), NOTIFICATION_BATCH).await?;
+    if jobs.is_empty() {
         return Ok(false);
-    };
-    // There may be more: let a sibling worker start on the next one.
+    }
+    // There may be more: let a sibling worker start on the next batch.
     state.work.notifications.notify_one();
-    let (status, reason, order_id) = process_notification(state, &job).await?;
-    if let Some(status) = status {
-        store::finish_notification(
-            &state.db,
-            job.id,
-            status,
-            reason.as_deref(),
-            order_id,
-            state.clock.now(),
-        )
-        .await?;
+    let mut connections = std::collections::HashMap::new();
+    for job in &jobs {
+        if !connections.contains_key(&job.connection_id) {
+            let connection = connections::find(&state.db, job.connection_id).await.ok();
+            let client = match &connection {
+                Some(c) => Some(c.fapi_client(state).map_err(|e| anyhow::anyhow!("{e:?}"))?),
+                None => None,
+            };
+            connections.insert(job.connection_id, connection.zip(client));
+        }
+    }
+    let fetches: Vec<_> = jobs
+        .iter()
+        .map(|job| prepare(state, connections[&job.connection_id].as_ref(), job))
+        .collect();
+    let prepared: Vec<Prepared> = futures_util::stream::iter(fetches)
+        .buffered(CONCURRENT_FETCHES)
+        .collect()
+        .await;
+    let work: Vec<_> = jobs
+        .iter()
+        .zip(&prepared)
+        .map(|(job, prepared)| {
+            let connection = connections[&job.connection_id].as_ref().map(|(c, _)| c);
+            (job, connection, prepared)
+        })
+        .collect();
+    match commit_notifications(state, &work).await {
+        Ok(()) => {}
+        // One notification's failure must not hold back the others: commit them one by one.
+        Err(error) if work.len() > 1 => {
+            tracing::warn!(%error, "storing a batch of notifications failed; one at a time");
+            for item in &work {
+                if let Err(error) = commit_notifications(state, std::slice::from_ref(item)).await {
+                    retry_after_database_error(state, item.0, &error).await?;
+                }
+            }
+        }
+        Err(error) => retry_after_database_error(state, work[0].0, &error).await?,
     }
     Ok(true)
 }
 
-type Finish = (Option<&'static str>, Option<String>, Option<i64>);
-
-async fn process_notification(
+/// Fetches and verifies a notification's invoice (or decides it needs none).
+async fn prepare(
     state: &AppState,
+    connection: Option<&(ConnectionRecord, crate::fapi::FapiClient)>,
     job: &store::NotificationJob,
-) -> anyhow::Result<Finish> {
-    let Some(connection) = connections::find(&state.db, job.connection_id).await.ok() else {
-        return Ok((
-            Some(notification_status::FAILED),
+) -> Prepared {
+    let Some((connection, fapi)) = connection else {
+        return Prepared::Finished(
+            notification_status::FAILED,
             Some("the connection was deleted".into()),
-            None,
-        ));
+        );
     };
     if !connection.forwarding_enabled {
-        return Ok((Some(notification_status::FORWARDING_OFF), None, None));
+        return Prepared::Finished(notification_status::FORWARDING_OFF, None);
     }
     let Some(invoice_id) = job.invoice_id else {
-        return Ok((
-            Some(notification_status::INVALID),
-            Some("no invoice id".into()),
-            None,
-        ));
+        return Prepared::Finished(notification_status::INVALID, Some("no invoice id".into()));
     };
-    let fapi = connection
-        .fapi_client(state)
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let invoice = match fapi.invoice_json(invoice_id).await {
         Ok(invoice) => invoice,
         Err(error) if error.is_transient() && (job.attempts as u32) < state.sync.max_attempts => {
             let at = state
                 .sync
                 .next_attempt(state.clock.now(), job.attempts as u32);
-            store::retry_notification(&state.db, job.id, at, &error.to_string()).await?;
-            return Ok((None, None, None));
+            return Prepared::Retry(at, error.to_string());
         }
         Err(error) => {
-            return Ok((
-                Some(notification_status::FAILED),
-                Some(error.to_string()),
-                None,
-            ));
+            return Prepared::Finished(notification_status::FAILED, Some(error.to_string()));
         }
     };
     let time = job.notified_time.as_deref().unwrap_or_default();
     let hash = job.security.as_deref().unwrap_or_default();
     if !security::is_valid(time, hash, &invoice) {
-        return Ok((
-            Some(notification_status::REJECTED),
+        return Prepared::Finished(
+            notification_status::REJECTED,
             Some("the security hash does not match the invoice".into()),
-            None,
-        ));
+        );
     }
-    match ingest::ingest(state, &connection, &invoice, Source::Webhook).await {
-        Ok(outcome) => Ok((
-            Some(notification_status::PROCESSED),
-            Some(describe(&outcome)),
-            Some(outcome.order_id()),
-        )),
-        Err(IngestError::Invalid(reason)) => {
-            Ok((Some(notification_status::FAILED), Some(reason), None))
-        }
-        Err(IngestError::Database(error)) if (job.attempts as u32) < state.sync.max_attempts => {
-            tracing::warn!(%error, notification = job.id, "ingesting failed; will retry");
-            let at = state
-                .sync
-                .next_attempt(state.clock.now(), job.attempts as u32);
-            store::retry_notification(&state.db, job.id, at, "database busy").await?;
-            Ok((None, None, None))
-        }
-        Err(IngestError::Database(error)) => Err(error.into()),
+    Prepared::Ingest(invoice)
+}
+
+/// Ingests the fetched invoices and records every notification's outcome, in one transaction.
+async fn commit_notifications(
+    state: &AppState,
+    work: &[(
+        &store::NotificationJob,
+        Option<&ConnectionRecord>,
+        &Prepared,
+    )],
+) -> Result<(), sqlx::Error> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut queued = false;
+    for (job, connection, prepared) in work {
+        let (status, reason, order_id) = match (prepared, connection) {
+            (Prepared::Finished(status, reason), _) => (*status, reason.clone(), None),
+            (Prepared::Retry(at, reason), _) => {
+                store::retry_notification(&mut tx, job.id, *at, reason).await?;
+                continue;
+            }
+            (Prepared::Ingest(invoice), Some(connection)) => {
+                match ingest::ingest_in(&mut tx, now, connection, invoice, Source::Webhook, None)
+                    .await
+                {
+                    Ok(outcome) => {
+                        queued |= matches!(outcome, Ingested::Queued { .. });
+                        (
+                            notification_status::PROCESSED,
+                            Some(describe(&outcome)),
+                            Some(outcome.order_id()),
+                        )
+                    }
+                    Err(IngestError::Invalid(reason)) => {
+                        (notification_status::FAILED, Some(reason), None)
+                    }
+                    Err(IngestError::Database(error)) => return Err(error),
+                }
+            }
+            (Prepared::Ingest(_), None) => unreachable!("an invoice is fetched via its connection"),
+        };
+        store::finish_notification(&mut tx, job.id, status, reason.as_deref(), order_id, now)
+            .await?;
     }
+    tx.commit().await?;
+    if queued {
+        state.work.orders.notify_one();
+    }
+    Ok(())
+}
+
+/// The database refused a notification's outcome: it goes back to the queue for a later try
+/// (or stays in flight, to be reset at the next start, if even that fails).
+async fn retry_after_database_error(
+    state: &AppState,
+    job: &store::NotificationJob,
+    error: &sqlx::Error,
+) -> anyhow::Result<()> {
+    tracing::warn!(%error, notification = job.id, "ingesting failed; will retry");
+    let at = state
+        .sync
+        .next_attempt(state.clock.now(), job.attempts as u32);
+    let mut conn = state.db.acquire().await?;
+    store::retry_notification(&mut conn, job.id, at, "database busy").await?;
+    Ok(())
 }
 
 /// A short note for the notification's outcome.
@@ -401,21 +479,7 @@ pub fn push_batch<'a>(
                     .collect();
                 crate::contacts::record_synced(&mut tx, connection.id, &buyers, &contact_ids)
                     .await?;
-                for job in &sendable {
-                    store::record_attempt(
-                        &mut tx,
-                        Attempt {
-                            order_id: job.id,
-                            outcome: "synced",
-                            http_status: Some(201),
-                            message: None,
-                            payload_hash: &job.payload_hash,
-                        },
-                        now,
-                    )
-                    .await?;
-                    store::mark_synced(&mut tx, job, now).await?;
-                }
+                store::mark_synced(&mut tx, &sendable, now).await?;
                 tx.commit().await?;
                 state.work.contacts.notify_one();
             }
