@@ -19,6 +19,27 @@ pub async fn migrations_applied(pool: &SqlitePool) -> Result<bool, sqlx::Error> 
     Ok(applied as usize >= MIGRATOR.iter().count())
 }
 
+/// Copies the WAL into the database file every second, off the request path (PASSIVE: it
+/// waits for no reader or writer), until `shutdown` turns true. Closing the pool checkpoints
+/// what is left.
+pub async fn checkpoint_loop(pool: SqlitePool, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(%error, "WAL checkpoint failed; the next one tries again");
+        }
+    }
+}
+
 /// Opens (creating the file and its folder if missing) and migrates the database.
 pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
     let options = SqliteConnectOptions::from_str(database_url)
@@ -27,7 +48,11 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(Duration::from_secs(10))
+        // No commit checkpoints: the one that did would sync the WAL and the database file to
+        // disk and stall itself and every request waiting on it. `checkpoint_loop` does it in
+        // the background instead.
+        .pragma("wal_autocheckpoint", "0");
 
     let file = options.get_filename().to_path_buf();
     if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {

@@ -365,8 +365,7 @@ async fn step(
             .map_err(fapi_error)?;
             let fetched = run.cursor + page.len() as i64;
             let done = page.is_empty() || run.total.is_some_and(|total| fetched >= total);
-            // Three things at once: FAPI prepares the next page, SmartEmailing takes the
-            // batches earlier pages filled, and this page is ingested.
+            // FAPI prepares the next page while this one is ingested.
             if !done {
                 let (fapi, next) = (fapi.clone(), query(run, fetched));
                 *prefetch = Some(Prefetch {
@@ -374,17 +373,17 @@ async fn step(
                     page: tokio::spawn(async move { fapi.list_invoices_json(&next).await }),
                 });
             }
-            let sender = tokio::spawn(send_full_batches(
-                state.clone(),
-                run.clone(),
-                connection.clone(),
-            ));
-            let ingested = ingest_page(state, run, connection, &page, done).await;
-            let sent = sender
-                .await
-                .map_err(|e| StepError::Transient(format!("sending a batch: {e}")))?;
-            ingested?;
-            sent?;
+            ingest_page(state, run, connection, &page, done).await?;
+            // Full batches go out as they fill up (the rest when fetching is done). This is
+            // deliberately not overlapped with ingesting: while a batch is on its way, the
+            // run holds no write lock, and notifications arriving meanwhile get their turn
+            // (SQLite's lock is not fair: back-to-back transactions would starve them).
+            // A stopping process sends no more (the next step resumes).
+            while !*state.work.stopping.borrow()
+                && store::run_unsent(&state.db, run.id).await? >= BATCH
+            {
+                send_batch(state, run, connection).await?;
+            }
             Ok(Step::Continue)
         }
         phase::SENDING => {
@@ -457,19 +456,6 @@ async fn ingest_page(
     Ok(())
 }
 
-/// Sends full batches as they fill up; the rest goes out when fetching is done. A stopping
-/// process sends no more (the next step resumes).
-async fn send_full_batches(
-    state: AppState,
-    run: Run,
-    connection: ConnectionRecord,
-) -> Result<(), StepError> {
-    while !*state.work.stopping.borrow() && store::run_unsent(&state.db, run.id).await? >= BATCH {
-        send_batch(&state, &run, &connection).await?;
-    }
-    Ok(())
-}
-
 async fn send_batch(
     state: &AppState,
     run: &Run,
@@ -480,7 +466,21 @@ async fn send_batch(
     if jobs.is_empty() {
         return Ok(());
     }
-    match worker::push_batch(state, connection, jobs).await {
+    let client = connection
+        .smartemailing_client(state)
+        .map_err(|e| StepError::Refused(format!("{e:?}")))?;
+    let delivery = worker::deliver(&client, jobs).await;
+    record(state, run, connection, delivery).await
+}
+
+/// Records a batch's outcome and the run's progress; a refusal of the credentials stops the run.
+async fn record(
+    state: &AppState,
+    run: &Run,
+    connection: &ConnectionRecord,
+    delivery: worker::Delivery,
+) -> Result<(), StepError> {
+    match worker::record_delivery(state, connection, delivery).await {
         Ok(None) => {
             sqlx::query("UPDATE sync_runs SET progress_at = ? WHERE id = ?")
                 .bind(state.clock.now())

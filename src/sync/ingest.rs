@@ -10,7 +10,7 @@ use crate::fapi::Invoice;
 use crate::server::connections::ConnectionRecord;
 use crate::server::state::AppState;
 use crate::sync::mapping::{self, FapiState, OrderContext, Source};
-use crate::sync::store::{self, DocumentRow, OrderUpdate, Payload, sync_status};
+use crate::sync::store::{self, DocumentRow, OrderFields, Payload, sync_status};
 
 pub const SKIPPED_BEFORE_FORWARDING: &str =
     "created before forwarding was enabled — use the historical sync";
@@ -76,51 +76,53 @@ pub async fn ingest_in(
     };
     let order_key = mapping::order_key(&document, parent_key.as_deref());
     let existing = store::order_by_key(&mut *tx, connection.id, &order_key).await?;
-    let new_order = existing.is_none();
-    let order = match existing {
-        Some(order) => order,
-        None => {
-            store::insert_order(&mut *tx, connection.id, &order_key, source.as_str(), now).await?
-        }
-    };
-
     let raw_text = raw.to_string();
-    let stored = store::upsert_document(
-        &mut *tx,
-        DocumentRow {
-            connection_id: connection.id,
-            invoice_id: document.id,
-            order_id: order.id,
-            number: document.number.as_deref(),
-            kind: document.kind.code(),
-            last_modified_on: document.last_modified_on,
-            raw: &raw_text,
-        },
-        now,
-    )
-    .await?;
-    // An older or identical copy of a known document changes nothing — except that the
-    // historical sync takes over orders the webhook path skipped.
-    let taking_over = source == Source::HistoricalSync && order.sync_status == sync_status::SKIPPED;
-    if !stored && !new_order && !taking_over {
-        return Ok(Ingested::Unchanged { order_id: order.id });
-    }
-    if taking_over {
-        store::set_order_source(&mut *tx, order.id, source.as_str()).await?;
-    }
-
-    let documents: Vec<Invoice> = if new_order && stored {
-        // A new order's only document is the one just stored (no need to read it back).
-        vec![document]
-    } else {
-        store::order_documents(&mut *tx, order.id)
-            .await?
-            .iter()
-            .filter_map(|text| serde_json::from_str::<Value>(text).ok())
-            .filter_map(|value| Invoice::from_json(&value).ok())
-            .collect()
+    let (invoice_id, number, kind, last_modified_on) = (
+        document.id,
+        document.number.clone(),
+        document.kind.code().to_string(),
+        document.last_modified_on,
+    );
+    let document_row = |order_id| DocumentRow {
+        connection_id: connection.id,
+        invoice_id,
+        order_id,
+        number: number.as_deref(),
+        kind: &kind,
+        last_modified_on,
+        raw: &raw_text,
     };
-    let previous = FapiState::parse(&order.fapi_state).filter(|_| !new_order);
+
+    // A known order gets the document now; a new order's row (and then the document) is
+    // written once its content is known, in one insert.
+    let (order, documents, taking_over) = match existing {
+        Some(order) => {
+            let stored = store::upsert_document(&mut *tx, document_row(order.id), now).await?;
+            // An older or identical copy of a known document changes nothing — except that
+            // the historical sync takes over orders the webhook path skipped.
+            let taking_over =
+                source == Source::HistoricalSync && order.sync_status == sync_status::SKIPPED;
+            if !stored && !taking_over {
+                return Ok(Ingested::Unchanged { order_id: order.id });
+            }
+            if taking_over {
+                store::set_order_source(&mut *tx, order.id, source.as_str()).await?;
+            }
+            let documents: Vec<Invoice> = store::order_documents(&mut *tx, order.id)
+                .await?
+                .iter()
+                .filter_map(|text| serde_json::from_str::<Value>(text).ok())
+                .filter_map(|value| Invoice::from_json(&value).ok())
+                .collect();
+            (Some(order), documents, taking_over)
+        }
+        None => (None, vec![document], false),
+    };
+    let new_order = order.is_none();
+
+    let previous = order
+        .as_ref()
+        .and_then(|order| FapiState::parse(&order.fapi_state));
     let fapi_state = mapping::order_state(&documents, previous);
     let created_at = mapping::created_at(&documents);
     let email = mapping::buyer_email(&documents);
@@ -143,9 +145,12 @@ pub async fn ingest_in(
         (_, None) => true,
         _ => false,
     };
-    let already_in_smartemailing = order.synced_hash.is_some();
+    let synced_hash = order.as_ref().and_then(|o| o.synced_hash.as_deref());
+    let already_in_smartemailing = synced_hash.is_some();
     // An order a historical sync has taken on stays its job, even before it is sent.
-    let taken_by_history = order.source == Source::HistoricalSync.as_str();
+    let taken_by_history = order
+        .as_ref()
+        .is_some_and(|o| o.source == Source::HistoricalSync.as_str());
     let skip = source != Source::HistoricalSync
         && before_forwarding
         && !already_in_smartemailing
@@ -153,13 +158,16 @@ pub async fn ingest_in(
 
     let context = OrderContext {
         eshop_name: &connection.eshop_name,
-        eshop_code: &order.eshop_code,
-        source: if taking_over {
-            source
-        } else {
-            Source::parse(&order.source).unwrap_or(source)
+        // Fixed when the order is first seen.
+        eshop_code: order.as_ref().map_or(&order_key, |o| &o.eshop_code),
+        source: match &order {
+            Some(order) if !taking_over => Source::parse(&order.source).unwrap_or(source),
+            _ => source,
         },
-        previous: order.synced_state.as_deref().and_then(FapiState::parse),
+        previous: order
+            .as_ref()
+            .and_then(|o| o.synced_state.as_deref())
+            .and_then(FapiState::parse),
     };
     let built = mapping::build_order(&documents, &context).and_then(|order_import| {
         let contact = mapping::build_contact(&documents, connection.default_list_id)?;
@@ -169,43 +177,41 @@ pub async fn ingest_in(
         })
     });
 
-    let (status, reason, payload, outcome) = match built {
+    /// The outcome, before the order's id is known.
+    enum Verdict {
+        Queued,
+        Unchanged,
+        Skipped(String),
+        Failed(String),
+    }
+    let (status, reason, payload, verdict) = match built {
         _ if skip => (
             sync_status::SKIPPED,
             Some(SKIPPED_BEFORE_FORWARDING.to_string()),
             None,
-            Ingested::Skipped {
-                order_id: order.id,
-                reason: SKIPPED_BEFORE_FORWARDING.into(),
-            },
+            Verdict::Skipped(SKIPPED_BEFORE_FORWARDING.into()),
         ),
         Err(error) => (
             sync_status::FAILED,
             Some(error.to_string()),
             None,
-            Ingested::Failed {
-                order_id: order.id,
-                reason: error.to_string(),
-            },
+            Verdict::Failed(error.to_string()),
         ),
         Ok(payload) => {
             let hash = mapping::fingerprint(&payload.order, &payload.contact);
-            if order.synced_hash.as_deref() == Some(hash.as_str()) {
+            if synced_hash == Some(hash.as_str()) {
                 (
                     sync_status::SYNCED,
                     None,
                     Some((payload, hash)),
-                    Ingested::Unchanged { order_id: order.id },
+                    Verdict::Unchanged,
                 )
             } else {
                 (
                     sync_status::PENDING,
                     None,
                     Some((payload, hash)),
-                    Ingested::Queued {
-                        order_id: order.id,
-                        new_order,
-                    },
+                    Verdict::Queued,
                 )
             }
         }
@@ -213,26 +219,47 @@ pub async fn ingest_in(
     let payload_text = payload
         .as_ref()
         .map(|(payload, _)| serde_json::to_string(payload).expect("payloads serialize"));
-    store::update_order(
-        &mut *tx,
-        OrderUpdate {
-            order_id: order.id,
-            customer_email: email.as_deref(),
-            total: principal.and_then(|d| d.total).map(|t| t.to_string()),
-            currency: principal.map(|d| d.currency.as_str()),
-            fapi_state: fapi_state.as_str(),
-            fapi_created_at: created_at,
-            fapi_numbers: &numbers,
-            sync_status: status,
-            status_reason: reason.as_deref(),
-            payload: payload_text.as_deref(),
-            payload_hash: payload.as_ref().map(|(_, hash)| hash.as_str()),
-            run_id: run_id.filter(|_| matches!(outcome, Ingested::Queued { .. })),
+    let fields = OrderFields {
+        customer_email: email.as_deref(),
+        total: principal.and_then(|d| d.total).map(|t| t.to_string()),
+        currency: principal.map(|d| d.currency.as_str()),
+        fapi_state: fapi_state.as_str(),
+        fapi_created_at: created_at,
+        fapi_numbers: &numbers,
+        sync_status: status,
+        status_reason: reason.as_deref(),
+        payload: payload_text.as_deref(),
+        payload_hash: payload.as_ref().map(|(_, hash)| hash.as_str()),
+        run_id: run_id.filter(|_| matches!(verdict, Verdict::Queued)),
+    };
+    let order_id = match &order {
+        Some(order) => {
+            store::update_order(&mut *tx, order.id, fields, now).await?;
+            order.id
+        }
+        None => {
+            let order_id = store::insert_order(
+                &mut *tx,
+                connection.id,
+                &order_key,
+                source.as_str(),
+                fields,
+                now,
+            )
+            .await?;
+            store::upsert_document(&mut *tx, document_row(order_id), now).await?;
+            order_id
+        }
+    };
+    Ok(match verdict {
+        Verdict::Queued => Ingested::Queued {
+            order_id,
+            new_order,
         },
-        now,
-    )
-    .await?;
-    Ok(outcome)
+        Verdict::Unchanged => Ingested::Unchanged { order_id },
+        Verdict::Skipped(reason) => Ingested::Skipped { order_id, reason },
+        Verdict::Failed(reason) => Ingested::Failed { order_id, reason },
+    })
 }
 
 #[derive(Debug, thiserror::Error)]

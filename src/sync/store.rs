@@ -227,30 +227,6 @@ pub async fn document_modified_on(
     .await
 }
 
-/// Creates an order row, once [`order_by_key`] found none in the same write transaction (so no
-/// one else can have created it meanwhile: two notifications of one order end as one row).
-pub async fn insert_order(
-    conn: &mut SqliteConnection,
-    connection_id: i64,
-    order_key: &str,
-    source: &str,
-    now: DateTime<Utc>,
-) -> Result<OrderRecord, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "INSERT INTO orders (connection_id, order_key, eshop_code, fapi_state, sync_status, source, first_seen_at, updated_at)
-         VALUES (?, ?, ?, 'unpaid', 'pending', ?, ?, ?)
-         RETURNING {ORDER_COLUMNS}"
-    ))
-    .bind(connection_id)
-    .bind(order_key)
-    .bind(order_key)
-    .bind(source)
-    .bind(now)
-    .bind(now)
-    .fetch_one(conn)
-    .await
-}
-
 pub struct DocumentRow<'a> {
     pub connection_id: i64,
     pub invoice_id: i64,
@@ -315,8 +291,7 @@ pub async fn order_documents(
 }
 
 /// What ingesting decided for an order.
-pub struct OrderUpdate<'a> {
-    pub order_id: i64,
+pub struct OrderFields<'a> {
     pub customer_email: Option<&'a str>,
     pub total: Option<String>,
     pub currency: Option<&'a str>,
@@ -331,9 +306,51 @@ pub struct OrderUpdate<'a> {
     pub run_id: Option<i64>,
 }
 
+/// Creates an order row with its first content; its id. Called inside the write transaction
+/// in which [`order_by_key`] found none, so no one else can have created it meanwhile (two
+/// notifications of one order end as one row).
+pub async fn insert_order(
+    conn: &mut SqliteConnection,
+    connection_id: i64,
+    order_key: &str,
+    source: &str,
+    f: OrderFields<'_>,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    let pending = f.sync_status == sync_status::PENDING;
+    sqlx::query_scalar(
+        "INSERT INTO orders (connection_id, order_key, eshop_code, source, customer_email, total, currency,
+            fapi_state, fapi_created_at, fapi_numbers, sync_status, status_reason, payload, payload_hash,
+            next_attempt_at, run_id, first_seen_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         RETURNING id",
+    )
+    .bind(connection_id)
+    .bind(order_key)
+    .bind(order_key)
+    .bind(source)
+    .bind(f.customer_email)
+    .bind(f.total)
+    .bind(f.currency)
+    .bind(f.fapi_state)
+    .bind(f.fapi_created_at)
+    .bind(f.fapi_numbers)
+    .bind(f.sync_status)
+    .bind(f.status_reason)
+    .bind(f.payload)
+    .bind(f.payload_hash)
+    .bind(pending.then_some(now))
+    .bind(f.run_id)
+    .bind(now)
+    .bind(now)
+    .fetch_one(conn)
+    .await
+}
+
 pub async fn update_order(
     conn: &mut SqliteConnection,
-    u: OrderUpdate<'_>,
+    order_id: i64,
+    u: OrderFields<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -363,7 +380,7 @@ pub async fn update_order(
     .bind(now)
     .bind(u.run_id)
     .bind(now)
-    .bind(u.order_id)
+    .bind(order_id)
     .execute(conn)
     .await?;
     Ok(())

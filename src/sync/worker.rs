@@ -121,6 +121,10 @@ pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle
         shutdown.clone(),
     )));
     handles.push(tokio::spawn(contacts_loop(state.clone(), shutdown.clone())));
+    handles.push(tokio::spawn(crate::server::db::checkpoint_loop(
+        state.db.clone(),
+        shutdown.clone(),
+    )));
     handles.push(tokio::spawn(reconcile_loop(state, shutdown)));
     handles
 }
@@ -444,62 +448,98 @@ pub fn push_batch<'a>(
         let client = connection
             .smartemailing_client(state)
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let mut payloads = Vec::with_capacity(jobs.len());
-        let mut sendable = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            match serde_json::from_str::<Payload>(&job.payload) {
-                Ok(payload) => {
-                    payloads.push(payload);
-                    sendable.push(job);
-                }
-                Err(error) => {
-                    fail_all(
-                        state,
-                        &[job],
-                        None,
-                        &format!("the stored payload is unreadable: {error}"),
-                    )
-                    .await?
-                }
-            }
-        }
-        if sendable.is_empty() {
-            return Ok(None);
-        }
-        match send(&client, &payloads).await {
-            Ok(contact_ids) => {
-                let now = state.clock.now();
-                let mut tx = state.db.begin().await?;
-                let buyers: Vec<_> = payloads
-                    .iter()
-                    .map(|p| crate::contacts::SyncedBuyer {
-                        email: &p.contact.emailaddress,
-                        name: full_name(&p.contact),
-                    })
-                    .collect();
-                crate::contacts::record_synced(&mut tx, connection.id, &buyers, &contact_ids)
-                    .await?;
-                store::mark_synced(&mut tx, &sendable, now).await?;
-                tx.commit().await?;
-                state.work.contacts.notify_one();
-            }
-            Err(SeError::Rejected { .. }) if sendable.len() > 1 => {
-                let mut refused = None;
-                for job in sendable {
-                    refused = refused.or(push_batch(state, connection, vec![job]).await?);
-                }
-                return Ok(refused);
-            }
-            Err(error) if error.is_transient() => retry_or_fail(state, &sendable, &error).await?,
-            Err(error @ SeError::Unauthorized { .. }) => {
-                // Not the orders' fault: they wait for a retry once the key is fixed.
-                retry_or_fail(state, &sendable, &error).await?;
-                return Ok(Some(error.to_string()));
-            }
-            Err(error) => fail_all(state, &sendable, error.status(), &error.to_string()).await?,
-        }
-        Ok(None)
+        let delivery = deliver(&client, jobs).await;
+        record_delivery(state, connection, delivery).await
     })
+}
+
+/// A batch sent to SmartEmailing, and its answer, not yet recorded.
+pub struct Delivery {
+    sent: Vec<PushJob>,
+    payloads: Vec<Payload>,
+    /// Orders whose stored payload could not be read (not sent), with the reason.
+    unreadable: Vec<(PushJob, String)>,
+    /// SmartEmailing's contact ids, or its error; `None` when nothing was sendable.
+    answer: Option<Result<Vec<crate::smartemailing::ContactMapEntry>, SeError>>,
+}
+
+/// Sends a batch (contacts first, then orders) without touching the database, so it can run
+/// while another task holds the write lock; [`record_delivery`] stores the outcome.
+pub async fn deliver(client: &SmartEmailingClient, jobs: Vec<PushJob>) -> Delivery {
+    let mut delivery = Delivery {
+        sent: Vec::with_capacity(jobs.len()),
+        payloads: Vec::with_capacity(jobs.len()),
+        unreadable: Vec::new(),
+        answer: None,
+    };
+    for job in jobs {
+        match serde_json::from_str::<Payload>(&job.payload) {
+            Ok(payload) => {
+                delivery.payloads.push(payload);
+                delivery.sent.push(job);
+            }
+            Err(error) => delivery
+                .unreadable
+                .push((job, format!("the stored payload is unreadable: {error}"))),
+        }
+    }
+    if !delivery.sent.is_empty() {
+        delivery.answer = Some(send(client, &delivery.payloads).await);
+    }
+    delivery
+}
+
+/// Records what SmartEmailing answered to a [`deliver`]ed batch. Returns SmartEmailing's
+/// message when it refused the credentials.
+pub async fn record_delivery(
+    state: &AppState,
+    connection: &ConnectionRecord,
+    delivery: Delivery,
+) -> anyhow::Result<Option<String>> {
+    let Delivery {
+        sent,
+        payloads,
+        unreadable,
+        answer,
+    } = delivery;
+    for (job, reason) in unreadable {
+        fail_all(state, &[job], None, &reason).await?;
+    }
+    let Some(answer) = answer else {
+        return Ok(None);
+    };
+    match answer {
+        Ok(contact_ids) => {
+            let now = state.clock.now();
+            let mut tx = state.db.begin().await?;
+            let buyers: Vec<_> = payloads
+                .iter()
+                .map(|p| crate::contacts::SyncedBuyer {
+                    email: &p.contact.emailaddress,
+                    name: full_name(&p.contact),
+                })
+                .collect();
+            crate::contacts::record_synced(&mut tx, connection.id, &buyers, &contact_ids).await?;
+            store::mark_synced(&mut tx, &sent, now).await?;
+            tx.commit().await?;
+            state.work.contacts.notify_one();
+        }
+        Err(SeError::Rejected { .. }) if sent.len() > 1 => {
+            let mut refused = None;
+            for job in sent {
+                refused = refused.or(push_batch(state, connection, vec![job]).await?);
+            }
+            return Ok(refused);
+        }
+        Err(error) if error.is_transient() => retry_or_fail(state, &sent, &error).await?,
+        Err(error @ SeError::Unauthorized { .. }) => {
+            // Not the orders' fault: they wait for a retry once the key is fixed.
+            retry_or_fail(state, &sent, &error).await?;
+            return Ok(Some(error.to_string()));
+        }
+        Err(error) => fail_all(state, &sent, error.status(), &error.to_string()).await?,
+    }
+    Ok(None)
 }
 
 async fn send(

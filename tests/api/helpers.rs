@@ -54,6 +54,25 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app on a database (and key file) in `data_dir`, on `port` (0: any free port).
 pub async fn spawn_app_in(data_dir: Arc<TempDir>, clock: ManualClock, port: u16) -> TestApp {
+    spawn_app_with(
+        data_dir,
+        clock,
+        port,
+        FapiSimulator::with_default_account(11),
+        SmartEmailingSimulator::with_default_account(),
+    )
+    .await
+}
+
+/// Like [`spawn_app_in`], against (new servers for) the given simulators: a restarted app
+/// finds the accounts, and the request logs, as the previous one left them.
+pub async fn spawn_app_with(
+    data_dir: Arc<TempDir>,
+    clock: ManualClock,
+    port: u16,
+    fapi: FapiSimulator,
+    smartemailing: SmartEmailingSimulator,
+) -> TestApp {
     // `RUST_LOG=fapi_bridge=debug cargo test …` shows the app's log for a failing test.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -61,8 +80,6 @@ pub async fn spawn_app_in(data_dir: Arc<TempDir>, clock: ManualClock, port: u16)
         .try_init();
     let database = data_dir.path().join("test.db");
     let key_file = data_dir.path().join("secret.key");
-    let fapi = FapiSimulator::with_default_account(11);
-    let smartemailing = SmartEmailingSimulator::with_default_account();
     let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
     let fapi_running = RunningSimulator::start(fapi.router(), any).await.unwrap();
     let se_running = RunningSimulator::start(smartemailing.router(), any)
