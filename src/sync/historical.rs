@@ -20,7 +20,7 @@ use crate::fapi::{FapiError, InvoiceQuery};
 use crate::server::audit::{self, Actor};
 use crate::server::connections::{self, ConnectionRecord};
 use crate::server::state::AppState;
-use crate::sync::ingest::{self, IngestError, Ingested};
+use crate::sync::ingest::{self, IngestError, Ingested, KnownOrders, ParsedDocument};
 use crate::sync::mapping::Source;
 use crate::sync::{store, worker};
 
@@ -225,7 +225,7 @@ pub async fn dispatch(
 /// The next FAPI page, fetched while the current one is ingested; aborted when dropped unused.
 struct Prefetch {
     offset: i64,
-    page: tokio::task::JoinHandle<Result<Vec<serde_json::Value>, FapiError>>,
+    page: tokio::task::JoinHandle<Result<Vec<ParsedDocument>, FapiError>>,
 }
 
 impl Drop for Prefetch {
@@ -360,7 +360,7 @@ async fn step(
                 Some(mut next) if next.offset == run.cursor => (&mut next.page)
                     .await
                     .map_err(|e| StepError::Transient(format!("fetching a page: {e}")))?,
-                _ => fapi.list_invoices_json(&query(run, run.cursor)).await,
+                _ => fetch_page(&fapi, query(run, run.cursor)).await,
             }
             .map_err(fapi_error)?;
             let fetched = run.cursor + page.len() as i64;
@@ -370,10 +370,10 @@ async fn step(
                 let (fapi, next) = (fapi.clone(), query(run, fetched));
                 *prefetch = Some(Prefetch {
                     offset: fetched,
-                    page: tokio::spawn(async move { fapi.list_invoices_json(&next).await }),
+                    page: tokio::spawn(async move { fetch_page(&fapi, next).await }),
                 });
             }
-            ingest_page(state, run, connection, &page, done).await?;
+            ingest_page(state, run, connection, page, done).await?;
             // Full batches go out as they fill up (the rest when fetching is done). This is
             // deliberately not overlapped with ingesting: while a batch is on its way, the
             // run holds no write lock, and notifications arriving meanwhile get their turn
@@ -402,24 +402,36 @@ async fn step(
 }
 
 /// Ingests a page in one transaction with its checkpoint (the next offset and the counts).
+/// A page of documents, read from JSON (on whichever task fetched it).
+async fn fetch_page(
+    fapi: &crate::fapi::FapiClient,
+    query: InvoiceQuery,
+) -> Result<Vec<ParsedDocument>, FapiError> {
+    let page = fapi.list_invoices_json(&query).await?;
+    Ok(page.iter().map(ParsedDocument::parse).collect())
+}
+
 async fn ingest_page(
     state: &AppState,
     run: &Run,
     connection: &ConnectionRecord,
-    page: &[serde_json::Value],
+    page: Vec<ParsedDocument>,
     done: bool,
 ) -> Result<(), StepError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
     let mut counts = store::RunCounts::default();
-    for raw in page {
-        match ingest::ingest_in(
+    let documents = page.len() as i64;
+    let mut known = KnownOrders::load(&mut tx, connection.id, &page).await?;
+    for parsed in page {
+        match ingest::ingest_parsed(
             &mut tx,
             now,
             connection,
-            raw,
+            parsed,
             Source::HistoricalSync,
             Some(run.id),
+            Some(&mut known),
         )
         .await
         {
@@ -441,8 +453,8 @@ async fn ingest_page(
                     phase = CASE WHEN ? THEN 'sending' ELSE phase END, status_reason = NULL
                  WHERE id = ?",
             )
-            .bind(page.len() as i64)
-            .bind(page.len() as i64)
+            .bind(documents)
+            .bind(documents)
             .bind(counts.created)
             .bind(counts.updated)
             .bind(counts.skipped)

@@ -56,8 +56,8 @@ pub async fn ingest(
     Ok(outcome)
 }
 
-/// Ingests one document inside the caller's write transaction (the historical sync ingests a
-/// whole page in one). Orders queued here are tagged with `run_id`, if given.
+/// Ingests one document inside the caller's write transaction. Orders queued here are tagged
+/// with `run_id`, if given.
 pub async fn ingest_in(
     tx: &mut SqliteConnection,
     now: DateTime<Utc>,
@@ -66,7 +66,74 @@ pub async fn ingest_in(
     source: Source,
     run_id: Option<i64>,
 ) -> Result<Ingested, IngestError> {
-    let document = Invoice::from_json(raw).map_err(|e| IngestError::Invalid(e.to_string()))?;
+    let document = ParsedDocument::parse(raw);
+    ingest_parsed(tx, now, connection, document, source, run_id, None).await
+}
+
+/// A document read from FAPI's JSON ahead of its transaction (the historical sync reads the
+/// next page while the current one is ingested).
+pub struct ParsedDocument {
+    document: Result<Invoice, String>,
+    /// The JSON as stored.
+    raw_text: String,
+}
+
+impl ParsedDocument {
+    pub fn parse(raw: &Value) -> ParsedDocument {
+        ParsedDocument {
+            document: Invoice::from_json(raw).map_err(|e| e.to_string()),
+            raw_text: raw.to_string(),
+        }
+    }
+
+    /// The order key the document has unless a parent document decides it.
+    fn own_order_key(&self) -> Option<String> {
+        self.document
+            .as_ref()
+            .ok()
+            .map(|document| mapping::order_key(document, None))
+    }
+}
+
+/// Which of a page's order keys already have a row, from one query. A document whose own key is
+/// not among them starts a new order without a look-up of its own; the page's new orders are
+/// added as they are created (the caller holds the write transaction: nobody else adds any).
+pub struct KnownOrders(std::collections::HashSet<String>);
+
+impl KnownOrders {
+    pub async fn load(
+        tx: &mut SqliteConnection,
+        connection_id: i64,
+        page: &[ParsedDocument],
+    ) -> Result<KnownOrders, sqlx::Error> {
+        let keys: Vec<String> = page
+            .iter()
+            .filter_map(ParsedDocument::own_order_key)
+            .collect();
+        let found: Vec<String> = sqlx::query_scalar(
+            "SELECT order_key FROM orders
+             WHERE connection_id = ? AND order_key IN (SELECT value FROM json_each(?))",
+        )
+        .bind(connection_id)
+        .bind(serde_json::to_string(&keys).expect("keys serialize"))
+        .fetch_all(tx)
+        .await?;
+        Ok(KnownOrders(found.into_iter().collect()))
+    }
+}
+
+/// [`ingest_in`] for a parsed document; with `known`, new orders skip their look-up.
+pub async fn ingest_parsed(
+    tx: &mut SqliteConnection,
+    now: DateTime<Utc>,
+    connection: &ConnectionRecord,
+    parsed: ParsedDocument,
+    source: Source,
+    run_id: Option<i64>,
+    mut known: Option<&mut KnownOrders>,
+) -> Result<Ingested, IngestError> {
+    let ParsedDocument { document, raw_text } = parsed;
+    let document = document.map_err(IngestError::Invalid)?;
 
     let parent_key = match document.parent {
         Some(parent) if document.new_order.is_none() => {
@@ -75,8 +142,15 @@ pub async fn ingest_in(
         _ => None,
     };
     let order_key = mapping::order_key(&document, parent_key.as_deref());
-    let existing = store::order_by_key(&mut *tx, connection.id, &order_key).await?;
-    let raw_text = raw.to_string();
+    let surely_new = parent_key.is_none()
+        && known
+            .as_deref()
+            .is_some_and(|known| !known.0.contains(&order_key));
+    let existing = if surely_new {
+        None
+    } else {
+        store::order_by_key(&mut *tx, connection.id, &order_key).await?
+    };
     let (invoice_id, number, kind, last_modified_on) = (
         document.id,
         document.number.clone(),
@@ -248,6 +322,9 @@ pub async fn ingest_in(
             )
             .await?;
             store::upsert_document(&mut *tx, document_row(order_id), now).await?;
+            if let Some(known) = known.as_deref_mut() {
+                known.0.insert(order_key.clone());
+            }
             order_id
         }
     };
