@@ -130,7 +130,7 @@ pub async fn ingest_parsed(
     parsed: ParsedDocument,
     source: Source,
     run_id: Option<i64>,
-    mut known: Option<&mut KnownOrders>,
+    known: Option<&mut KnownOrders>,
 ) -> Result<Ingested, IngestError> {
     let ParsedDocument { document, raw_text } = parsed;
     let document = document.map_err(IngestError::Invalid)?;
@@ -322,7 +322,7 @@ pub async fn ingest_parsed(
             )
             .await?;
             store::upsert_document(&mut *tx, document_row(order_id), now).await?;
-            if let Some(known) = known.as_deref_mut() {
+            if let Some(known) = known {
                 known.0.insert(order_key.clone());
             }
             order_id

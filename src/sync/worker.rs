@@ -246,13 +246,15 @@ pub async fn process_next_notifications(state: &AppState) -> anyhow::Result<bool
     state.work.notifications.notify_one();
     let mut connections = std::collections::HashMap::new();
     for job in &jobs {
-        if !connections.contains_key(&job.connection_id) {
+        if let std::collections::hash_map::Entry::Vacant(entry) =
+            connections.entry(job.connection_id)
+        {
             let connection = connections::find(&state.db, job.connection_id).await.ok();
             let client = match &connection {
                 Some(c) => Some(c.fapi_client(state).map_err(|e| anyhow::anyhow!("{e:?}"))?),
                 None => None,
             };
-            connections.insert(job.connection_id, connection.zip(client));
+            entry.insert(connection.zip(client));
         }
     }
     let fetches: Vec<_> = jobs
