@@ -272,6 +272,9 @@ async fn rotating_the_webhook_token_invalidates_the_old_url_at_once() {
             .unwrap()
             .is_some()
     );
+    // The webhook knows the token now (it keeps known tokens in memory).
+    let invoice = app.new_fapi_order(None);
+    assert_eq!(app.fapi.notify(&old, invoice).await.unwrap().status(), 200);
 
     assert_eq!(
         app.call(&admin, "rotate_webhook", &[("id", &id.to_string())])
@@ -284,6 +287,12 @@ async fn rotating_the_webhook_token_invalidates_the_old_url_at_once() {
         .unwrap()
         .to_string();
     assert_ne!(old, new);
+    assert_eq!(
+        app.fapi.notify(&old, invoice).await.unwrap().status(),
+        404,
+        "the old URL stops working at once"
+    );
+    assert_eq!(app.fapi.notify(&new, invoice).await.unwrap().status(), 200);
     assert!(
         connections::find_by_webhook_token(&app.db, &old_token)
             .await
