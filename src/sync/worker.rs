@@ -223,8 +223,9 @@ async fn run_loop(state: AppState, mut shutdown: watch::Receiver<bool>, queue: Q
 /// Notifications one worker claims at a time. Their FAPI fetches run concurrently and their
 /// outcomes commit in one transaction, so under load one commit serves many notifications.
 const NOTIFICATION_BATCH: i64 = 32;
-/// FAPI fetches in flight per worker.
-const CONCURRENT_FETCHES: usize = 8;
+/// FAPI fetches in flight per worker (FAPI documents no rate limit: with the default 4 workers,
+/// at most 16 requests at once).
+const CONCURRENT_FETCHES: usize = 4;
 
 /// What a claimed notification needs after its FAPI fetch.
 enum Prepared {
