@@ -198,8 +198,10 @@ async fn pause_resume_and_cancel() {
     let app = spawn_app().await;
     past_orders(&app, 1_500);
     let (admin, connection, _) = app.forwarding_connection().await;
+    // Slow pages, so that fetching cannot finish between the resume and the cancel (the next
+    // page is fetched while one is ingested).
     app.fapi.behaviour.set_faults(FaultConfig {
-        latency_ms: 40,
+        latency_ms: 150,
         ..Default::default()
     });
     let run: i64 = start(&app, &admin, connection).await.json().await.unwrap();
