@@ -189,7 +189,8 @@ fn check_settings(http: &HttpSettings) -> HttpSettings {
 }
 
 pub async fn check_fapi(state: &AppState, login: &str, api_key: &str) -> CheckOutcome {
-    let client = FapiClient::new(
+    let client = FapiClient::with_http(
+        state.http.clone(),
         state.config.fapi_api_url.as_str(),
         FapiCredentials {
             login: login.to_string(),
@@ -207,7 +208,8 @@ pub async fn check_fapi(state: &AppState, login: &str, api_key: &str) -> CheckOu
 }
 
 pub async fn check_smartemailing(state: &AppState, username: &str, api_key: &str) -> CheckOutcome {
-    let client = SmartEmailingClient::new(
+    let client = SmartEmailingClient::with_http(
+        state.http.clone(),
         state.config.smartemailing_api_url.as_str(),
         SeCredentials {
             username: username.to_string(),

@@ -401,7 +401,6 @@ async fn step(
     }
 }
 
-/// Ingests a page in one transaction with its checkpoint (the next offset and the counts).
 /// A page of documents, read from JSON (on whichever task fetched it).
 async fn fetch_page(
     fapi: &crate::fapi::FapiClient,
@@ -411,6 +410,7 @@ async fn fetch_page(
     Ok(page.iter().map(ParsedDocument::parse).collect())
 }
 
+/// Ingests a page in one transaction with its checkpoint (the next offset and the counts).
 async fn ingest_page(
     state: &AppState,
     run: &Run,
@@ -448,22 +448,22 @@ async fn ingest_page(
     }
     // The checkpoint commits with the page: a crash repeats at most this page.
     sqlx::query(
-                "UPDATE sync_runs SET cursor = cursor + ?, documents = documents + ?, created = created + ?,
-                    updated = updated + ?, skipped = skipped + ?, failed = failed + ?, progress_at = ?,
-                    phase = CASE WHEN ? THEN 'sending' ELSE phase END, status_reason = NULL
-                 WHERE id = ?",
-            )
-            .bind(documents)
-            .bind(documents)
-            .bind(counts.created)
-            .bind(counts.updated)
-            .bind(counts.skipped)
-            .bind(counts.failed)
-            .bind(now)
-            .bind(done)
-            .bind(run.id)
-            .execute(&mut *tx)
-            .await?;
+        "UPDATE sync_runs SET cursor = cursor + ?, documents = documents + ?, created = created + ?,
+            updated = updated + ?, skipped = skipped + ?, failed = failed + ?, progress_at = ?,
+            phase = CASE WHEN ? THEN 'sending' ELSE phase END, status_reason = NULL
+         WHERE id = ?",
+    )
+    .bind(documents)
+    .bind(documents)
+    .bind(counts.created)
+    .bind(counts.updated)
+    .bind(counts.skipped)
+    .bind(counts.failed)
+    .bind(now)
+    .bind(done)
+    .bind(run.id)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -478,21 +478,7 @@ async fn send_batch(
     if jobs.is_empty() {
         return Ok(());
     }
-    let client = connection
-        .smartemailing_client(state)
-        .map_err(|e| StepError::Refused(format!("{e:?}")))?;
-    let delivery = worker::deliver(&client, jobs).await;
-    record(state, run, connection, delivery).await
-}
-
-/// Records a batch's outcome and the run's progress; a refusal of the credentials stops the run.
-async fn record(
-    state: &AppState,
-    run: &Run,
-    connection: &ConnectionRecord,
-    delivery: worker::Delivery,
-) -> Result<(), StepError> {
-    match worker::record_delivery(state, connection, delivery).await {
+    match worker::push_batch(state, connection, jobs).await {
         Ok(None) => {
             sqlx::query("UPDATE sync_runs SET progress_at = ? WHERE id = ?")
                 .bind(state.clock.now())

@@ -228,13 +228,13 @@ const NOTIFICATION_BATCH: i64 = 32;
 const CONCURRENT_FETCHES: usize = 4;
 
 /// What a claimed notification needs after its FAPI fetch.
-enum Prepared {
+enum Prepared<'a> {
     /// Finished without touching an order: the status and the reason.
     Finished(&'static str, Option<String>),
     /// FAPI failed for now: try again at this time.
     Retry(DateTime<Utc>, String),
-    /// The verified invoice, to be ingested.
-    Ingest(serde_json::Value),
+    /// The verified invoice, to be ingested for its connection.
+    Ingest(&'a ConnectionRecord, serde_json::Value),
 }
 
 /// Processes a batch of due notifications; false when none was due.
@@ -262,18 +262,11 @@ pub async fn process_next_notifications(state: &AppState) -> anyhow::Result<bool
         .iter()
         .map(|job| prepare(state, connections[&job.connection_id].as_ref(), job))
         .collect();
-    let prepared: Vec<Prepared> = futures_util::stream::iter(fetches)
+    let prepared: Vec<Prepared<'_>> = futures_util::stream::iter(fetches)
         .buffered(CONCURRENT_FETCHES)
         .collect()
         .await;
-    let work: Vec<_> = jobs
-        .iter()
-        .zip(&prepared)
-        .map(|(job, prepared)| {
-            let connection = connections[&job.connection_id].as_ref().map(|(c, _)| c);
-            (job, connection, prepared)
-        })
-        .collect();
+    let work: Vec<_> = jobs.iter().zip(&prepared).collect();
     match commit_notifications(state, &work).await {
         Ok(()) => {}
         // One notification's failure must not hold back the others: commit them one by one.
@@ -291,11 +284,11 @@ pub async fn process_next_notifications(state: &AppState) -> anyhow::Result<bool
 }
 
 /// Fetches and verifies a notification's invoice (or decides it needs none).
-async fn prepare(
+async fn prepare<'a>(
     state: &AppState,
-    connection: Option<&(ConnectionRecord, crate::fapi::FapiClient)>,
+    connection: Option<&'a (ConnectionRecord, crate::fapi::FapiClient)>,
     job: &store::NotificationJob,
-) -> Prepared {
+) -> Prepared<'a> {
     let Some((connection, fapi)) = connection else {
         return Prepared::Finished(
             notification_status::FAILED,
@@ -328,29 +321,25 @@ async fn prepare(
             Some("the security hash does not match the invoice".into()),
         );
     }
-    Prepared::Ingest(invoice)
+    Prepared::Ingest(connection, invoice)
 }
 
 /// Ingests the fetched invoices and records every notification's outcome, in one transaction.
 async fn commit_notifications(
     state: &AppState,
-    work: &[(
-        &store::NotificationJob,
-        Option<&ConnectionRecord>,
-        &Prepared,
-    )],
+    work: &[(&store::NotificationJob, &Prepared<'_>)],
 ) -> Result<(), sqlx::Error> {
     let now = state.clock.now();
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
     let mut queued = false;
-    for (job, connection, prepared) in work {
-        let (status, reason, order_id) = match (prepared, connection) {
-            (Prepared::Finished(status, reason), _) => (*status, reason.clone(), None),
-            (Prepared::Retry(at, reason), _) => {
+    for (job, prepared) in work {
+        let (status, reason, order_id) = match prepared {
+            Prepared::Finished(status, reason) => (*status, reason.clone(), None),
+            Prepared::Retry(at, reason) => {
                 store::retry_notification(&mut tx, job.id, *at, reason).await?;
                 continue;
             }
-            (Prepared::Ingest(invoice), Some(connection)) => {
+            Prepared::Ingest(connection, invoice) => {
                 match ingest::ingest_in(&mut tx, now, connection, invoice, Source::Webhook, None)
                     .await
                 {
@@ -368,7 +357,6 @@ async fn commit_notifications(
                     Err(IngestError::Database(error)) => return Err(error),
                 }
             }
-            (Prepared::Ingest(_), None) => unreachable!("an invoice is fetched via its connection"),
         };
         store::finish_notification(&mut tx, job.id, status, reason.as_deref(), order_id, now)
             .await?;
@@ -451,98 +439,62 @@ pub fn push_batch<'a>(
         let client = connection
             .smartemailing_client(state)
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let delivery = deliver(&client, jobs).await;
-        record_delivery(state, connection, delivery).await
+        let mut payloads = Vec::with_capacity(jobs.len());
+        let mut sendable = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            match serde_json::from_str::<Payload>(&job.payload) {
+                Ok(payload) => {
+                    payloads.push(payload);
+                    sendable.push(job);
+                }
+                Err(error) => {
+                    fail_all(
+                        state,
+                        &[job],
+                        None,
+                        &format!("the stored payload is unreadable: {error}"),
+                    )
+                    .await?
+                }
+            }
+        }
+        if sendable.is_empty() {
+            return Ok(None);
+        }
+        match send(&client, &payloads).await {
+            Ok(contact_ids) => {
+                let now = state.clock.now();
+                let mut tx = state.db.begin().await?;
+                let buyers: Vec<_> = payloads
+                    .iter()
+                    .map(|p| crate::contacts::SyncedBuyer {
+                        email: &p.contact.emailaddress,
+                        name: full_name(&p.contact),
+                    })
+                    .collect();
+                crate::contacts::record_synced(&mut tx, connection.id, &buyers, &contact_ids)
+                    .await?;
+                store::mark_synced(&mut tx, &sendable, now).await?;
+                tx.commit().await?;
+                state.work.contacts.notify_one();
+            }
+            Err(SeError::Rejected { .. }) if sendable.len() > 1 => {
+                let mut refused = None;
+                for job in sendable {
+                    refused = refused.or(push_batch(state, connection, vec![job]).await?);
+                }
+                return Ok(refused);
+            }
+            Err(error) if error.is_transient() => retry_or_fail(state, &sendable, &error).await?,
+            Err(error @ SeError::Unauthorized { .. }) => {
+                // Not the orders' fault: they wait for a retry once the key is fixed.
+                retry_or_fail(state, &sendable, &error).await?;
+                return Ok(Some(error.to_string()));
+            }
+            Err(error) => fail_all(state, &sendable, error.status(), &error.to_string()).await?,
+        }
+        Ok(None)
     })
-}
-
-/// A batch sent to SmartEmailing, and its answer, not yet recorded.
-pub struct Delivery {
-    sent: Vec<PushJob>,
-    payloads: Vec<Payload>,
-    /// Orders whose stored payload could not be read (not sent), with the reason.
-    unreadable: Vec<(PushJob, String)>,
-    /// SmartEmailing's contact ids, or its error; `None` when nothing was sendable.
-    answer: Option<Result<Vec<crate::smartemailing::ContactMapEntry>, SeError>>,
-}
-
-/// Sends a batch (contacts first, then orders) without touching the database, so it can run
-/// while another task holds the write lock; [`record_delivery`] stores the outcome.
-pub async fn deliver(client: &SmartEmailingClient, jobs: Vec<PushJob>) -> Delivery {
-    let mut delivery = Delivery {
-        sent: Vec::with_capacity(jobs.len()),
-        payloads: Vec::with_capacity(jobs.len()),
-        unreadable: Vec::new(),
-        answer: None,
-    };
-    for job in jobs {
-        match serde_json::from_str::<Payload>(&job.payload) {
-            Ok(payload) => {
-                delivery.payloads.push(payload);
-                delivery.sent.push(job);
-            }
-            Err(error) => delivery
-                .unreadable
-                .push((job, format!("the stored payload is unreadable: {error}"))),
-        }
-    }
-    if !delivery.sent.is_empty() {
-        delivery.answer = Some(send(client, &delivery.payloads).await);
-    }
-    delivery
-}
-
-/// Records what SmartEmailing answered to a [`deliver`]ed batch. Returns SmartEmailing's
-/// message when it refused the credentials.
-pub async fn record_delivery(
-    state: &AppState,
-    connection: &ConnectionRecord,
-    delivery: Delivery,
-) -> anyhow::Result<Option<String>> {
-    let Delivery {
-        sent,
-        payloads,
-        unreadable,
-        answer,
-    } = delivery;
-    for (job, reason) in unreadable {
-        fail_all(state, &[job], None, &reason).await?;
-    }
-    let Some(answer) = answer else {
-        return Ok(None);
-    };
-    match answer {
-        Ok(contact_ids) => {
-            let now = state.clock.now();
-            let mut tx = state.db.begin().await?;
-            let buyers: Vec<_> = payloads
-                .iter()
-                .map(|p| crate::contacts::SyncedBuyer {
-                    email: &p.contact.emailaddress,
-                    name: full_name(&p.contact),
-                })
-                .collect();
-            crate::contacts::record_synced(&mut tx, connection.id, &buyers, &contact_ids).await?;
-            store::mark_synced(&mut tx, &sent, now).await?;
-            tx.commit().await?;
-            state.work.contacts.notify_one();
-        }
-        Err(SeError::Rejected { .. }) if sent.len() > 1 => {
-            let mut refused = None;
-            for job in sent {
-                refused = refused.or(push_batch(state, connection, vec![job]).await?);
-            }
-            return Ok(refused);
-        }
-        Err(error) if error.is_transient() => retry_or_fail(state, &sent, &error).await?,
-        Err(error @ SeError::Unauthorized { .. }) => {
-            // Not the orders' fault: they wait for a retry once the key is fixed.
-            retry_or_fail(state, &sent, &error).await?;
-            return Ok(Some(error.to_string()));
-        }
-        Err(error) => fail_all(state, &sent, error.status(), &error.to_string()).await?,
-    }
-    Ok(None)
 }
 
 async fn send(
