@@ -20,7 +20,7 @@ use crate::fapi::{FapiError, InvoiceQuery};
 use crate::server::audit::{self, Actor};
 use crate::server::connections::{self, ConnectionRecord};
 use crate::server::state::AppState;
-use crate::sync::ingest::{self, IngestError, Ingested, KnownOrders, ParsedDocument};
+use crate::sync::ingest::{self, Ingested, ParsedDocument};
 use crate::sync::mapping::Source;
 use crate::sync::{store, worker};
 
@@ -422,19 +422,17 @@ async fn ingest_page(
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
     let mut counts = store::RunCounts::default();
     let documents = page.len() as i64;
-    let mut known = KnownOrders::load(&mut tx, connection.id, &page).await?;
-    for parsed in page {
-        match ingest::ingest_parsed(
-            &mut tx,
-            now,
-            connection,
-            parsed,
-            Source::HistoricalSync,
-            Some(run.id),
-            Some(&mut known),
-        )
-        .await
-        {
+    let outcomes = ingest::ingest_batch(
+        &mut tx,
+        now,
+        connection,
+        page,
+        Source::HistoricalSync,
+        Some(run.id),
+    )
+    .await?;
+    for outcome in outcomes {
+        match outcome {
             Ok(Ingested::Queued {
                 new_order: true, ..
             }) => counts.created += 1,
@@ -442,8 +440,7 @@ async fn ingest_page(
                 new_order: false, ..
             }) => counts.updated += 1,
             Ok(Ingested::Unchanged { .. }) | Ok(Ingested::Skipped { .. }) => counts.skipped += 1,
-            Ok(Ingested::Failed { .. }) | Err(IngestError::Invalid(_)) => counts.failed += 1,
-            Err(IngestError::Database(error)) => return Err(error.into()),
+            Ok(Ingested::Failed { .. }) | Err(_) => counts.failed += 1,
         }
     }
     // The checkpoint commits with the page: a crash repeats at most this page.

@@ -1,5 +1,7 @@
-//! One fetched FAPI document → the state of its order, and the payload SmartEmailing should
+//! Fetched FAPI documents → the state of their orders, and the payloads SmartEmailing should
 //! get. Shared by notifications, reconciliation and the historical sync.
+
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Timelike, Utc};
 use serde_json::Value;
@@ -10,7 +12,7 @@ use crate::fapi::Invoice;
 use crate::server::connections::ConnectionRecord;
 use crate::server::state::AppState;
 use crate::sync::mapping::{self, FapiState, OrderContext, Source};
-use crate::sync::store::{self, DocumentRow, OrderFields, Payload, sync_status};
+use crate::sync::store::{self, DocumentRow, NewOrder, OrderContent, Payload, sync_status};
 
 pub const SKIPPED_BEFORE_FORWARDING: &str =
     "created before forwarding was enabled — use the historical sync";
@@ -66,8 +68,12 @@ pub async fn ingest_in(
     source: Source,
     run_id: Option<i64>,
 ) -> Result<Ingested, IngestError> {
-    let document = ParsedDocument::parse(raw);
-    ingest_parsed(tx, now, connection, document, source, run_id, None).await
+    let batch = vec![ParsedDocument::parse(raw)];
+    let mut outcomes = ingest_batch(tx, now, connection, batch, source, run_id).await?;
+    outcomes
+        .pop()
+        .expect("one outcome per document")
+        .map_err(IngestError::Invalid)
 }
 
 /// A document read from FAPI's JSON ahead of its transaction (the historical sync reads the
@@ -85,258 +91,423 @@ impl ParsedDocument {
             raw_text: raw.to_string(),
         }
     }
-
-    /// The order key the document has unless a parent document decides it.
-    fn own_order_key(&self) -> Option<String> {
-        self.document
-            .as_ref()
-            .ok()
-            .map(|document| mapping::order_key(document, None))
-    }
 }
 
-/// Which of a page's order keys already have a row, from one query. A document whose own key is
-/// not among them starts a new order without a look-up of its own; the page's new orders are
-/// added as they are created (the caller holds the write transaction: nobody else adds any).
-pub struct KnownOrders(std::collections::HashSet<String>);
-
-impl KnownOrders {
-    pub async fn load(
-        tx: &mut SqliteConnection,
-        connection_id: i64,
-        page: &[ParsedDocument],
-    ) -> Result<KnownOrders, sqlx::Error> {
-        let keys: Vec<String> = page
-            .iter()
-            .filter_map(ParsedDocument::own_order_key)
-            .collect();
-        let found: Vec<String> = sqlx::query_scalar(
-            "SELECT order_key FROM orders
-             WHERE connection_id = ? AND order_key IN (SELECT value FROM json_each(?))",
-        )
-        .bind(connection_id)
-        .bind(serde_json::to_string(&keys).expect("keys serialize"))
-        .fetch_all(tx)
-        .await?;
-        Ok(KnownOrders(found.into_iter().collect()))
-    }
-}
-
-/// [`ingest_in`] for a parsed document; with `known`, new orders skip their look-up.
-pub async fn ingest_parsed(
+/// Ingests documents of one connection, in their order, inside the caller's write transaction
+/// (`BEGIN IMMEDIATE`); the outcome of each, or why it cannot be read. The result is that of
+/// ingesting them one at a time, with a handful of statements for the whole batch: one
+/// look-up of everything the batch needs, the decisions in memory, then the writes (new
+/// orders and documents in multi-row statements).
+pub async fn ingest_batch(
     tx: &mut SqliteConnection,
     now: DateTime<Utc>,
     connection: &ConnectionRecord,
-    parsed: ParsedDocument,
+    documents: Vec<ParsedDocument>,
     source: Source,
     run_id: Option<i64>,
-    known: Option<&mut KnownOrders>,
-) -> Result<Ingested, IngestError> {
-    let ParsedDocument { document, raw_text } = parsed;
-    let document = document.map_err(IngestError::Invalid)?;
-
-    let parent_key = match document.parent {
-        Some(parent) if document.new_order.is_none() => {
-            store::order_key_of_document(&mut *tx, connection.id, parent).await?
-        }
-        _ => None,
-    };
-    let order_key = mapping::order_key(&document, parent_key.as_deref());
-    let surely_new = parent_key.is_none()
-        && known
-            .as_deref()
-            .is_some_and(|known| !known.0.contains(&order_key));
-    let existing = if surely_new {
-        None
-    } else {
-        store::order_by_key(&mut *tx, connection.id, &order_key).await?
-    };
-    let (invoice_id, number, kind, last_modified_on) = (
-        document.id,
-        document.number.clone(),
-        document.kind.code().to_string(),
-        document.last_modified_on,
-    );
-    let document_row = |order_id| DocumentRow {
-        connection_id: connection.id,
-        invoice_id,
-        order_id,
-        number: number.as_deref(),
-        kind: &kind,
-        last_modified_on,
-        raw: &raw_text,
-    };
-
-    // A known order gets the document now; a new order's row (and then the document) is
-    // written once its content is known, in one insert.
-    let (order, documents, taking_over) = match existing {
-        Some(order) => {
-            let stored = store::upsert_document(&mut *tx, document_row(order.id), now).await?;
-            // An older or identical copy of a known document changes nothing — except that
-            // the historical sync takes over orders the webhook path skipped.
-            let taking_over =
-                source == Source::HistoricalSync && order.sync_status == sync_status::SKIPPED;
-            if !stored && !taking_over {
-                return Ok(Ingested::Unchanged { order_id: order.id });
-            }
-            if taking_over {
-                store::set_order_source(&mut *tx, order.id, source.as_str()).await?;
-            }
-            let documents: Vec<Invoice> = store::order_documents(&mut *tx, order.id)
-                .await?
-                .iter()
-                .filter_map(|text| serde_json::from_str::<Value>(text).ok())
-                .filter_map(|value| Invoice::from_json(&value).ok())
-                .collect();
-            (Some(order), documents, taking_over)
-        }
-        None => (None, vec![document], false),
-    };
-    let new_order = order.is_none();
-
-    let previous = order
-        .as_ref()
-        .and_then(|order| FapiState::parse(&order.fapi_state));
-    let fapi_state = mapping::order_state(&documents, previous);
-    let created_at = mapping::created_at(&documents);
-    let email = mapping::buyer_email(&documents);
-    let mut numbers: Vec<&str> = documents
-        .iter()
-        .filter_map(|d| d.number.as_deref())
-        .collect();
-    numbers.sort_unstable();
-    let numbers = numbers.join(", ");
-    let principal = documents
-        .iter()
-        .filter(|d| d.kind != crate::fapi::DocumentKind::CreditNote)
-        .max_by_key(|d| (d.created_on, d.id));
-
-    // Orders placed before forwarding was switched on belong to the historical sync, unless
-    // SmartEmailing already has them.
-    // FAPI's times have whole seconds: an order from the second the switch went on counts.
-    let before_forwarding = match (created_at, connection.forwarding_enabled_at) {
-        (Some(created), Some(enabled)) => created < enabled.with_nanosecond(0).unwrap_or(enabled),
-        (_, None) => true,
-        _ => false,
-    };
-    let synced_hash = order.as_ref().and_then(|o| o.synced_hash.as_deref());
-    let already_in_smartemailing = synced_hash.is_some();
-    // An order a historical sync has taken on stays its job, even before it is sent.
-    let taken_by_history = order
-        .as_ref()
-        .is_some_and(|o| o.source == Source::HistoricalSync.as_str());
-    let skip = source != Source::HistoricalSync
-        && before_forwarding
-        && !already_in_smartemailing
-        && !taken_by_history;
-
-    let context = OrderContext {
-        eshop_name: &connection.eshop_name,
-        // Fixed when the order is first seen.
-        eshop_code: order.as_ref().map_or(&order_key, |o| &o.eshop_code),
-        source: match &order {
-            Some(order) if !taking_over => Source::parse(&order.source).unwrap_or(source),
-            _ => source,
-        },
-        previous: order
-            .as_ref()
-            .and_then(|o| o.synced_state.as_deref())
-            .and_then(FapiState::parse),
-    };
-    let built = mapping::build_order(&documents, &context).and_then(|order_import| {
-        let contact = mapping::build_contact(&documents, connection.default_list_id)?;
-        Ok(Payload {
-            contact,
-            order: order_import,
-        })
-    });
-
-    /// The outcome, before the order's id is known.
-    enum Verdict {
-        Queued,
-        Unchanged,
-        Skipped(String),
-        Failed(String),
+) -> Result<Vec<Result<Ingested, String>>, sqlx::Error> {
+    let mut batch = Batch::load(tx, connection.id, &documents).await?;
+    let mut outcomes = Vec::with_capacity(documents.len());
+    for ParsedDocument { document, raw_text } in documents {
+        outcomes.push(match document {
+            Ok(document) => Ok(batch
+                .ingest(tx, now, connection, document, raw_text, source, run_id)
+                .await?),
+            Err(reason) => Err(reason),
+        });
     }
-    let (status, reason, payload, verdict) = match built {
-        _ if skip => (
-            sync_status::SKIPPED,
-            Some(SKIPPED_BEFORE_FORWARDING.to_string()),
-            None,
-            Verdict::Skipped(SKIPPED_BEFORE_FORWARDING.into()),
-        ),
-        Err(error) => (
-            sync_status::FAILED,
-            Some(error.to_string()),
-            None,
-            Verdict::Failed(error.to_string()),
-        ),
-        Ok(payload) => {
-            let hash = mapping::fingerprint(&payload.order, &payload.contact);
-            if synced_hash == Some(hash.as_str()) {
-                (
-                    sync_status::SYNCED,
-                    None,
-                    Some((payload, hash)),
-                    Verdict::Unchanged,
-                )
-            } else {
-                (
-                    sync_status::PENDING,
-                    None,
-                    Some((payload, hash)),
-                    Verdict::Queued,
-                )
+    batch.write(tx, connection.id, now).await?;
+    Ok(outcomes)
+}
+
+/// An order as the batch sees it: as loaded, or as the batch created it.
+#[derive(Debug, Clone)]
+struct WorkingOrder {
+    id: i64,
+    eshop_code: String,
+    fapi_state: String,
+    synced_state: Option<String>,
+    sync_status: String,
+    source: String,
+    synced_hash: Option<String>,
+    /// Its place in `Batch::new_orders` when the batch creates it (written at the end).
+    created: Option<usize>,
+}
+
+/// A document to store, as last seen in the batch.
+struct DocumentWrite {
+    order_id: i64,
+    number: Option<String>,
+    kind: String,
+    last_modified_on: Option<DateTime<Utc>>,
+    raw: String,
+}
+
+/// What a batch knows of the stored orders and documents it touches, kept up to date as it
+/// decides, and what it will write.
+struct Batch {
+    /// Orders by key.
+    orders: HashMap<String, WorkingOrder>,
+    order_keys: HashMap<i64, String>,
+    /// Every known document's order and last modification.
+    owners: HashMap<i64, (i64, Option<DateTime<Utc>>)>,
+    /// The readable documents of the known orders, by (order id, invoice id).
+    contents: BTreeMap<(i64, i64), Invoice>,
+    /// The highest order id, once the batch creates an order.
+    last_id: Option<i64>,
+    new_orders: Vec<NewOrder>,
+    documents: BTreeMap<i64, DocumentWrite>,
+}
+
+impl Batch {
+    /// Loads the stored copies of the documents and of their parents, the orders they may
+    /// belong to, and those orders' documents.
+    async fn load(
+        tx: &mut SqliteConnection,
+        connection_id: i64,
+        documents: &[ParsedDocument],
+    ) -> Result<Batch, sqlx::Error> {
+        let readable = || documents.iter().filter_map(|d| d.document.as_ref().ok());
+        let mut invoice_ids: Vec<i64> = readable()
+            .flat_map(|d| [Some(d.id), d.parent.filter(|_| d.new_order.is_none())])
+            .flatten()
+            .collect();
+        invoice_ids.sort_unstable();
+        invoice_ids.dedup();
+        let stored = store::stored_documents(&mut *tx, connection_id, &invoice_ids).await?;
+
+        // A document's order key is its own or, through its parents, one of the stored keys.
+        let own_keys: Vec<String> = readable().map(|d| mapping::order_key(d, None)).collect();
+        let mut keys: Vec<&str> = own_keys
+            .iter()
+            .map(String::as_str)
+            .chain(stored.iter().map(|d| d.order_key.as_str()))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let found = store::orders_by_keys(&mut *tx, connection_id, &keys).await?;
+        let order_ids: Vec<i64> = found.iter().map(|order| order.id).collect();
+        let their_documents = if order_ids.is_empty() {
+            Vec::new()
+        } else {
+            store::documents_of_orders(&mut *tx, &order_ids).await?
+        };
+
+        let mut batch = Batch {
+            orders: HashMap::with_capacity(documents.len()),
+            order_keys: HashMap::with_capacity(documents.len()),
+            owners: HashMap::with_capacity(documents.len()),
+            contents: BTreeMap::new(),
+            last_id: None,
+            new_orders: Vec::new(),
+            documents: BTreeMap::new(),
+        };
+        for document in stored {
+            batch
+                .order_keys
+                .insert(document.order_id, document.order_key);
+            batch.owners.insert(
+                document.invoice_id,
+                (document.order_id, document.last_modified_on),
+            );
+        }
+        for order in found {
+            batch.order_keys.insert(order.id, order.order_key.clone());
+            batch.orders.insert(
+                order.order_key,
+                WorkingOrder {
+                    id: order.id,
+                    eshop_code: order.eshop_code,
+                    fapi_state: order.fapi_state,
+                    synced_state: order.synced_state,
+                    sync_status: order.sync_status,
+                    source: order.source,
+                    synced_hash: order.synced_hash,
+                    created: None,
+                },
+            );
+        }
+        for document in their_documents {
+            batch.owners.insert(
+                document.invoice_id,
+                (document.order_id, document.last_modified_on),
+            );
+            let readable = serde_json::from_str::<Value>(&document.raw)
+                .ok()
+                .and_then(|value| Invoice::from_json(&value).ok());
+            if let Some(invoice) = readable {
+                batch
+                    .contents
+                    .insert((document.order_id, document.invoice_id), invoice);
             }
         }
-    };
-    let payload_text = payload
-        .as_ref()
-        .map(|(payload, _)| serde_json::to_string(payload).expect("payloads serialize"));
-    let fields = OrderFields {
-        customer_email: email.as_deref(),
-        total: principal.and_then(|d| d.total).map(|t| t.to_string()),
-        currency: principal.map(|d| d.currency.as_str()),
-        fapi_state: fapi_state.as_str(),
-        fapi_created_at: created_at,
-        fapi_numbers: &numbers,
-        sync_status: status,
-        status_reason: reason.as_deref(),
-        payload: payload_text.as_deref(),
-        payload_hash: payload.as_ref().map(|(_, hash)| hash.as_str()),
-        run_id: run_id.filter(|_| matches!(verdict, Verdict::Queued)),
-    };
-    let order_id = match &order {
-        Some(order) => {
-            store::update_order(&mut *tx, order.id, fields, now).await?;
-            order.id
-        }
-        None => {
-            let order_id = store::insert_order(
-                &mut *tx,
-                connection.id,
-                &order_key,
-                source.as_str(),
-                fields,
-                now,
-            )
-            .await?;
-            store::upsert_document(&mut *tx, document_row(order_id), now).await?;
-            if let Some(known) = known {
-                known.0.insert(order_key.clone());
+        Ok(batch)
+    }
+
+    /// The order key of the order a document belongs to, if the document is known.
+    fn order_key_of_document(&self, invoice_id: i64) -> Option<String> {
+        let (order_id, _) = self.owners.get(&invoice_id)?;
+        self.order_keys.get(order_id).cloned()
+    }
+
+    /// Takes a fetched document unless a newer copy is already stored (a late notification of
+    /// an older version changes nothing); true when taken. A stored document keeps its order.
+    fn store_document(&mut self, order_id: i64, document: &Invoice, raw: String) -> bool {
+        let owner = match self.owners.get(&document.id) {
+            Some(&(_, stored)) if stored > document.last_modified_on => return false,
+            Some(&(owner, _)) => owner,
+            None => order_id,
+        };
+        self.owners
+            .insert(document.id, (owner, document.last_modified_on));
+        self.contents.insert((owner, document.id), document.clone());
+        self.documents.insert(
+            document.id,
+            DocumentWrite {
+                order_id: owner,
+                number: document.number.clone(),
+                kind: document.kind.code().to_string(),
+                last_modified_on: document.last_modified_on,
+                raw,
+            },
+        );
+        true
+    }
+
+    /// The readable documents of an order, by invoice id.
+    fn documents_of(&self, order_id: i64) -> Vec<Invoice> {
+        self.contents
+            .range((order_id, i64::MIN)..=(order_id, i64::MAX))
+            .map(|(_, invoice)| invoice.clone())
+            .collect()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn ingest(
+        &mut self,
+        tx: &mut SqliteConnection,
+        now: DateTime<Utc>,
+        connection: &ConnectionRecord,
+        document: Invoice,
+        raw: String,
+        source: Source,
+        run_id: Option<i64>,
+    ) -> Result<Ingested, sqlx::Error> {
+        let parent_key = match document.parent {
+            Some(parent) if document.new_order.is_none() => self.order_key_of_document(parent),
+            _ => None,
+        };
+        let order_key = mapping::order_key(&document, parent_key.as_deref());
+        let mut order = self.orders.get(&order_key).cloned();
+
+        // A known order gets the document now; a new order gets it once it has an id.
+        let (documents, taking_over, raw) = match &mut order {
+            Some(order) => {
+                let stored = self.store_document(order.id, &document, raw);
+                // An older copy of a known document changes nothing — except that the
+                // historical sync takes over orders the webhook path skipped.
+                let taking_over =
+                    source == Source::HistoricalSync && order.sync_status == sync_status::SKIPPED;
+                if !stored && !taking_over {
+                    return Ok(Ingested::Unchanged { order_id: order.id });
+                }
+                if taking_over {
+                    match order.created {
+                        Some(index) => self.new_orders[index].source = source.as_str(),
+                        None => {
+                            store::set_order_source(&mut *tx, order.id, source.as_str()).await?
+                        }
+                    }
+                }
+                (self.documents_of(order.id), taking_over, None)
             }
-            order_id
+            None => (vec![document], false, Some(raw)),
+        };
+        let new_order = order.is_none();
+
+        let previous = order
+            .as_ref()
+            .and_then(|order| FapiState::parse(&order.fapi_state));
+        let fapi_state = mapping::order_state(&documents, previous);
+        let created_at = mapping::created_at(&documents);
+        let email = mapping::buyer_email(&documents);
+        let mut numbers: Vec<&str> = documents
+            .iter()
+            .filter_map(|d| d.number.as_deref())
+            .collect();
+        numbers.sort_unstable();
+        let numbers = numbers.join(", ");
+        let principal = documents
+            .iter()
+            .filter(|d| d.kind != crate::fapi::DocumentKind::CreditNote)
+            .max_by_key(|d| (d.created_on, d.id));
+
+        // Orders placed before forwarding was switched on belong to the historical sync, unless
+        // SmartEmailing already has them.
+        // FAPI's times have whole seconds: an order from the second the switch went on counts.
+        let before_forwarding = match (created_at, connection.forwarding_enabled_at) {
+            (Some(created), Some(enabled)) => {
+                created < enabled.with_nanosecond(0).unwrap_or(enabled)
+            }
+            (_, None) => true,
+            _ => false,
+        };
+        let synced_hash = order.as_ref().and_then(|o| o.synced_hash.as_deref());
+        let already_in_smartemailing = synced_hash.is_some();
+        // An order a historical sync has taken on stays its job, even before it is sent.
+        let taken_by_history = order
+            .as_ref()
+            .is_some_and(|o| o.source == Source::HistoricalSync.as_str());
+        let skip = source != Source::HistoricalSync
+            && before_forwarding
+            && !already_in_smartemailing
+            && !taken_by_history;
+
+        let context = OrderContext {
+            eshop_name: &connection.eshop_name,
+            // Fixed when the order is first seen.
+            eshop_code: order.as_ref().map_or(&order_key, |o| &o.eshop_code),
+            source: match &order {
+                Some(order) if !taking_over => Source::parse(&order.source).unwrap_or(source),
+                _ => source,
+            },
+            previous: order
+                .as_ref()
+                .and_then(|o| o.synced_state.as_deref())
+                .and_then(FapiState::parse),
+        };
+        let built = mapping::build_order(&documents, &context).and_then(|order_import| {
+            let contact = mapping::build_contact(&documents, connection.default_list_id)?;
+            Ok(Payload {
+                contact,
+                order: order_import,
+            })
+        });
+
+        /// The outcome, before the order's id is known.
+        enum Verdict {
+            Queued,
+            Unchanged,
+            Skipped(String),
+            Failed(String),
         }
-    };
-    Ok(match verdict {
-        Verdict::Queued => Ingested::Queued {
-            order_id,
-            new_order,
-        },
-        Verdict::Unchanged => Ingested::Unchanged { order_id },
-        Verdict::Skipped(reason) => Ingested::Skipped { order_id, reason },
-        Verdict::Failed(reason) => Ingested::Failed { order_id, reason },
-    })
+        let (status, reason, payload, verdict) = match built {
+            _ if skip => (
+                sync_status::SKIPPED,
+                Some(SKIPPED_BEFORE_FORWARDING.to_string()),
+                None,
+                Verdict::Skipped(SKIPPED_BEFORE_FORWARDING.into()),
+            ),
+            Err(error) => (
+                sync_status::FAILED,
+                Some(error.to_string()),
+                None,
+                Verdict::Failed(error.to_string()),
+            ),
+            Ok(payload) => {
+                let hash = mapping::fingerprint(&payload.order, &payload.contact);
+                let status = if synced_hash == Some(hash.as_str()) {
+                    (sync_status::SYNCED, Verdict::Unchanged)
+                } else {
+                    (sync_status::PENDING, Verdict::Queued)
+                };
+                (status.0, None, Some((payload, hash)), status.1)
+            }
+        };
+        let content = OrderContent {
+            customer_email: email,
+            total: principal.and_then(|d| d.total).map(|t| t.to_string()),
+            currency: principal.map(|d| d.currency.clone()),
+            fapi_state: fapi_state.as_str(),
+            fapi_created_at: created_at,
+            fapi_numbers: numbers,
+            sync_status: status,
+            status_reason: reason,
+            payload: payload
+                .as_ref()
+                .map(|(payload, _)| serde_json::to_string(payload).expect("payloads serialize")),
+            payload_hash: payload.map(|(_, hash)| hash),
+            run_id: run_id.filter(|_| matches!(verdict, Verdict::Queued)),
+        };
+        let order = match order {
+            Some(mut order) => {
+                match order.created {
+                    Some(index) => self.new_orders[index].update(content, now),
+                    None => store::update_order(&mut *tx, order.id, &content, now).await?,
+                }
+                order.fapi_state = fapi_state.as_str().to_string();
+                order.sync_status = status.to_string();
+                if taking_over {
+                    order.source = source.as_str().to_string();
+                }
+                order
+            }
+            None => {
+                let last_id = match self.last_id {
+                    Some(id) => id,
+                    None => store::max_order_id(&mut *tx).await?,
+                };
+                let id = last_id + 1;
+                self.last_id = Some(id);
+                let raw = raw.expect("a new order keeps its document's JSON");
+                self.store_document(id, &documents[0], raw);
+                self.new_orders.push(NewOrder {
+                    id,
+                    connection_id: connection.id,
+                    order_key: order_key.clone(),
+                    source: source.as_str(),
+                    next_attempt_at: (status == sync_status::PENDING).then_some(now),
+                    content,
+                });
+                self.order_keys.insert(id, order_key.clone());
+                WorkingOrder {
+                    id,
+                    eshop_code: order_key.clone(),
+                    fapi_state: fapi_state.as_str().to_string(),
+                    synced_state: None,
+                    sync_status: status.to_string(),
+                    source: source.as_str().to_string(),
+                    synced_hash: None,
+                    created: Some(self.new_orders.len() - 1),
+                }
+            }
+        };
+        let order_id = order.id;
+        self.orders.insert(order_key, order);
+        Ok(match verdict {
+            Verdict::Queued => Ingested::Queued {
+                order_id,
+                new_order,
+            },
+            Verdict::Unchanged => Ingested::Unchanged { order_id },
+            Verdict::Skipped(reason) => Ingested::Skipped { order_id, reason },
+            Verdict::Failed(reason) => Ingested::Failed { order_id, reason },
+        })
+    }
+
+    /// Writes the orders the batch created, then every document it took.
+    async fn write(
+        self,
+        tx: &mut SqliteConnection,
+        connection_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        store::insert_orders(&mut *tx, &self.new_orders, now).await?;
+        let documents: Vec<DocumentRow<'_>> = self
+            .documents
+            .iter()
+            .map(|(&invoice_id, d)| DocumentRow {
+                connection_id,
+                invoice_id,
+                order_id: d.order_id,
+                number: d.number.as_deref(),
+                kind: &d.kind,
+                last_modified_on: d.last_modified_on,
+                raw: &d.raw,
+            })
+            .collect();
+        store::upsert_documents(&mut *tx, &documents, now).await
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

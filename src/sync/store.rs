@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{FromRow, SqliteConnection, SqlitePool};
+use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 /// A notification's lifecycle.
 pub mod notification_status {
@@ -179,36 +179,54 @@ pub struct OrderRecord {
     pub attempts: i64,
 }
 
-const ORDER_COLUMNS: &str = "id, connection_id, order_key, eshop_code, fapi_state, synced_state, sync_status, \
-    source, payload_hash, synced_hash, attempts";
-
-pub async fn order_by_key(
+/// The orders of a connection with these keys (one query for a whole batch of documents).
+pub async fn orders_by_keys(
     conn: &mut SqliteConnection,
     connection_id: i64,
-    order_key: &str,
-) -> Result<Option<OrderRecord>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {ORDER_COLUMNS} FROM orders WHERE connection_id = ? AND order_key = ?"
-    ))
+    order_keys: &[&str],
+) -> Result<Vec<OrderRecord>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, connection_id, order_key, eshop_code, fapi_state, synced_state, sync_status,
+                source, payload_hash, synced_hash, attempts
+         FROM orders WHERE connection_id = ? AND order_key IN (SELECT value FROM json_each(?))",
+    )
     .bind(connection_id)
-    .bind(order_key)
-    .fetch_optional(conn)
+    .bind(serde_json::to_string(order_keys).expect("keys serialize"))
+    .fetch_all(conn)
     .await
 }
 
-/// The order key of the order a document belongs to, if the document is known.
-pub async fn order_key_of_document(
+/// The highest order id so far. Inside a write transaction (`BEGIN IMMEDIATE`) nobody else
+/// inserts, so the ingest can number the orders it creates itself.
+pub async fn max_order_id(conn: &mut SqliteConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM orders")
+        .fetch_one(conn)
+        .await
+}
+
+/// A stored document: which order it belongs to, and how recent the copy is.
+#[derive(Debug, Clone, FromRow)]
+pub struct StoredDocument {
+    pub invoice_id: i64,
+    pub order_id: i64,
+    pub order_key: String,
+    pub last_modified_on: Option<DateTime<Utc>>,
+}
+
+/// The stored copies of these documents, if any.
+pub async fn stored_documents(
     conn: &mut SqliteConnection,
     connection_id: i64,
-    invoice_id: i64,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT o.order_key FROM order_documents d JOIN orders o ON o.id = d.order_id
-         WHERE d.connection_id = ? AND d.invoice_id = ?",
+    invoice_ids: &[i64],
+) -> Result<Vec<StoredDocument>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT d.invoice_id, d.order_id, o.order_key, d.last_modified_on
+         FROM order_documents d JOIN orders o ON o.id = d.order_id
+         WHERE d.connection_id = ? AND d.invoice_id IN (SELECT value FROM json_each(?))",
     )
     .bind(connection_id)
-    .bind(invoice_id)
-    .fetch_optional(conn)
+    .bind(serde_json::to_string(invoice_ids).expect("ids serialize"))
+    .fetch_all(conn)
     .await
 }
 
@@ -227,6 +245,29 @@ pub async fn document_modified_on(
     .await
 }
 
+/// A stored document of an order, with its JSON.
+#[derive(Debug, Clone, FromRow)]
+pub struct OrderDocument {
+    pub order_id: i64,
+    pub invoice_id: i64,
+    pub last_modified_on: Option<DateTime<Utc>>,
+    pub raw: String,
+}
+
+/// Every stored document of these orders.
+pub async fn documents_of_orders(
+    conn: &mut SqliteConnection,
+    order_ids: &[i64],
+) -> Result<Vec<OrderDocument>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT order_id, invoice_id, last_modified_on, raw FROM order_documents
+         WHERE order_id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(serde_json::to_string(order_ids).expect("ids serialize"))
+    .fetch_all(conn)
+    .await
+}
+
 pub struct DocumentRow<'a> {
     pub connection_id: i64,
     pub invoice_id: i64,
@@ -235,6 +276,42 @@ pub struct DocumentRow<'a> {
     pub kind: &'a str,
     pub last_modified_on: Option<DateTime<Utc>>,
     pub raw: &'a str,
+}
+
+/// Rows per multi-row statement: far below SQLite's limit of 32,766 bound values.
+const ROWS_PER_STATEMENT: usize = 1000;
+
+/// Stores fetched documents (the caller decided they are not older than the stored copies).
+/// A stored document keeps the order it belongs to.
+pub async fn upsert_documents(
+    conn: &mut SqliteConnection,
+    documents: &[DocumentRow<'_>],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    for chunk in documents.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO order_documents
+                (connection_id, invoice_id, order_id, number, kind, last_modified_on, raw, fetched_at) ",
+        );
+        insert.push_values(chunk, |mut row, d| {
+            row.push_bind(d.connection_id)
+                .push_bind(d.invoice_id)
+                .push_bind(d.order_id)
+                .push_bind(d.number)
+                .push_bind(d.kind)
+                .push_bind(d.last_modified_on)
+                .push_bind(d.raw)
+                .push_bind(now);
+        });
+        insert.push(
+            " ON CONFLICT (connection_id, invoice_id) DO UPDATE SET
+                number = excluded.number, kind = excluded.kind,
+                last_modified_on = excluded.last_modified_on, raw = excluded.raw,
+                fetched_at = excluded.fetched_at",
+        );
+        insert.build().persistent(false).execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 pub async fn set_order_source(
@@ -250,107 +327,96 @@ pub async fn set_order_source(
     Ok(())
 }
 
-/// Stores a fetched document unless a newer copy is already stored (a late notification of an
-/// older version changes nothing). True when stored.
-pub async fn upsert_document(
-    conn: &mut SqliteConnection,
-    d: DocumentRow<'_>,
-    now: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
-    let changed = sqlx::query(
-        "INSERT INTO order_documents (connection_id, invoice_id, order_id, number, kind, last_modified_on, raw, fetched_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (connection_id, invoice_id) DO UPDATE SET
-            number = excluded.number, kind = excluded.kind, last_modified_on = excluded.last_modified_on,
-            raw = excluded.raw, fetched_at = excluded.fetched_at
-         WHERE coalesce(excluded.last_modified_on, '') >= coalesce(order_documents.last_modified_on, '')",
-    )
-    .bind(d.connection_id)
-    .bind(d.invoice_id)
-    .bind(d.order_id)
-    .bind(d.number)
-    .bind(d.kind)
-    .bind(d.last_modified_on)
-    .bind(d.raw)
-    .bind(now)
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(changed > 0)
-}
-
-/// The raw JSON of every stored document of an order.
-pub async fn order_documents(
-    conn: &mut SqliteConnection,
-    order_id: i64,
-) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT raw FROM order_documents WHERE order_id = ? ORDER BY invoice_id")
-        .bind(order_id)
-        .fetch_all(conn)
-        .await
-}
-
 /// What ingesting decided for an order.
-pub struct OrderFields<'a> {
-    pub customer_email: Option<&'a str>,
+#[derive(Debug, Clone)]
+pub struct OrderContent {
+    pub customer_email: Option<String>,
     pub total: Option<String>,
-    pub currency: Option<&'a str>,
-    pub fapi_state: &'a str,
+    pub currency: Option<String>,
+    pub fapi_state: &'static str,
     pub fapi_created_at: Option<DateTime<Utc>>,
-    pub fapi_numbers: &'a str,
-    pub sync_status: &'a str,
-    pub status_reason: Option<&'a str>,
-    pub payload: Option<&'a str>,
-    pub payload_hash: Option<&'a str>,
+    pub fapi_numbers: String,
+    pub sync_status: &'static str,
+    pub status_reason: Option<String>,
+    pub payload: Option<String>,
+    pub payload_hash: Option<String>,
     /// The historical sync run that queued this content, if any.
     pub run_id: Option<i64>,
 }
 
-/// Creates an order row with its first content; its id. Called inside the write transaction
-/// in which [`order_by_key`] found none, so no one else can have created it meanwhile (two
+/// An order the ingest creates, numbered by it (see [`max_order_id`]).
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub id: i64,
+    pub connection_id: i64,
+    pub order_key: String,
+    pub source: &'static str,
+    pub content: OrderContent,
+    /// When the order became due for a push (set while it is pending).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+impl NewOrder {
+    /// Later content for an order not written yet, with [`update_order`]'s rules.
+    pub fn update(&mut self, content: OrderContent, now: DateTime<Utc>) {
+        if content.sync_status == sync_status::PENDING {
+            self.next_attempt_at = Some(now);
+        }
+        let previous = std::mem::replace(&mut self.content, content);
+        let content = &mut self.content;
+        content.payload = content.payload.take().or(previous.payload);
+        content.payload_hash = content.payload_hash.take().or(previous.payload_hash);
+        content.run_id = content.run_id.or(previous.run_id);
+    }
+}
+
+/// Creates orders with their first content. Called inside the write transaction in which
+/// [`orders_by_keys`] found none of them, so no one else can have created them meanwhile (two
 /// notifications of one order end as one row).
-pub async fn insert_order(
+pub async fn insert_orders(
     conn: &mut SqliteConnection,
-    connection_id: i64,
-    order_key: &str,
-    source: &str,
-    f: OrderFields<'_>,
+    orders: &[NewOrder],
     now: DateTime<Utc>,
-) -> Result<i64, sqlx::Error> {
-    let pending = f.sync_status == sync_status::PENDING;
-    sqlx::query_scalar(
-        "INSERT INTO orders (connection_id, order_key, eshop_code, source, customer_email, total, currency,
-            fapi_state, fapi_created_at, fapi_numbers, sync_status, status_reason, payload, payload_hash,
-            next_attempt_at, run_id, first_seen_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         RETURNING id",
-    )
-    .bind(connection_id)
-    .bind(order_key)
-    .bind(order_key)
-    .bind(source)
-    .bind(f.customer_email)
-    .bind(f.total)
-    .bind(f.currency)
-    .bind(f.fapi_state)
-    .bind(f.fapi_created_at)
-    .bind(f.fapi_numbers)
-    .bind(f.sync_status)
-    .bind(f.status_reason)
-    .bind(f.payload)
-    .bind(f.payload_hash)
-    .bind(pending.then_some(now))
-    .bind(f.run_id)
-    .bind(now)
-    .bind(now)
-    .fetch_one(conn)
-    .await
+) -> Result<(), sqlx::Error> {
+    for chunk in orders.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO orders (id, connection_id, order_key, eshop_code, source, customer_email,
+                total, currency, fapi_state, fapi_created_at, fapi_numbers, sync_status,
+                status_reason, payload, payload_hash, next_attempt_at, run_id, first_seen_at,
+                updated_at) ",
+        );
+        insert.push_values(chunk, |mut row, order| {
+            let c = &order.content;
+            row.push_bind(order.id)
+                .push_bind(order.connection_id)
+                .push_bind(&order.order_key)
+                // The e-shop code is fixed when the order is first seen.
+                .push_bind(&order.order_key)
+                .push_bind(order.source)
+                .push_bind(&c.customer_email)
+                .push_bind(&c.total)
+                .push_bind(&c.currency)
+                .push_bind(c.fapi_state)
+                .push_bind(c.fapi_created_at)
+                .push_bind(&c.fapi_numbers)
+                .push_bind(c.sync_status)
+                .push_bind(&c.status_reason)
+                .push_bind(&c.payload)
+                .push_bind(&c.payload_hash)
+                .push_bind(order.next_attempt_at)
+                .push_bind(c.run_id)
+                .push_bind(now)
+                .push_bind(now);
+        });
+        insert.build().persistent(false).execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 pub async fn update_order(
     conn: &mut SqliteConnection,
     order_id: i64,
-    u: OrderFields<'_>,
+    u: &OrderContent,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -364,18 +430,18 @@ pub async fn update_order(
             updated_at = ?
          WHERE id = ?",
     )
-    .bind(u.customer_email)
-    .bind(u.total)
-    .bind(u.currency)
+    .bind(&u.customer_email)
+    .bind(&u.total)
+    .bind(&u.currency)
     .bind(u.fapi_state)
     .bind(u.fapi_created_at)
-    .bind(u.fapi_numbers)
+    .bind(&u.fapi_numbers)
     .bind(u.sync_status)
-    .bind(u.status_reason)
-    .bind(u.payload)
-    .bind(u.payload_hash)
+    .bind(&u.status_reason)
+    .bind(&u.payload)
+    .bind(&u.payload_hash)
     .bind(u.sync_status)
-    .bind(u.payload_hash)
+    .bind(&u.payload_hash)
     .bind(u.sync_status)
     .bind(now)
     .bind(u.run_id)

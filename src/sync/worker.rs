@@ -19,7 +19,7 @@ use crate::fapi::security;
 use crate::server::connections::{self, ConnectionRecord};
 use crate::server::state::AppState;
 use crate::smartemailing::{ImportSettings, SeError, SmartEmailingClient};
-use crate::sync::ingest::{self, IngestError, Ingested};
+use crate::sync::ingest::{self, Ingested, ParsedDocument};
 use crate::sync::mapping::Source;
 use crate::sync::reconcile;
 use crate::sync::store::{self, Attempt, Payload, PushJob, notification_status};
@@ -331,32 +331,50 @@ async fn commit_notifications(
 ) -> Result<(), sqlx::Error> {
     let now = state.clock.now();
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    // Each connection's invoices are ingested as one batch, in the notifications' order.
+    let mut by_connection = std::collections::BTreeMap::new();
+    for (index, (_, prepared)) in work.iter().enumerate() {
+        if let Prepared::Ingest(connection, invoice) = prepared {
+            by_connection
+                .entry(connection.id)
+                .or_insert_with(|| (*connection, Vec::new()))
+                .1
+                .push((index, invoice));
+        }
+    }
+    let mut outcomes: Vec<Option<Result<Ingested, String>>> = work.iter().map(|_| None).collect();
+    for (connection, invoices) in by_connection.into_values() {
+        let documents = invoices
+            .iter()
+            .map(|(_, invoice)| ParsedDocument::parse(invoice))
+            .collect();
+        let ingested =
+            ingest::ingest_batch(&mut tx, now, connection, documents, Source::Webhook, None)
+                .await?;
+        for ((index, _), outcome) in invoices.into_iter().zip(ingested) {
+            outcomes[index] = Some(outcome);
+        }
+    }
     let mut queued = false;
-    for (job, prepared) in work {
-        let (status, reason, order_id) = match prepared {
-            Prepared::Finished(status, reason) => (*status, reason.clone(), None),
-            Prepared::Retry(at, reason) => {
+    for ((job, prepared), outcome) in work.iter().zip(outcomes) {
+        let (status, reason, order_id) = match (prepared, outcome) {
+            (Prepared::Finished(status, reason), _) => (*status, reason.clone(), None),
+            (Prepared::Retry(at, reason), _) => {
                 store::retry_notification(&mut tx, job.id, *at, reason).await?;
                 continue;
             }
-            Prepared::Ingest(connection, invoice) => {
-                match ingest::ingest_in(&mut tx, now, connection, invoice, Source::Webhook, None)
-                    .await
-                {
-                    Ok(outcome) => {
-                        queued |= matches!(outcome, Ingested::Queued { .. });
-                        (
-                            notification_status::PROCESSED,
-                            Some(describe(&outcome)),
-                            Some(outcome.order_id()),
-                        )
-                    }
-                    Err(IngestError::Invalid(reason)) => {
-                        (notification_status::FAILED, Some(reason), None)
-                    }
-                    Err(IngestError::Database(error)) => return Err(error),
-                }
+            (Prepared::Ingest(..), Some(Ok(outcome))) => {
+                queued |= matches!(outcome, Ingested::Queued { .. });
+                (
+                    notification_status::PROCESSED,
+                    Some(describe(&outcome)),
+                    Some(outcome.order_id()),
+                )
             }
+            (Prepared::Ingest(..), Some(Err(reason))) => {
+                (notification_status::FAILED, Some(reason), None)
+            }
+            (Prepared::Ingest(..), None) => unreachable!("every invoice was ingested above"),
         };
         store::finish_notification(&mut tx, job.id, status, reason.as_deref(), order_id, now)
             .await?;
