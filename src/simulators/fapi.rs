@@ -668,46 +668,92 @@ async fn user(State(sim): State<FapiSimulator>, headers: HeaderMap) -> Response 
 
 type Params = BTreeMap<String, String>;
 
-/// The invoices a list or count query selects, in the requested order; `Err` names the
-/// parameter FAPI would refuse.
-fn select(store: &FapiStore, params: &Params) -> Result<Vec<i64>, &'static str> {
-    let time = |field: &'static str| -> Result<Option<DateTime<Utc>>, &'static str> {
-        params
-            .get(field)
-            .map(|text| parse_prague_local(text).ok_or(field))
-            .transpose()
-    };
-    let modified_after = time("last_modified_after")?;
-    let created_from = time("created_on_from")?;
-    let created_to = time("created_on_to")?;
-    let parent = params
-        .get("parent")
-        .map(|p| p.parse::<i64>().map_err(|_| "parent"))
-        .transpose()?;
-    let kind = params.get("type").cloned();
-    let mut ids: Vec<i64> = store
-        .invoices
-        .values()
-        .filter(|i| modified_after.is_none_or(|t| i.last_modified_on >= t))
-        .filter(|i| created_from.is_none_or(|t| i.created_on >= t))
-        .filter(|i| created_to.is_none_or(|t| i.created_on <= t))
-        .filter(|i| parent.is_none_or(|p| i.parent == Some(p)))
-        .filter(|i| kind.as_deref().is_none_or(|k| i.kind.code() == k))
-        .map(|i| i.id)
-        .chain(
-            store
-                .raw_overrides
-                .keys()
-                .copied()
-                .filter(|id| !store.invoices.contains_key(id)),
-        )
-        .collect();
-    match params.get("order").map(String::as_str) {
-        None | Some("id") => ids.sort_unstable(),
-        Some("-id") => ids.sort_unstable_by(|a, b| b.cmp(a)),
-        Some(_) => return Err("order"),
+/// The filters and order of a list or count query.
+struct Selection {
+    modified_after: Option<DateTime<Utc>>,
+    created_from: Option<DateTime<Utc>>,
+    created_to: Option<DateTime<Utc>>,
+    parent: Option<i64>,
+    kind: Option<String>,
+    descending: bool,
+}
+
+impl Selection {
+    /// `Err` names the parameter FAPI would refuse.
+    fn parse(params: &Params) -> Result<Selection, &'static str> {
+        let time = |field: &'static str| -> Result<Option<DateTime<Utc>>, &'static str> {
+            params
+                .get(field)
+                .map(|text| parse_prague_local(text).ok_or(field))
+                .transpose()
+        };
+        Ok(Selection {
+            modified_after: time("last_modified_after")?,
+            created_from: time("created_on_from")?,
+            created_to: time("created_on_to")?,
+            parent: params
+                .get("parent")
+                .map(|p| p.parse::<i64>().map_err(|_| "parent"))
+                .transpose()?,
+            kind: params.get("type").cloned(),
+            descending: match params.get("order").map(String::as_str) {
+                None | Some("id") => false,
+                Some("-id") => true,
+                Some(_) => return Err("order"),
+            },
+        })
     }
-    Ok(ids)
+
+    fn matches(&self, i: &SimInvoice) -> bool {
+        self.modified_after.is_none_or(|t| i.last_modified_on >= t)
+            && self.created_from.is_none_or(|t| i.created_on >= t)
+            && self.created_to.is_none_or(|t| i.created_on <= t)
+            && self.parent.is_none_or(|p| i.parent == Some(p))
+            && self.kind.as_deref().is_none_or(|k| i.kind.code() == k)
+    }
+
+    /// The selected invoices' ids in order, with the raw answers served in their place.
+    fn ids(&self, store: &FapiStore) -> Vec<i64> {
+        let mut ids: Vec<i64> = store
+            .invoices
+            .values()
+            .filter(|i| self.matches(i))
+            .map(|i| i.id)
+            .chain(
+                store
+                    .raw_overrides
+                    .keys()
+                    .copied()
+                    .filter(|id| !store.invoices.contains_key(id)),
+            )
+            .collect();
+        ids.sort_unstable();
+        if self.descending {
+            ids.reverse();
+        }
+        ids
+    }
+
+    /// One page of the selection as FAPI's JSON. Without raw answers (every test but those of
+    /// malformed answers) it walks the invoices in id order and stops after the page.
+    fn page(&self, store: &FapiStore, offset: usize, limit: usize) -> Vec<Value> {
+        if !store.raw_overrides.is_empty() {
+            return self
+                .ids(store)
+                .into_iter()
+                .skip(offset)
+                .take(limit)
+                .filter_map(|id| store.invoice_json(id))
+                .collect();
+        }
+        let matching = store.invoices.values().filter(|i| self.matches(i));
+        let page: Vec<&SimInvoice> = if self.descending {
+            matching.rev().skip(offset).take(limit).collect()
+        } else {
+            matching.skip(offset).take(limit).collect()
+        };
+        page.into_iter().map(|i| store.render(i)).collect()
+    }
 }
 
 fn invalid_parameter(field: &str) -> Response {
@@ -727,8 +773,8 @@ async fn list_invoices(
         return unauthorized();
     }
     let store = sim.store.lock().expect("store lock");
-    let ids = match select(&store, &params) {
-        Ok(ids) => ids,
+    let selection = match Selection::parse(&params) {
+        Ok(selection) => selection,
         Err(field) => return invalid_parameter(field),
     };
     let limit = params
@@ -740,12 +786,7 @@ async fn list_invoices(
         .get("offset")
         .and_then(|o| o.parse::<usize>().ok())
         .unwrap_or(0);
-    let invoices: Vec<Value> = ids
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .filter_map(|id| store.invoice_json(id))
-        .collect();
+    let invoices = selection.page(&store, offset, limit);
     Json(json!({ "invoices": invoices })).into_response()
 }
 
@@ -758,8 +799,8 @@ async fn count_invoices(
         return unauthorized();
     }
     let store = sim.store.lock().expect("store lock");
-    match select(&store, &params) {
-        Ok(ids) => Json(json!({ "count": ids.len() })).into_response(),
+    match Selection::parse(&params) {
+        Ok(selection) => Json(json!({ "count": selection.ids(&store).len() })).into_response(),
         Err(field) => invalid_parameter(field),
     }
 }

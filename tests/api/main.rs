@@ -10,6 +10,7 @@ mod crash;
 mod forwarding;
 mod helpers;
 mod historical;
+mod ingest;
 mod orders;
 mod pages;
 mod reminders;

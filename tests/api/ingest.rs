@@ -1,0 +1,154 @@
+//! Ingesting documents in batches (the historical sync's pages, the notification workers'
+//! batches) ends exactly as ingesting them one at a time.
+
+use fapi_bridge::model::Role;
+use fapi_bridge::server::connections;
+use fapi_bridge::sync::ingest::{self, Ingested, ParsedDocument};
+use fapi_bridge::sync::mapping::Source;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, connection_form, spawn_app};
+
+/// Every document of the simulated account in id order, with repeats and older copies mixed
+/// in (late notifications): an older copy of a paid invoice says it is unpaid.
+fn documents_with_late_copies(app: &TestApp) -> Vec<Value> {
+    let now = fapi_bridge::server::clock::Clock::now(&app.clock);
+    let mut store = app.fapi.store.lock().unwrap();
+    store.generate(
+        150,
+        now - chrono::Duration::days(90),
+        now - chrono::Duration::days(1),
+    );
+    let mut documents = Vec::new();
+    for (position, id) in store.invoices.keys().enumerate() {
+        let current = store.invoice_json(*id).unwrap();
+        documents.push(current.clone());
+        if position % 7 == 0 {
+            documents.push(current.clone());
+        }
+        if position % 5 == 0 && current["paid"] == true {
+            let mut older = current;
+            older["paid"] = Value::Bool(false);
+            older["last_modified_on"] = Value::String("2001-01-01 00:00:00".into());
+            documents.push(older);
+        }
+    }
+    documents
+}
+
+/// Orders and documents of a connection, a row each, named by order key (ids differ between
+/// connections).
+async fn stored(app: &TestApp, connection: i64) -> (Vec<String>, Vec<String>) {
+    let orders = sqlx::query_scalar(
+        "SELECT json_array(order_key, eshop_code, customer_email, total, currency, fapi_state,
+                sync_status, status_reason, source, fapi_numbers, payload, payload_hash,
+                fapi_created_at, run_id, next_attempt_at IS NOT NULL)
+         FROM orders WHERE connection_id = ? ORDER BY order_key",
+    )
+    .bind(connection)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    let documents = sqlx::query_scalar(
+        "SELECT json_array(d.invoice_id, o.order_key, d.number, d.kind, d.last_modified_on, d.raw)
+         FROM order_documents d JOIN orders o ON o.id = d.order_id
+         WHERE d.connection_id = ? ORDER BY d.invoice_id",
+    )
+    .bind(connection)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    (orders, documents)
+}
+
+/// Equal rows, or the first row that differs.
+fn assert_same<T: PartialEq + std::fmt::Debug>(batched: &[T], one_by_one: &[T], what: &str) {
+    assert_eq!(batched.len(), one_by_one.len(), "{what}: count");
+    if let Some((b, o)) = batched.iter().zip(one_by_one).find(|(b, o)| b != o) {
+        panic!("{what}: batched {b:?}\n one by one {o:?}");
+    }
+}
+
+/// An outcome without the order id, which differs between connections.
+fn outcome_kind(outcome: &Ingested) -> String {
+    match outcome {
+        Ingested::Queued { new_order, .. } => format!("queued new={new_order}"),
+        Ingested::Unchanged { .. } => "unchanged".into(),
+        Ingested::Skipped { reason, .. } => format!("skipped {reason}"),
+        Ingested::Failed { reason, .. } => format!("failed {reason}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_ends_as_its_documents_one_at_a_time() {
+    let app = spawn_app().await;
+    let admin = app.signed_in("admin@example.cz", Role::Admin).await;
+    // One e-shop name, so that the payloads of both connections compare equal.
+    let connection = |name: &str| {
+        let mut form = connection_form(name);
+        form.retain(|(field, _)| *field != "eshop_name");
+        form.push(("eshop_name", "eshop".to_string()));
+        form
+    };
+    let one_by_one: i64 = app
+        .call_owned(&admin, "create_connection", &connection("One by one"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let batched: i64 = app
+        .call_owned(&admin, "create_connection", &connection("Batched"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let documents = documents_with_late_copies(&app);
+    assert!(documents.len() > 250, "{} documents", documents.len());
+
+    // Ingested "tomorrow": the queued orders are not due yet, so the push worker leaves them.
+    let now = app.state.clock.now() + chrono::Duration::days(1);
+    for source in [Source::Webhook, Source::HistoricalSync] {
+        let single = connections::find(&app.db, one_by_one).await.unwrap();
+        let mut singly = Vec::new();
+        for raw in &documents {
+            let mut tx = app.db.begin_with("BEGIN IMMEDIATE").await.unwrap();
+            let outcome = ingest::ingest_in(&mut tx, now, &single, raw, source, None)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            singly.push(outcome_kind(&outcome));
+        }
+
+        // Batches of 37: an order's documents often fall into two batches.
+        let batch = connections::find(&app.db, batched).await.unwrap();
+        let mut together = Vec::new();
+        for chunk in documents.chunks(37) {
+            let mut tx = app.db.begin_with("BEGIN IMMEDIATE").await.unwrap();
+            let parsed = chunk.iter().map(ParsedDocument::parse).collect();
+            let outcomes = ingest::ingest_batch(&mut tx, now, &batch, parsed, source, None)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            together.extend(outcomes.iter().map(|o| outcome_kind(o.as_ref().unwrap())));
+        }
+
+        assert_eq!(together, singly, "outcomes of a {source:?} pass");
+        assert!(
+            singly.iter().any(|o| o == "unchanged"),
+            "older copies change nothing"
+        );
+        let (orders_one, documents_one) = stored(&app, one_by_one).await;
+        let (orders_batched, documents_batched) = stored(&app, batched).await;
+        assert_same(
+            &orders_batched,
+            &orders_one,
+            &format!("orders after a {source:?} pass"),
+        );
+        assert_same(
+            &documents_batched,
+            &documents_one,
+            &format!("documents after a {source:?} pass"),
+        );
+        assert_eq!(orders_one.len(), 150);
+    }
+}
