@@ -139,7 +139,8 @@ pub async fn spawn_app_with(
 
 impl TestApp {
     /// A browser-like client: its own cookie jar, our Origin on every request, no automatic
-    /// redirects (tests look at them).
+    /// redirects (tests look at them). A response that never completes fails its test, named,
+    /// instead of stalling the whole suite.
     pub fn client(&self) -> reqwest::Client {
         let mut headers = HeaderMap::new();
         headers.insert(ORIGIN, HeaderValue::from_str(&self.base).unwrap());
@@ -147,6 +148,7 @@ impl TestApp {
             .cookie_store(true)
             .default_headers(headers)
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(60))
             .build()
             .unwrap()
     }
