@@ -95,9 +95,10 @@ impl ParsedDocument {
 
 /// Ingests documents of one connection, in their order, inside the caller's write transaction
 /// (`BEGIN IMMEDIATE`); the outcome of each, or why it cannot be read. The result is that of
-/// ingesting them one at a time, with a handful of statements for the whole batch: one
-/// look-up of everything the batch needs, the decisions in memory, then the writes (new
-/// orders and documents in multi-row statements).
+/// ingesting them one at a time, with far fewer statements: one look-up of everything the
+/// batch needs (three queries), the decisions in memory, then the writes — new orders and all
+/// documents in multi-row statements, and one `UPDATE` per change of an order that existed
+/// before the batch.
 pub async fn ingest_batch(
     tx: &mut SqliteConnection,
     now: DateTime<Utc>,

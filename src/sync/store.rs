@@ -278,7 +278,7 @@ pub struct DocumentRow<'a> {
     pub raw: &'a str,
 }
 
-/// Rows per multi-row statement: far below SQLite's limit of 32,766 bound values.
+/// Rows per multi-row statement: at most 19,000 bound values, below SQLite's limit of 32,766.
 const ROWS_PER_STATEMENT: usize = 1000;
 
 /// Stores fetched documents (the caller decided they are not older than the stored copies).

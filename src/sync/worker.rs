@@ -331,19 +331,21 @@ async fn commit_notifications(
 ) -> Result<(), sqlx::Error> {
     let now = state.clock.now();
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
-    // Each connection's invoices are ingested as one batch, in the notifications' order.
-    let mut by_connection = std::collections::BTreeMap::new();
+    // Consecutive invoices of one connection are ingested as one batch, so that everything
+    // happens in the notifications' order (new orders are numbered in it, too).
+    let mut runs: Vec<(&ConnectionRecord, Vec<(usize, &serde_json::Value)>)> = Vec::new();
     for (index, (_, prepared)) in work.iter().enumerate() {
         if let Prepared::Ingest(connection, invoice) = prepared {
-            by_connection
-                .entry(connection.id)
-                .or_insert_with(|| (*connection, Vec::new()))
-                .1
-                .push((index, invoice));
+            match runs.last_mut() {
+                Some((current, invoices)) if current.id == connection.id => {
+                    invoices.push((index, invoice))
+                }
+                _ => runs.push((connection, vec![(index, invoice)])),
+            }
         }
     }
     let mut outcomes: Vec<Option<Result<Ingested, String>>> = work.iter().map(|_| None).collect();
-    for (connection, invoices) in by_connection.into_values() {
+    for (connection, invoices) in runs {
         let documents = invoices
             .iter()
             .map(|(_, invoice)| ParsedDocument::parse(invoice))
