@@ -226,6 +226,8 @@ const NOTIFICATION_BATCH: i64 = 32;
 /// FAPI fetches in flight per worker (FAPI documents no rate limit: with the default 4 workers,
 /// at most 16 requests at once).
 const CONCURRENT_FETCHES: usize = 4;
+/// How long fetched invoices wait for the rest of their batch before they are committed.
+const FETCH_LINGER: Duration = Duration::from_millis(200);
 
 /// What a claimed notification needs after its FAPI fetch.
 enum Prepared<'a> {
@@ -262,17 +264,36 @@ pub async fn process_next_notifications(state: &AppState) -> anyhow::Result<bool
         .iter()
         .map(|job| prepare(state, connections[&job.connection_id].as_ref(), job))
         .collect();
-    let prepared: Vec<Prepared<'_>> = futures_util::stream::iter(fetches)
-        .buffered(CONCURRENT_FETCHES)
-        .collect()
-        .await;
-    let work: Vec<_> = jobs.iter().zip(&prepared).collect();
-    match commit_notifications(state, &work).await {
+    // What has been fetched is committed in groups: all at once when FAPI answers quickly, and
+    // whatever arrived within FETCH_LINGER when an invoice is slow, so that a slow invoice
+    // (FAPI retried up to its timeout) holds back no other notification.
+    let fetched = futures_util::stream::iter(fetches).buffer_unordered(CONCURRENT_FETCHES);
+    let mut groups = std::pin::pin!(tokio_stream::StreamExt::chunks_timeout(
+        fetched,
+        jobs.len(),
+        FETCH_LINGER
+    ));
+    while let Some(group) = groups.next().await {
+        let work: Vec<_> = group
+            .iter()
+            .map(|(job, prepared)| (*job, prepared))
+            .collect();
+        commit_or_one_by_one(state, &work).await?;
+    }
+    Ok(true)
+}
+
+/// Commits the outcomes of fetched notifications in one transaction or, if that fails, one
+/// by one, so one notification's failure does not hold back the others.
+async fn commit_or_one_by_one(
+    state: &AppState,
+    work: &[(&store::NotificationJob, &Prepared<'_>)],
+) -> anyhow::Result<()> {
+    match commit_notifications(state, work).await {
         Ok(()) => {}
-        // One notification's failure must not hold back the others: commit them one by one.
         Err(error) if work.len() > 1 => {
             tracing::warn!(%error, "storing a batch of notifications failed; one at a time");
-            for item in &work {
+            for item in work {
                 if let Err(error) = commit_notifications(state, std::slice::from_ref(item)).await {
                     retry_after_database_error(state, item.0, &error).await?;
                 }
@@ -280,11 +301,19 @@ pub async fn process_next_notifications(state: &AppState) -> anyhow::Result<bool
         }
         Err(error) => retry_after_database_error(state, work[0].0, &error).await?,
     }
-    Ok(true)
+    Ok(())
 }
 
 /// Fetches and verifies a notification's invoice (or decides it needs none).
 async fn prepare<'a>(
+    state: &AppState,
+    connection: Option<&'a (ConnectionRecord, crate::fapi::FapiClient)>,
+    job: &'a store::NotificationJob,
+) -> (&'a store::NotificationJob, Prepared<'a>) {
+    (job, prepare_one(state, connection, job).await)
+}
+
+async fn prepare_one<'a>(
     state: &AppState,
     connection: Option<&'a (ConnectionRecord, crate::fapi::FapiClient)>,
     job: &store::NotificationJob,

@@ -455,3 +455,82 @@ async fn reconciliation_catches_an_order_whose_notification_never_came() {
         .unwrap();
     assert_eq!((again.created, again.updated), (0, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_invoice_holds_back_no_other_notification_of_its_batch() {
+    use fapi_bridge::sync::store::{self, OwnedNotification};
+    let app = spawn_app().await;
+    let (_admin, connection, _url) = app.forwarding_connection().await;
+    let invoices: Vec<i64> = (0..6).map(|_| app.new_fapi_order(None)).collect();
+    let now = app.clock.now();
+    let notifications: Vec<OwnedNotification> = invoices
+        .iter()
+        .map(|&id| {
+            let (time, security) = app
+                .fapi
+                .store
+                .lock()
+                .unwrap()
+                .notification(id, now.timestamp())
+                .unwrap();
+            OwnedNotification {
+                connection_id: connection,
+                received_at: now,
+                content_type: None,
+                remote_addr: None,
+                user_agent: None,
+                raw_body: format!("id={id}&time={time}&security={security}"),
+                invoice_id: Some(id),
+                notified_time: Some(time),
+                security: Some(security),
+                status: "queued",
+                status_reason: None,
+            }
+        })
+        .collect();
+    // FAPI's next answer hangs past the client's timeout (2 s in tests): that invoice's fetch
+    // is retried, about two seconds after the others were fetched.
+    app.fapi.behaviour.set_faults(FaultConfig {
+        hang_rate: 1.0,
+        hang_ms: 8_000,
+        remaining: Some(1),
+        ..Default::default()
+    });
+    // Stored in one transaction, so that one worker claims all six as one batch.
+    store::insert_notifications(&app.db, &notifications)
+        .await
+        .unwrap();
+    app.state.work.notifications.notify_one();
+
+    let statuses = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT status FROM notifications WHERE connection_id = ? ORDER BY id",
+        )
+        .bind(connection)
+        .fetch_all(&app.db)
+        .await
+        .unwrap()
+    };
+    eventually("five notifications processed", || async {
+        statuses()
+            .await
+            .iter()
+            .filter(|s| *s == "processed")
+            .count()
+            >= 5
+    })
+    .await;
+    let still_fetching = statuses()
+        .await
+        .iter()
+        .filter(|s| *s == "processing")
+        .count();
+    assert_eq!(
+        still_fetching, 1,
+        "the others were committed while the slow invoice was still being fetched"
+    );
+    eventually("the slow one processed too", || async {
+        statuses().await.iter().all(|s| s == "processed")
+    })
+    .await;
+}
