@@ -12,7 +12,9 @@ use crate::fapi::Invoice;
 use crate::server::connections::ConnectionRecord;
 use crate::server::state::AppState;
 use crate::sync::mapping::{self, FapiState, OrderContext, Source};
-use crate::sync::store::{self, DocumentRow, NewOrder, OrderContent, Payload, sync_status};
+use crate::sync::store::{
+    self, DocumentRow, NewOrder, OrderContent, OrderRecord, Payload, sync_status,
+};
 
 pub const SKIPPED_BEFORE_FORWARDING: &str =
     "created before forwarding was enabled — use the historical sync";
@@ -121,20 +123,6 @@ pub async fn ingest_batch(
     Ok(outcomes)
 }
 
-/// An order as the batch sees it: as loaded, or as the batch created it.
-#[derive(Debug, Clone)]
-struct WorkingOrder {
-    id: i64,
-    eshop_code: String,
-    fapi_state: String,
-    synced_state: Option<String>,
-    sync_status: String,
-    source: String,
-    synced_hash: Option<String>,
-    /// Its place in `Batch::new_orders` when the batch creates it (written at the end).
-    created: Option<usize>,
-}
-
 /// A document to store, as last seen in the batch.
 struct DocumentWrite {
     order_id: i64,
@@ -147,9 +135,11 @@ struct DocumentWrite {
 /// What a batch knows of the stored orders and documents it touches, kept up to date as it
 /// decides, and what it will write.
 struct Batch {
-    /// Orders by key.
-    orders: HashMap<String, WorkingOrder>,
+    /// Orders by key, as loaded or as the batch created or changed them.
+    orders: HashMap<String, OrderRecord>,
     order_keys: HashMap<i64, String>,
+    /// The place in `new_orders` of each order the batch creates (written at the end).
+    created: HashMap<i64, usize>,
     /// Every known document's order and last modification.
     owners: HashMap<i64, (i64, Option<DateTime<Utc>>)>,
     /// The readable documents of the known orders, by (order id, invoice id).
@@ -199,34 +189,21 @@ impl Batch {
             order_keys: HashMap::with_capacity(documents.len()),
             owners: HashMap::with_capacity(documents.len()),
             contents: BTreeMap::new(),
+            created: HashMap::new(),
             last_id: None,
             new_orders: Vec::new(),
             documents: BTreeMap::new(),
         };
         for document in stored {
-            batch
-                .order_keys
-                .insert(document.order_id, document.order_key);
             batch.owners.insert(
                 document.invoice_id,
                 (document.order_id, document.last_modified_on),
             );
         }
+        // The stored documents' orders are among these: their keys were looked up.
         for order in found {
             batch.order_keys.insert(order.id, order.order_key.clone());
-            batch.orders.insert(
-                order.order_key,
-                WorkingOrder {
-                    id: order.id,
-                    eshop_code: order.eshop_code,
-                    fapi_state: order.fapi_state,
-                    synced_state: order.synced_state,
-                    sync_status: order.sync_status,
-                    source: order.source,
-                    synced_hash: order.synced_hash,
-                    created: None,
-                },
-            );
+            batch.orders.insert(order.order_key.clone(), order);
         }
         for document in their_documents {
             batch.owners.insert(
@@ -275,6 +252,16 @@ impl Batch {
         true
     }
 
+    /// The id for an order the batch creates: the next after the highest so far.
+    async fn next_order_id(&mut self, tx: &mut SqliteConnection) -> Result<i64, sqlx::Error> {
+        let last = match self.last_id {
+            Some(id) => id,
+            None => store::max_order_id(&mut *tx).await?,
+        };
+        self.last_id = Some(last + 1);
+        Ok(last + 1)
+    }
+
     /// The readable documents of an order, by invoice id.
     fn documents_of(&self, order_id: i64) -> Vec<Invoice> {
         self.contents
@@ -299,30 +286,33 @@ impl Batch {
             _ => None,
         };
         let order_key = mapping::order_key(&document, parent_key.as_deref());
-        let mut order = self.orders.get(&order_key).cloned();
+        let order = self.orders.get(&order_key).cloned();
+        let order_id = match &order {
+            Some(order) => order.id,
+            None => self.next_order_id(tx).await?,
+        };
+        let stored = self.store_document(order_id, &document, raw);
 
-        // A known order gets the document now; a new order gets it once it has an id.
-        let (documents, taking_over, raw) = match &mut order {
+        let (documents, taking_over) = match &order {
             Some(order) => {
-                let stored = self.store_document(order.id, &document, raw);
                 // An older copy of a known document changes nothing — except that the
                 // historical sync takes over orders the webhook path skipped.
                 let taking_over =
                     source == Source::HistoricalSync && order.sync_status == sync_status::SKIPPED;
                 if !stored && !taking_over {
-                    return Ok(Ingested::Unchanged { order_id: order.id });
+                    return Ok(Ingested::Unchanged { order_id });
                 }
                 if taking_over {
-                    match order.created {
-                        Some(index) => self.new_orders[index].source = source.as_str(),
+                    match self.created.get(&order_id) {
+                        Some(&index) => self.new_orders[index].source = source.as_str(),
                         None => {
-                            store::set_order_source(&mut *tx, order.id, source.as_str()).await?
+                            store::set_order_source(&mut *tx, order_id, source.as_str()).await?
                         }
                     }
                 }
-                (self.documents_of(order.id), taking_over, None)
+                (self.documents_of(order_id), taking_over)
             }
-            None => (vec![document], false, Some(raw)),
+            None => (vec![document], false),
         };
         let new_order = order.is_none();
 
@@ -407,12 +397,12 @@ impl Batch {
             ),
             Ok(payload) => {
                 let hash = mapping::fingerprint(&payload.order, &payload.contact);
-                let status = if synced_hash == Some(hash.as_str()) {
+                let (status, verdict) = if synced_hash == Some(hash.as_str()) {
                     (sync_status::SYNCED, Verdict::Unchanged)
                 } else {
                     (sync_status::PENDING, Verdict::Queued)
                 };
-                (status.0, None, Some((payload, hash)), status.1)
+                (status, None, Some((payload, hash)), verdict)
             }
         };
         let content = OrderContent {
@@ -432,9 +422,9 @@ impl Batch {
         };
         let order = match order {
             Some(mut order) => {
-                match order.created {
-                    Some(index) => self.new_orders[index].update(content, now),
-                    None => store::update_order(&mut *tx, order.id, &content, now).await?,
+                match self.created.get(&order_id) {
+                    Some(&index) => self.new_orders[index].update(content, now),
+                    None => store::update_order(&mut *tx, order_id, &content, now).await?,
                 }
                 order.fapi_state = fapi_state.as_str().to_string();
                 order.sync_status = status.to_string();
@@ -444,36 +434,28 @@ impl Batch {
                 order
             }
             None => {
-                let last_id = match self.last_id {
-                    Some(id) => id,
-                    None => store::max_order_id(&mut *tx).await?,
-                };
-                let id = last_id + 1;
-                self.last_id = Some(id);
-                let raw = raw.expect("a new order keeps its document's JSON");
-                self.store_document(id, &documents[0], raw);
+                self.created.insert(order_id, self.new_orders.len());
                 self.new_orders.push(NewOrder {
-                    id,
+                    id: order_id,
                     connection_id: connection.id,
                     order_key: order_key.clone(),
                     source: source.as_str(),
                     next_attempt_at: (status == sync_status::PENDING).then_some(now),
                     content,
                 });
-                self.order_keys.insert(id, order_key.clone());
-                WorkingOrder {
-                    id,
+                self.order_keys.insert(order_id, order_key.clone());
+                OrderRecord {
+                    id: order_id,
+                    order_key: order_key.clone(),
                     eshop_code: order_key.clone(),
                     fapi_state: fapi_state.as_str().to_string(),
                     synced_state: None,
                     sync_status: status.to_string(),
                     source: source.as_str().to_string(),
                     synced_hash: None,
-                    created: Some(self.new_orders.len() - 1),
                 }
             }
         };
-        let order_id = order.id;
         self.orders.insert(order_key, order);
         Ok(match verdict {
             Verdict::Queued => Ingested::Queued {

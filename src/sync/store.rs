@@ -164,19 +164,17 @@ pub async fn reset_in_flight(db: &SqlitePool) -> Result<(u64, u64), sqlx::Error>
     Ok((notifications, orders))
 }
 
+/// What ingesting reads of an order.
 #[derive(Debug, Clone, FromRow)]
 pub struct OrderRecord {
     pub id: i64,
-    pub connection_id: i64,
     pub order_key: String,
     pub eshop_code: String,
     pub fapi_state: String,
     pub synced_state: Option<String>,
     pub sync_status: String,
     pub source: String,
-    pub payload_hash: Option<String>,
     pub synced_hash: Option<String>,
-    pub attempts: i64,
 }
 
 /// The orders of a connection with these keys (one query for a whole batch of documents).
@@ -186,8 +184,8 @@ pub async fn orders_by_keys(
     order_keys: &[&str],
 ) -> Result<Vec<OrderRecord>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, connection_id, order_key, eshop_code, fapi_state, synced_state, sync_status,
-                source, payload_hash, synced_hash, attempts
+        "SELECT id, order_key, eshop_code, fapi_state, synced_state, sync_status, source,
+                synced_hash
          FROM orders WHERE connection_id = ? AND order_key IN (SELECT value FROM json_each(?))",
     )
     .bind(connection_id)

@@ -304,7 +304,7 @@ async fn commit_or_one_by_one(
     Ok(())
 }
 
-/// Fetches and verifies a notification's invoice (or decides it needs none).
+/// [`prepare_one`], paired with its notification (fetches finish in any order).
 async fn prepare<'a>(
     state: &AppState,
     connection: Option<&'a (ConnectionRecord, crate::fapi::FapiClient)>,
@@ -313,6 +313,7 @@ async fn prepare<'a>(
     (job, prepare_one(state, connection, job).await)
 }
 
+/// Fetches and verifies a notification's invoice (or decides it needs none).
 async fn prepare_one<'a>(
     state: &AppState,
     connection: Option<&'a (ConnectionRecord, crate::fapi::FapiClient)>,
@@ -362,50 +363,46 @@ async fn commit_notifications(
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
     // Consecutive invoices of one connection are ingested as one batch, so that everything
     // happens in the notifications' order (new orders are numbered in it, too).
-    let mut runs: Vec<(&ConnectionRecord, Vec<(usize, &serde_json::Value)>)> = Vec::new();
-    for (index, (_, prepared)) in work.iter().enumerate() {
+    let mut runs: Vec<(&ConnectionRecord, Vec<ParsedDocument>)> = Vec::new();
+    for (_, prepared) in work {
         if let Prepared::Ingest(connection, invoice) = prepared {
+            let document = ParsedDocument::parse(invoice);
             match runs.last_mut() {
-                Some((current, invoices)) if current.id == connection.id => {
-                    invoices.push((index, invoice))
+                Some((current, documents)) if current.id == connection.id => {
+                    documents.push(document)
                 }
-                _ => runs.push((connection, vec![(index, invoice)])),
+                _ => runs.push((connection, vec![document])),
             }
         }
     }
-    let mut outcomes: Vec<Option<Result<Ingested, String>>> = work.iter().map(|_| None).collect();
-    for (connection, invoices) in runs {
-        let documents = invoices
-            .iter()
-            .map(|(_, invoice)| ParsedDocument::parse(invoice))
-            .collect();
-        let ingested =
+    // The outcomes, in the order of the invoices in `work`.
+    let mut ingested = Vec::new();
+    for (connection, documents) in runs {
+        ingested.extend(
             ingest::ingest_batch(&mut tx, now, connection, documents, Source::Webhook, None)
-                .await?;
-        for ((index, _), outcome) in invoices.into_iter().zip(ingested) {
-            outcomes[index] = Some(outcome);
-        }
+                .await?,
+        );
     }
+    let mut ingested = ingested.into_iter();
     let mut queued = false;
-    for ((job, prepared), outcome) in work.iter().zip(outcomes) {
-        let (status, reason, order_id) = match (prepared, outcome) {
-            (Prepared::Finished(status, reason), _) => (*status, reason.clone(), None),
-            (Prepared::Retry(at, reason), _) => {
+    for (job, prepared) in work {
+        let (status, reason, order_id) = match prepared {
+            Prepared::Finished(status, reason) => (*status, reason.clone(), None),
+            Prepared::Retry(at, reason) => {
                 store::retry_notification(&mut tx, job.id, *at, reason).await?;
                 continue;
             }
-            (Prepared::Ingest(..), Some(Ok(outcome))) => {
-                queued |= matches!(outcome, Ingested::Queued { .. });
-                (
-                    notification_status::PROCESSED,
-                    Some(describe(&outcome)),
-                    Some(outcome.order_id()),
-                )
-            }
-            (Prepared::Ingest(..), Some(Err(reason))) => {
-                (notification_status::FAILED, Some(reason), None)
-            }
-            (Prepared::Ingest(..), None) => unreachable!("every invoice was ingested above"),
+            Prepared::Ingest(..) => match ingested.next().expect("one outcome per invoice") {
+                Ok(outcome) => {
+                    queued |= matches!(outcome, Ingested::Queued { .. });
+                    (
+                        notification_status::PROCESSED,
+                        Some(describe(&outcome)),
+                        Some(outcome.order_id()),
+                    )
+                }
+                Err(reason) => (notification_status::FAILED, Some(reason), None),
+            },
         };
         store::finish_notification(&mut tx, job.id, status, reason.as_deref(), order_id, now)
             .await?;

@@ -92,29 +92,25 @@ fn outcome_kind(outcome: &Ingested) -> String {
     }
 }
 
+/// A connection whose e-shop name is the same as every other's made here, so that the
+/// payloads of two connections compare equal.
+async fn same_eshop_connection(app: &TestApp, admin: &reqwest::Client, name: &str) -> i64 {
+    let mut form = connection_form(name);
+    form.retain(|(field, _)| *field != "eshop_name");
+    form.push(("eshop_name", "eshop".to_string()));
+    app.call_owned(admin, "create_connection", &form)
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_ends_as_its_documents_one_at_a_time() {
     let app = spawn_app().await;
     let admin = app.signed_in("admin@example.cz", Role::Admin).await;
-    // One e-shop name, so that the payloads of both connections compare equal.
-    let connection = |name: &str| {
-        let mut form = connection_form(name);
-        form.retain(|(field, _)| *field != "eshop_name");
-        form.push(("eshop_name", "eshop".to_string()));
-        form
-    };
-    let one_by_one: i64 = app
-        .call_owned(&admin, "create_connection", &connection("One by one"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let batched: i64 = app
-        .call_owned(&admin, "create_connection", &connection("Batched"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let one_by_one = same_eshop_connection(&app, &admin, "One by one").await;
+    let batched = same_eshop_connection(&app, &admin, "Batched").await;
     let documents = documents_with_late_copies(&app);
     assert!(documents.len() > 250, "{} documents", documents.len());
 
