@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use fapi_bridge::server::audit::Actor;
+use fapi_bridge::accounts::audit::Actor;
 use fapi_bridge::simulators::RunningSimulator;
 use fapi_bridge::simulators::fapi::FapiSimulator;
 use fapi_bridge::simulators::smartemailing::SmartEmailingSimulator;
@@ -39,7 +39,7 @@ async fn run() {
         .await
         .unwrap();
     let app = support::build_app(dir.path(), &fapi.base_url(), &se.base_url(), &[]).await;
-    let state = app.state().clone();
+    let state = app.context().clone();
     let connection = support::connect(&state, "Bench").await;
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1)

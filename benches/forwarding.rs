@@ -15,8 +15,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fapi_bridge::server::audit::Actor;
-use fapi_bridge::server::connections;
+use fapi_bridge::accounts::audit::Actor;
+use fapi_bridge::connections;
 use fapi_bridge::simulators::RunningSimulator;
 use fapi_bridge::simulators::fapi::FapiSimulator;
 use fapi_bridge::simulators::smartemailing::SmartEmailingSimulator;
@@ -28,7 +28,7 @@ struct Bench {
     _simulators: (RunningSimulator, RunningSimulator),
     fapi: FapiSimulator,
     smartemailing: SmartEmailingSimulator,
-    state: fapi_bridge::server::state::AppState,
+    state: fapi_bridge::platform::Context,
     webhook: String,
     connection: i64,
 }
@@ -49,7 +49,7 @@ async fn start() -> Bench {
         &[("WEBHOOK_REQUESTS_PER_SECOND", "100000")],
     )
     .await;
-    let state = app.state().clone();
+    let state = app.context().clone();
     let connection = support::connect(&state, "Bench").await;
     let webhook = connections::find(&state.db, connection)
         .await

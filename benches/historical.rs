@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fapi_bridge::server::audit::Actor;
+use fapi_bridge::accounts::audit::Actor;
 use fapi_bridge::sync::historical;
 
 mod support;
@@ -89,7 +89,7 @@ async fn run(orders: usize) {
 
     let dir = tempfile::tempdir().unwrap();
     let app = support::build_app(dir.path(), &fapi.base_url, &smartemailing.base_url, &[]).await;
-    let state = app.state().clone();
+    let state = app.context().clone();
     let actor = Actor::system("bench");
     let connection = support::connect(&state, "Bench").await;
     tokio::spawn(app.run_until_stopped(std::future::pending()));

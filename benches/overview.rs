@@ -93,7 +93,7 @@ async fn run() {
             .unwrap();
     let app =
         support::build_app(dir.path(), &fapi.base_url(), &smartemailing.base_url(), &[]).await;
-    let state = app.state().clone();
+    let state = app.context().clone();
     let mut connections = Vec::new();
     for name in ["Obchod A", "Obchod B", "Obchod C"] {
         connections.push(support::connect(&state, name).await);
@@ -104,7 +104,7 @@ async fn run() {
     let mut times: Vec<Duration> = Vec::with_capacity(ROUNDS);
     for _ in 0..ROUNDS {
         let started = Instant::now();
-        let cards = fapi_bridge::server::overview::cards(&state).await.unwrap();
+        let cards = fapi_bridge::overview::cards(&state).await.unwrap();
         times.push(started.elapsed());
         assert_eq!(cards.len(), connections.len());
     }

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    fapi_bridge::server::cli::run().await
+    fapi_bridge::web::cli::run().await
 }

@@ -52,16 +52,6 @@ pub struct DisplayTime {
     pub prague: String,
 }
 
-#[cfg(feature = "ssr")]
-impl DisplayTime {
-    pub fn new(utc: DateTime<Utc>) -> Self {
-        let prague = crate::server::time::to_prague(utc)
-            .format("%-d. %-m. %Y %H:%M")
-            .to_string();
-        DisplayTime { utc, prague }
-    }
-}
-
 /// The signed-in user as the UI knows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CurrentUser {

@@ -1,13 +1,13 @@
 //! Shared set-up of the benchmarks: the real app on a fresh database in a temporary folder,
 //! configured against simulator URLs, and a connection to the simulators' default accounts.
 
-use fapi_bridge::server::audit::Actor;
-use fapi_bridge::server::config::Config;
-use fapi_bridge::server::connections::{self, ConnectionForm};
-use fapi_bridge::server::startup::Application;
-use fapi_bridge::server::state::AppState;
+use fapi_bridge::accounts::audit::Actor;
+use fapi_bridge::connections::{self, ConnectionForm};
+use fapi_bridge::platform::Context;
 use fapi_bridge::simulators::fapi as fapi_sim;
 use fapi_bridge::simulators::smartemailing as se_sim;
+use fapi_bridge::web::config::Config;
+use fapi_bridge::web::startup::Application;
 
 /// Builds the app (not yet serving) with its database in `dir`.
 pub async fn build_app(
@@ -42,7 +42,7 @@ pub async fn build_app(
 }
 
 /// Connects the simulators' default accounts (checked live, like a user would); its id.
-pub async fn connect(state: &AppState, name: &str) -> i64 {
+pub async fn connect(state: &Context, name: &str) -> i64 {
     let form = ConnectionForm {
         name: name.into(),
         eshop_name: String::new(),

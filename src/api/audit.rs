@@ -9,11 +9,13 @@ pub const PAGE_SIZE: i64 = 50;
 
 #[server(endpoint = "audit_log")]
 pub async fn audit_log(before: Option<i64>) -> Result<AuditPage, AppError> {
+    use crate::accounts::audit;
+    use crate::accounts::auth;
     use crate::model::Role;
-    use crate::server::{audit, auth, state::app_state};
-    crate::server::error::respond(async move {
+    use crate::platform::Context;
+    crate::platform::error::respond(async move {
         auth::require(Role::Admin).await?;
-        Ok(audit::page(&app_state().db, before, PAGE_SIZE).await?)
+        Ok(audit::page(&Context::current().db, before, PAGE_SIZE).await?)
     })
     .await
 }

@@ -8,8 +8,8 @@ use crate::model::CurrentUser;
 /// The signed-in user, or `None`.
 #[server(endpoint = "session_info")]
 pub async fn session_info() -> Result<Option<CurrentUser>, AppError> {
-    crate::server::error::respond(async {
-        let user = crate::server::auth::current_user().await?;
+    crate::platform::error::respond(async {
+        let user = crate::accounts::auth::current_user().await?;
         Ok(user.map(|u| u.to_current()))
     })
     .await
@@ -17,16 +17,21 @@ pub async fn session_info() -> Result<Option<CurrentUser>, AppError> {
 
 #[server(endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
-    use crate::server::audit::{self, AuditEvent, actions};
-    use crate::server::auth::{
-        client_addr, guard::request_session, password, rate_limit::AttemptKeys, session,
+    use crate::accounts::audit::{self, AuditEvent, actions};
+    use crate::accounts::auth::{
+        client_addr,
+        guard::request_session,
+        password,
+        rate_limit::{AttemptKeys, LoginRateLimiter},
+        session,
     };
-    use crate::server::state::app_state;
-    use crate::server::users;
+    use crate::accounts::users;
+    use crate::platform::Context;
 
-    crate::server::error::respond(async move {
-        let state = app_state();
-        let now = state.clock.now();
+    crate::platform::error::respond(async move {
+        let ctx = Context::current();
+        let login_limiter = leptos::prelude::expect_context::<std::sync::Arc<LoginRateLimiter>>();
+        let now = ctx.clock.now();
         let addr = client_addr().await;
         let keys = AttemptKeys::new(&addr, &email);
         let failed = |reason: &'static str| {
@@ -36,33 +41,33 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
                 .details(serde_json::json!({ "reason": reason }))
         };
 
-        if let Err(retry_after_secs) = state.login_limiter.check(&keys, now) {
-            audit::record(&state.db, now, failed("rate_limited")).await?;
+        if let Err(retry_after_secs) = login_limiter.check(&keys, now) {
+            audit::record(&ctx.db, now, failed("rate_limited")).await?;
             return Err(AppError::RateLimited { retry_after_secs });
         }
 
-        let user = users::find_by_email(&state.db, &email).await?;
+        let user = users::find_by_email(&ctx.db, &email).await?;
         let matches =
             password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
         let user = match user {
             Some(user) if matches => user,
             _ => {
-                state.login_limiter.record_failure(&keys, now);
-                audit::record(&state.db, now, failed("wrong_credentials")).await?;
+                login_limiter.record_failure(&keys, now);
+                audit::record(&ctx.db, now, failed("wrong_credentials")).await?;
                 return Err(AppError::InvalidCredentials);
             }
         };
         if user.disabled {
-            state.login_limiter.record_failure(&keys, now);
-            audit::record(&state.db, now, failed("disabled")).await?;
+            login_limiter.record_failure(&keys, now);
+            audit::record(&ctx.db, now, failed("disabled")).await?;
             return Err(AppError::AccountDisabled);
         }
 
-        state.login_limiter.record_success(&keys);
+        login_limiter.record_success(&keys);
         let session_handle = request_session().await?;
         session::sign_in(&session_handle, &user).await?;
         audit::record(
-            &state.db,
+            &ctx.db,
             now,
             AuditEvent::new(actions::LOGIN_SUCCEEDED)
                 .by(&user)
@@ -78,16 +83,16 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
 
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
-    use crate::server::audit::{self, AuditEvent, actions};
-    use crate::server::auth::{client_addr, current_user, guard::request_session, session};
-    use crate::server::state::app_state;
+    use crate::accounts::audit::{self, AuditEvent, actions};
+    use crate::accounts::auth::{client_addr, current_user, guard::request_session, session};
+    use crate::platform::Context;
 
-    crate::server::error::respond(async {
-        let state = app_state();
+    crate::platform::error::respond(async {
+        let ctx = Context::current();
         if let Some(user) = current_user().await? {
             audit::record(
-                &state.db,
-                state.clock.now(),
+                &ctx.db,
+                ctx.clock.now(),
                 AuditEvent::new(actions::LOGOUT)
                     .by(&user)
                     .from_addr(client_addr().await),
@@ -110,23 +115,23 @@ pub async fn complete_setup(
     password: String,
     password_again: String,
 ) -> Result<(), AppError> {
+    use crate::accounts::auth::client_addr;
+    use crate::accounts::setup::{self, FirstAdmin};
     use crate::error::Invalid;
-    use crate::server::auth::client_addr;
-    use crate::server::setup::{self, FirstAdmin};
-    use crate::server::state::app_state;
+    use crate::platform::Context;
 
-    crate::server::error::respond(async move {
+    crate::platform::error::respond(async move {
         if password != password_again {
             return Err(Invalid::PasswordsDiffer.into());
         }
-        let state = app_state();
+        let ctx = Context::current();
         let input = FirstAdmin {
             token: &token,
             email: &email,
             name: &name,
             password: &password,
         };
-        setup::complete(&state.db, state.clock.now(), &client_addr().await, input).await?;
+        setup::complete(&ctx.db, ctx.clock.now(), &client_addr().await, input).await?;
         Ok(())
     })
     .await
@@ -135,16 +140,16 @@ pub async fn complete_setup(
 /// Switches the UI language; remembered in a cookie and, when signed in, on the account.
 #[server(endpoint = "set_language")]
 pub async fn set_language(lang: String) -> Result<(), AppError> {
+    use crate::accounts::auth::current_user;
+    use crate::accounts::users;
     use crate::error::Invalid;
     use crate::i18n::Lang;
-    use crate::server::auth::current_user;
-    use crate::server::state::app_state;
-    use crate::server::users;
+    use crate::platform::Context;
 
-    crate::server::error::respond(async move {
+    crate::platform::error::respond(async move {
         let lang = Lang::parse(&lang).ok_or(Invalid::UnknownLanguage)?;
         if let Some(user) = current_user().await? {
-            users::set_language(&app_state().db, user.id, lang).await?;
+            users::set_language(&Context::current().db, user.id, lang).await?;
         }
         set_lang_cookie(lang);
         Ok(())

@@ -7,16 +7,18 @@ use crate::model::{CheckOutcome, ConnectionDetail, ConnectionList, ListRef};
 
 #[server(endpoint = "list_connections")]
 pub async fn list_connections() -> Result<ConnectionList, AppError> {
+    use crate::accounts::auth;
+    use crate::connections;
     use crate::model::Role;
-    use crate::server::{auth, connections, state::app_state};
-    crate::server::error::respond(async {
+    use crate::platform::Context;
+    crate::platform::error::respond(async {
         let user = auth::require(Role::Viewer).await?;
-        let state = app_state();
+        let ctx = Context::current();
         let can_manage = user.role >= Role::Admin;
-        let connections = connections::list(&state.db)
+        let connections = connections::list(&ctx.db)
             .await?
             .iter()
-            .map(|c| c.to_view(&state, can_manage))
+            .map(|c| c.to_view(&ctx, can_manage))
             .collect::<Result<_, _>>()?;
         Ok(ConnectionList {
             can_manage,
@@ -28,15 +30,17 @@ pub async fn list_connections() -> Result<ConnectionList, AppError> {
 
 #[server(endpoint = "get_connection")]
 pub async fn get_connection(id: i64) -> Result<ConnectionDetail, AppError> {
+    use crate::accounts::auth;
+    use crate::connections;
     use crate::model::Role;
-    use crate::server::{auth, connections, state::app_state};
-    crate::server::error::respond(async move {
+    use crate::platform::Context;
+    crate::platform::error::respond(async move {
         let user = auth::require(Role::Viewer).await?;
-        let state = app_state();
+        let ctx = Context::current();
         let can_manage = user.role >= Role::Admin;
-        let connection = connections::find(&state.db, id)
+        let connection = connections::find(&ctx.db, id)
             .await?
-            .to_view(&state, can_manage)?;
+            .to_view(&ctx, can_manage)?;
         Ok(ConnectionDetail {
             connection,
             can_manage,
@@ -55,11 +59,11 @@ pub async fn create_connection(
     se_username: String,
     se_api_key: String,
 ) -> Result<i64, AppError> {
+    use crate::accounts::audit::Actor;
+    use crate::connections::{self, ConnectionForm};
     use crate::model::Role;
-    use crate::server::audit::Actor;
-    use crate::server::connections::{self, ConnectionForm};
-    use crate::server::state::app_state;
-    crate::server::error::respond(async move {
+    use crate::platform::Context;
+    crate::platform::error::respond(async move {
         let actor = Actor::require(Role::Admin).await?;
         let form = ConnectionForm {
             name,
@@ -69,7 +73,7 @@ pub async fn create_connection(
             se_username,
             se_api_key,
         };
-        connections::create(&app_state(), &actor, form).await
+        connections::create(&Context::current(), &actor, form).await
     })
     .await
 }
@@ -85,11 +89,11 @@ pub async fn update_connection(
     se_username: String,
     se_api_key: String,
 ) -> Result<(), AppError> {
+    use crate::accounts::audit::Actor;
+    use crate::connections::{self, ConnectionForm};
     use crate::model::Role;
-    use crate::server::audit::Actor;
-    use crate::server::connections::{self, ConnectionForm};
-    use crate::server::state::app_state;
-    crate::server::error::respond(async move {
+    use crate::platform::Context;
+    crate::platform::error::respond(async move {
         let actor = Actor::require(Role::Admin).await?;
         let form = ConnectionForm {
             name,
@@ -99,7 +103,7 @@ pub async fn update_connection(
             se_username,
             se_api_key,
         };
-        connections::update(&app_state(), &actor, id, form).await
+        connections::update(&Context::current(), &actor, id, form).await
     })
     .await
 }
@@ -107,16 +111,17 @@ pub async fn update_connection(
 /// Deletes a connection; `confirm` must be "yes" (the form's confirmation checkbox).
 #[server(endpoint = "delete_connection")]
 pub async fn delete_connection(id: i64, confirm: Option<String>) -> Result<(), AppError> {
+    use crate::accounts::audit::Actor;
+    use crate::connections;
     use crate::error::Invalid;
     use crate::model::Role;
-    use crate::server::audit::Actor;
-    use crate::server::{connections, state::app_state};
-    crate::server::error::respond(async move {
+    use crate::platform::Context;
+    crate::platform::error::respond(async move {
         let actor = Actor::require(Role::Admin).await?;
         if confirm.as_deref() != Some("yes") {
             return Err(Invalid::ConfirmationMissing.into());
         }
-        connections::delete(&app_state(), &actor, id).await?;
+        connections::delete(&Context::current(), &actor, id).await?;
         leptos_axum::redirect("/connections");
         Ok(())
     })
@@ -125,12 +130,13 @@ pub async fn delete_connection(id: i64, confirm: Option<String>) -> Result<(), A
 
 #[server(endpoint = "rotate_webhook")]
 pub async fn rotate_webhook(id: i64) -> Result<(), AppError> {
+    use crate::accounts::audit::Actor;
+    use crate::connections;
     use crate::model::Role;
-    use crate::server::audit::Actor;
-    use crate::server::{connections, state::app_state};
-    crate::server::error::respond(async move {
+    use crate::platform::Context;
+    crate::platform::error::respond(async move {
         let actor = Actor::require(Role::Admin).await?;
-        connections::rotate_webhook_token(&app_state(), &actor, id).await
+        connections::rotate_webhook_token(&Context::current(), &actor, id).await
     })
     .await
 }
@@ -138,23 +144,26 @@ pub async fn rotate_webhook(id: i64) -> Result<(), AppError> {
 /// Re-checks both credentials now.
 #[server(endpoint = "test_connection")]
 pub async fn test_connection(id: i64) -> Result<(CheckOutcome, CheckOutcome), AppError> {
+    use crate::accounts::auth;
+    use crate::connections;
     use crate::model::Role;
-    use crate::server::{auth, connections, state::app_state};
-    crate::server::error::respond(async move {
+    use crate::platform::Context;
+    crate::platform::error::respond(async move {
         auth::require(Role::Operator).await?;
-        connections::test(&app_state(), id).await
+        connections::test(&Context::current(), id).await
     })
     .await
 }
 
 #[server(endpoint = "set_forwarding")]
 pub async fn set_forwarding(id: i64, enabled: bool) -> Result<(), AppError> {
+    use crate::accounts::audit::Actor;
+    use crate::connections;
     use crate::model::Role;
-    use crate::server::audit::Actor;
-    use crate::server::{connections, state::app_state};
-    crate::server::error::respond(async move {
+    use crate::platform::Context;
+    crate::platform::error::respond(async move {
         let actor = Actor::require(Role::Admin).await?;
-        connections::set_forwarding(&app_state(), &actor, id, enabled).await
+        connections::set_forwarding(&Context::current(), &actor, id, enabled).await
     })
     .await
 }
@@ -162,11 +171,13 @@ pub async fn set_forwarding(id: i64, enabled: bool) -> Result<(), AppError> {
 /// The SmartEmailing lists of the connection's account (to choose the default list).
 #[server(endpoint = "connection_lists")]
 pub async fn connection_lists(id: i64) -> Result<Vec<ListRef>, AppError> {
+    use crate::accounts::auth;
+    use crate::connections;
     use crate::model::Role;
-    use crate::server::{auth, connections, state::app_state};
-    crate::server::error::respond(async move {
+    use crate::platform::Context;
+    crate::platform::error::respond(async move {
         auth::require(Role::Admin).await?;
-        connections::contact_lists(&app_state(), id).await
+        connections::contact_lists(&Context::current(), id).await
     })
     .await
 }
@@ -174,16 +185,17 @@ pub async fn connection_lists(id: i64) -> Result<Vec<ListRef>, AppError> {
 /// Sets the list new buyers go into; an empty `list_id` clears it.
 #[server(endpoint = "set_default_list")]
 pub async fn set_default_list(id: i64, list_id: String) -> Result<(), AppError> {
+    use crate::accounts::audit::Actor;
+    use crate::connections;
     use crate::model::Role;
-    use crate::server::audit::Actor;
-    use crate::server::{connections, state::app_state};
-    crate::server::error::respond(async move {
+    use crate::platform::Context;
+    crate::platform::error::respond(async move {
         let actor = Actor::require(Role::Admin).await?;
         let list_id = match list_id.trim() {
             "" => None,
             text => Some(text.parse::<i64>().map_err(|_| AppError::NotFound)?),
         };
-        connections::set_default_list(&app_state(), &actor, id, list_id).await
+        connections::set_default_list(&Context::current(), &actor, id, list_id).await
     })
     .await
 }

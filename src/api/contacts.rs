@@ -11,13 +11,15 @@ pub async fn list_contacts(
     filter: ContactFilter,
     page: Option<i64>,
 ) -> Result<ContactPage, AppError> {
+    use crate::accounts::auth;
+    use crate::connections;
     use crate::contacts::{jobs, queries};
     use crate::model::{ConnectionRef, Role};
-    use crate::server::{auth, connections, state::app_state};
+    use crate::platform::Context;
     use rand::Rng;
-    crate::server::error::respond(async move {
+    crate::platform::error::respond(async move {
         let user = auth::require(Role::Viewer).await?;
-        let db = &app_state().db;
+        let db = &Context::current().db;
         let matching = queries::count(db, &filter).await?;
         let pages = (matching + queries::PAGE_SIZE - 1) / queries::PAGE_SIZE;
         let page = page.unwrap_or(0).clamp(0, (pages - 1).max(0));
@@ -59,23 +61,25 @@ pub async fn list_contacts(
 /// The SmartEmailing lists of a connection, to move contacts into.
 #[server(endpoint = "move_target_lists")]
 pub async fn move_target_lists(connection: i64) -> Result<Vec<ListRef>, AppError> {
+    use crate::accounts::auth;
+    use crate::connections;
     use crate::model::Role;
-    use crate::server::{auth, connections, state::app_state};
-    crate::server::error::respond(async move {
+    use crate::platform::Context;
+    crate::platform::error::respond(async move {
         auth::require(Role::Operator).await?;
-        connections::contact_lists(&app_state(), connection).await
+        connections::contact_lists(&Context::current(), connection).await
     })
     .await
 }
 
 #[server(endpoint = "refresh_contacts")]
 pub async fn refresh_contacts(connection: i64) -> Result<i64, AppError> {
+    use crate::accounts::audit::Actor;
     use crate::model::Role;
-    use crate::server::audit::Actor;
-    use crate::server::state::app_state;
-    crate::server::error::respond(async move {
+    use crate::platform::Context;
+    crate::platform::error::respond(async move {
         let actor = Actor::require(Role::Operator).await?;
-        crate::contacts::jobs::start_refresh(&app_state(), &actor, connection).await
+        crate::contacts::jobs::start_refresh(&Context::current(), &actor, connection).await
     })
     .await
 }
@@ -93,12 +97,12 @@ pub async fn bulk_contacts(
     typed: Option<String>,
     request_key: String,
 ) -> Result<i64, AppError> {
+    use crate::accounts::audit::Actor;
     use crate::contacts::jobs::{self, BulkAction};
     use crate::error::Invalid;
     use crate::model::Role;
-    use crate::server::audit::Actor;
-    use crate::server::state::app_state;
-    crate::server::error::respond(async move {
+    use crate::platform::Context;
+    crate::platform::error::respond(async move {
         let action = match (action.as_str(), list) {
             ("move", Some(list_id)) => BulkAction::Move { list_id },
             ("move", None) => return Err(Invalid::ListUnknown.into()),
@@ -126,7 +130,7 @@ pub async fn bulk_contacts(
             return Err(Invalid::NothingSelected.into());
         }
         jobs::start_bulk(
-            &app_state(),
+            &Context::current(),
             &actor,
             action,
             &filter,
@@ -141,11 +145,12 @@ pub async fn bulk_contacts(
 
 #[server(endpoint = "get_contact")]
 pub async fn get_contact(id: i64) -> Result<ContactDetail, AppError> {
+    use crate::accounts::auth;
     use crate::model::{OrderFilter, Role};
-    use crate::server::{auth, state::app_state};
-    crate::server::error::respond(async move {
+    use crate::platform::Context;
+    crate::platform::error::respond(async move {
         auth::require(Role::Viewer).await?;
-        let db = &app_state().db;
+        let db = &Context::current().db;
         let (contact, in_list, se_contact_id) = crate::contacts::queries::one(db, id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -171,11 +176,12 @@ pub async fn get_contact(id: i64) -> Result<ContactDetail, AppError> {
 
 #[server(endpoint = "get_contact_job")]
 pub async fn get_contact_job(id: i64) -> Result<ContactJobDetail, AppError> {
+    use crate::accounts::auth;
     use crate::model::Role;
-    use crate::server::{auth, state::app_state};
-    crate::server::error::respond(async move {
+    use crate::platform::Context;
+    crate::platform::error::respond(async move {
         auth::require(Role::Viewer).await?;
-        crate::contacts::jobs::detail(&app_state().db, id)
+        crate::contacts::jobs::detail(&Context::current().db, id)
             .await?
             .ok_or(AppError::NotFound)
     })

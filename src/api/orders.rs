@@ -12,12 +12,13 @@ pub async fn list_orders(
     #[server(default)] filter: OrderFilter,
     before: Option<i64>,
 ) -> Result<OrderPage, AppError> {
+    use crate::accounts::auth;
     use crate::model::Role;
-    use crate::server::{auth, state::app_state};
+    use crate::platform::Context;
     use crate::sync::queries;
-    crate::server::error::respond(async move {
+    crate::platform::error::respond(async move {
         let user = auth::require(Role::Viewer).await?;
-        let db = &app_state().db;
+        let db = &Context::current().db;
         let (rows, next_before) = queries::orders(db, &filter, before, PAGE_SIZE).await?;
         Ok(OrderPage {
             rows,
@@ -32,12 +33,13 @@ pub async fn list_orders(
 
 #[server(endpoint = "get_order")]
 pub async fn get_order(id: i64) -> Result<OrderDetail, AppError> {
+    use crate::accounts::auth;
     use crate::model::{DisplayTime, Role};
-    use crate::server::{auth, state::app_state};
+    use crate::platform::Context;
     use crate::sync::queries;
-    crate::server::error::respond(async move {
+    crate::platform::error::respond(async move {
         let user = auth::require(Role::Viewer).await?;
-        let db = &app_state().db;
+        let db = &Context::current().db;
         let order = queries::order(db, id).await?.ok_or(AppError::NotFound)?;
         Ok(OrderDetail {
             order: order.row,
@@ -55,13 +57,13 @@ pub async fn get_order(id: i64) -> Result<OrderDetail, AppError> {
 /// Sends one order again now (a failed one, or a pending one waiting for its next attempt).
 #[server(endpoint = "retry_order")]
 pub async fn retry_order(id: i64) -> Result<(), AppError> {
+    use crate::accounts::audit::{self, Actor};
     use crate::model::Role;
-    use crate::server::audit::{self, Actor};
-    use crate::server::state::app_state;
-    crate::server::error::respond(async move {
+    use crate::platform::Context;
+    crate::platform::error::respond(async move {
         let actor = Actor::require(Role::Operator).await?;
-        let state = app_state();
-        let now = state.clock.now();
+        let ctx = Context::current();
+        let now = ctx.clock.now();
         let code: Option<String> = sqlx::query_scalar(
             "UPDATE orders SET sync_status = 'pending', attempts = 0, next_attempt_at = ?, status_reason = NULL,
                 updated_at = ?
@@ -71,11 +73,11 @@ pub async fn retry_order(id: i64) -> Result<(), AppError> {
         .bind(now)
         .bind(now)
         .bind(id)
-        .fetch_optional(&state.db)
+        .fetch_optional(&ctx.db)
         .await?;
         let code = code.ok_or(AppError::NotFound)?;
-        audit::record(&state.db, now, actor.event(actions::ORDER_RETRIED).target(format!("order {code}"))).await?;
-        state.work.orders.notify_one();
+        audit::record(&ctx.db, now, actor.event(actions::ORDER_RETRIED).target(format!("order {code}"))).await?;
+        ctx.work.orders.notify_one();
         Ok(())
     })
     .await
@@ -90,35 +92,35 @@ pub async fn retry_failed_orders(
     expected: i64,
     confirm: Option<String>,
 ) -> Result<u64, AppError> {
+    use crate::accounts::audit::{self, Actor};
     use crate::error::Invalid;
     use crate::model::Role;
-    use crate::server::audit::{self, Actor};
-    use crate::server::state::app_state;
+    use crate::platform::Context;
     use crate::sync::{queries, store};
-    crate::server::error::respond(async move {
+    crate::platform::error::respond(async move {
         let actor = Actor::require(Role::Operator).await?;
         if confirm.as_deref() != Some("yes") {
             return Err(Invalid::ConfirmationMissing.into());
         }
-        let state = app_state();
-        let ids = queries::failed_ids(&state.db, connection).await?;
+        let ctx = Context::current();
+        let ids = queries::failed_ids(&ctx.db, connection).await?;
         if ids.len() as i64 != expected {
             return Err(Invalid::CountChanged {
                 now: ids.len() as i64,
             }
             .into());
         }
-        let now = state.clock.now();
-        let count = store::requeue_failed(&state.db, Some(&ids), now).await?;
+        let now = ctx.clock.now();
+        let count = store::requeue_failed(&ctx.db, Some(&ids), now).await?;
         audit::record(
-            &state.db,
+            &ctx.db,
             now,
             actor
                 .event(actions::FAILED_RETRIED)
                 .details(serde_json::json!({ "count": count, "connection": connection })),
         )
         .await?;
-        state.work.orders.notify_one();
+        ctx.work.orders.notify_one();
         Ok(count)
     })
     .await
@@ -130,13 +132,14 @@ pub async fn list_notifications(
     status: Option<String>,
     before: Option<i64>,
 ) -> Result<NotificationPage, AppError> {
+    use crate::accounts::auth;
     use crate::model::Role;
-    use crate::server::{auth, state::app_state};
+    use crate::platform::Context;
     use crate::sync::queries;
-    crate::server::error::respond(async move {
+    crate::platform::error::respond(async move {
         auth::require(Role::Viewer).await?;
         let (rows, next_before) = queries::notifications(
-            &app_state().db,
+            &Context::current().db,
             connection,
             status.as_deref(),
             before,

@@ -13,15 +13,16 @@ pub async fn list_runs(
     kind: Option<String>,
     before: Option<i64>,
 ) -> Result<RunPage, AppError> {
+    use crate::accounts::auth;
     use crate::model::Role;
-    use crate::server::{auth, state::app_state};
+    use crate::platform::Context;
     use crate::sync::runs;
-    crate::server::error::respond(async move {
+    crate::platform::error::respond(async move {
         let user = auth::require(Role::Viewer).await?;
-        let db = &app_state().db;
+        let db = &Context::current().db;
         let (rows, next_before) =
             runs::list(db, connection, kind.as_deref(), before, PAGE_SIZE).await?;
-        let connections = crate::server::connections::list(db)
+        let connections = crate::connections::list(db)
             .await?
             .into_iter()
             .map(|c| crate::model::ConnectionRef {
@@ -41,12 +42,13 @@ pub async fn list_runs(
 
 #[server(endpoint = "get_run")]
 pub async fn get_run(id: i64, orders_before: Option<i64>) -> Result<RunDetail, AppError> {
+    use crate::accounts::auth;
     use crate::model::{OrderFilter, Role};
-    use crate::server::{auth, state::app_state};
+    use crate::platform::Context;
     use crate::sync::{queries, runs};
-    crate::server::error::respond(async move {
+    crate::platform::error::respond(async move {
         let user = auth::require(Role::Viewer).await?;
-        let db = &app_state().db;
+        let db = &Context::current().db;
         let (run, rate, eta_secs) = runs::one(db, id).await?.ok_or(AppError::NotFound)?;
         let (synced, waiting) = runs::order_counts(db, id).await?;
         let filter = OrderFilter {
@@ -76,12 +78,12 @@ pub async fn start_historical_sync(
     since: Option<String>,
     confirm: Option<String>,
 ) -> Result<i64, AppError> {
+    use crate::accounts::audit::Actor;
     use crate::error::Invalid;
     use crate::model::Role;
-    use crate::server::audit::Actor;
-    use crate::server::state::app_state;
+    use crate::platform::Context;
     use crate::sync::historical;
-    crate::server::error::respond(async move {
+    crate::platform::error::respond(async move {
         let actor = Actor::require(Role::Operator).await?;
         let since = match since.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -91,7 +93,7 @@ pub async fn start_historical_sync(
             ),
         };
         historical::start(
-            &app_state(),
+            &Context::current(),
             &actor,
             connection,
             since,
@@ -105,17 +107,17 @@ pub async fn start_historical_sync(
 /// Pauses, resumes or cancels a historical sync.
 #[server(endpoint = "control_sync")]
 pub async fn control_sync(run: i64, action: String) -> Result<(), AppError> {
+    use crate::accounts::audit::Actor;
     use crate::error::Invalid;
     use crate::model::Role;
-    use crate::server::audit::Actor;
-    use crate::server::state::app_state;
+    use crate::platform::Context;
     use crate::sync::historical;
-    crate::server::error::respond(async move {
+    crate::platform::error::respond(async move {
         let actor = Actor::require(Role::Operator).await?;
         if !matches!(action.as_str(), "pause" | "resume" | "cancel") {
             return Err(Invalid::RunNotControllable.into());
         }
-        historical::control(&app_state(), &actor, run, &action).await
+        historical::control(&Context::current(), &actor, run, &action).await
     })
     .await
 }

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqlitePool};
 
 use crate::model::{ContactFilter, ContactRow, DisplayTime};
-use crate::sync::queries::prague_day_start;
+use crate::platform::time::prague_day_start;
 
 pub const PAGE_SIZE: i64 = 50;
 

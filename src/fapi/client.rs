@@ -7,8 +7,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::model::{FapiClientRecord, FapiOrder, Invoice};
-use crate::server::outbound::{HttpSettings, RetryPolicy, build_http_client};
-use crate::server::time::format_prague_local;
+use crate::platform::http::{HttpSettings, RetryPolicy, build_http_client};
+use crate::platform::time::format_prague_local;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.fapi.cz";
 

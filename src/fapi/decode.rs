@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
-use crate::server::time::parse_prague_local;
+use crate::platform::time::parse_prague_local;
 
 /// A field FAPI sent in a shape we cannot use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

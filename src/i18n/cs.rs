@@ -1,6 +1,14 @@
 //! Czech texts (the default language).
 
-use super::{Texts, capitalize};
+use super::{Texts, capitalize, cs_plural};
+
+/// "1 kontakt", "3 kontakty", "5 kontaktů" (accusative, as after "přesunout", "smazat").
+fn contacts(count: i64) -> String {
+    format!(
+        "{count} {}",
+        cs_plural(count, "kontakt", "kontakty", "kontaktů")
+    )
+}
 
 pub static TEXTS: Texts = Texts {
     app_name: "fapi-bridge",
@@ -219,8 +227,10 @@ pub static TEXTS: Texts = Texts {
     filter: "Filtrovat",
     no_orders: "Žádné objednávky neodpovídají filtru.",
     retry_all_failed: "Znovu odeslat všechny chybné",
-    retry_all_failed_confirm: |count| {
-        format!("Ano, znovu odeslat všech {count} chybných objednávek")
+    retry_all_failed_confirm: |count| match count {
+        1 => "Ano, znovu odeslat 1 chybnou objednávku".to_string(),
+        2..=4 => format!("Ano, znovu odeslat všechny {count} chybné objednávky"),
+        _ => format!("Ano, znovu odeslat všech {count} chybných objednávek"),
     },
     retry_queued: "Zařazeno k novému odeslání.",
     back_to_orders: "← Objednávky",
@@ -396,7 +406,11 @@ pub static TEXTS: Texts = Texts {
     no_contacts_without_list: "Žádné kontakty bez seznamu.",
     select_contact: "Vybrat",
     select_page: "Vybrat vše na stránce",
-    select_all_matching: |count| format!("Vybrat všech {count} odpovídajících"),
+    select_all_matching: |count| match count {
+        1 => "Vybrat 1 odpovídající".to_string(),
+        2..=4 => format!("Vybrat všechny {count} odpovídající"),
+        _ => format!("Vybrat všech {count} odpovídajících"),
+    },
     selected_count: |count| format!("Vybráno: {count}"),
     bulk_actions: "Hromadné akce",
     choose_connection_first: "Hromadné akce se týkají kontaktů jednoho propojení: nejdřív zvolte propojení ve filtru.",
@@ -406,17 +420,20 @@ pub static TEXTS: Texts = Texts {
     target_list: "Seznam",
     confirm_move: |count, list| {
         format!(
-            "Přesunout {count} kontaktů do seznamu „{list}“ jako potvrzené. Kdo se dříve odhlásil, zůstane odhlášený."
+            "Přesunout {} do seznamu „{list}“ jako potvrzené. Kdo se dříve odhlásil, zůstane odhlášený.",
+            contacts(count)
         )
     },
     confirm_blacklist: |count| {
         format!(
-            "Dát {count} kontaktů na blacklist. Tím se zároveň odhlásí ze všech seznamů a nebudou dostávat žádné e-maily."
+            "Dát {} na blacklist. Tím se zároveň odhlásí ze všech seznamů a nebudou dostávat žádné e-maily.",
+            contacts(count)
         )
     },
     confirm_delete: |count| {
         format!(
-            "Trvale smazat {count} kontaktů ze SmartEmailingu (GDPR „zapomenout“). Nelze vrátit. fapi-bridge si ponechá historii objednávek, ale osobní údaje těchto kontaktů odstraní."
+            "Trvale smazat {} ze SmartEmailingu (GDPR „zapomenout“). Nelze vrátit. fapi-bridge si ponechá historii objednávek, ale osobní údaje těchto kontaktů odstraní.",
+            contacts(count)
         )
     },
     type_count: |count| format!("Pro potvrzení napište počet kontaktů ({count})"),

@@ -1,6 +1,11 @@
 //! English texts.
 
-use super::{Texts, capitalize};
+use super::{Texts, capitalize, en_plural};
+
+/// "1 contact", "3 contacts".
+fn contacts(count: i64) -> String {
+    format!("{count} {}", en_plural(count, "contact", "contacts"))
+}
 
 pub static TEXTS: Texts = Texts {
     app_name: "fapi-bridge",
@@ -219,7 +224,10 @@ pub static TEXTS: Texts = Texts {
     filter: "Filter",
     no_orders: "No orders match the filter.",
     retry_all_failed: "Retry all failed",
-    retry_all_failed_confirm: |count| format!("Yes, send all {count} failed orders again"),
+    retry_all_failed_confirm: |count| match count {
+        1 => "Yes, send the 1 failed order again".to_string(),
+        _ => format!("Yes, send all {count} failed orders again"),
+    },
     retry_queued: "Queued to be sent again.",
     back_to_orders: "← Orders",
     order_title: |code| format!("Order {code}"),
@@ -394,7 +402,10 @@ pub static TEXTS: Texts = Texts {
     no_contacts_without_list: "No contacts without a list.",
     select_contact: "Select",
     select_page: "Select all on this page",
-    select_all_matching: |count| format!("Select all {count} matching"),
+    select_all_matching: |count| match count {
+        1 => "Select the 1 matching".to_string(),
+        _ => format!("Select all {count} matching"),
+    },
     selected_count: |count| format!("Selected: {count}"),
     bulk_actions: "Bulk actions",
     choose_connection_first: "Bulk actions act on one connection's contacts: choose the connection in the filter first.",
@@ -404,17 +415,20 @@ pub static TEXTS: Texts = Texts {
     target_list: "List",
     confirm_move: |count, list| {
         format!(
-            "Move {count} contacts into the list \"{list}\" as confirmed. Anyone who unsubscribed before stays unsubscribed."
+            "Move {} into the list \"{list}\" as confirmed. Anyone who unsubscribed before stays unsubscribed.",
+            contacts(count)
         )
     },
     confirm_blacklist: |count| {
         format!(
-            "Blacklist {count} contacts. This also unsubscribes them from every list; they will get no e-mails."
+            "Blacklist {}. This also unsubscribes them from every list; they will get no e-mails.",
+            contacts(count)
         )
     },
     confirm_delete: |count| {
         format!(
-            "Permanently delete {count} contacts from SmartEmailing (GDPR forget). This cannot be undone. fapi-bridge keeps its order history but removes these contacts' personal data."
+            "Permanently delete {} from SmartEmailing (GDPR forget). This cannot be undone. fapi-bridge keeps its order history but removes these contacts' personal data.",
+            contacts(count)
         )
     },
     type_count: |count| format!("To confirm, type the number of contacts ({count})"),

@@ -409,6 +409,25 @@ pub fn capitalize(text: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The Czech form of a noun for a count: `one` for 1 (and -1), `few` for 2–4, `many` for 0
+/// and 5 or more ("1 kontakt", "3 kontakty", "5 kontaktů").
+pub fn cs_plural<'a>(count: i64, one: &'a str, few: &'a str, many: &'a str) -> &'a str {
+    match count.unsigned_abs() {
+        1 => one,
+        2..=4 => few,
+        _ => many,
+    }
+}
+
+/// The English form of a noun for a count: `one` for 1, `other` otherwise.
+pub fn en_plural<'a>(count: i64, one: &'a str, other: &'a str) -> &'a str {
+    if count.unsigned_abs() == 1 {
+        one
+    } else {
+        other
+    }
+}
+
 /// The label of a stable code; an unknown code is shown as it is.
 fn lookup(table: &[(&str, &'static str)], code: &str) -> String {
     table
@@ -640,6 +659,61 @@ pub fn initial_lang() -> Lang {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn czech_counts_take_the_right_plural() {
+        let move_text = |count| (Lang::Cs.texts().confirm_move)(count, "Noví");
+        assert!(
+            move_text(1).starts_with("Přesunout 1 kontakt do"),
+            "{}",
+            move_text(1)
+        );
+        assert!(
+            move_text(2).starts_with("Přesunout 2 kontakty do"),
+            "{}",
+            move_text(2)
+        );
+        assert!(
+            move_text(4).starts_with("Přesunout 4 kontakty do"),
+            "{}",
+            move_text(4)
+        );
+        assert!(
+            move_text(5).starts_with("Přesunout 5 kontaktů do"),
+            "{}",
+            move_text(5)
+        );
+        assert!(
+            move_text(0).starts_with("Přesunout 0 kontaktů do"),
+            "{}",
+            move_text(0)
+        );
+        let delete = (Lang::Cs.texts().confirm_delete)(1);
+        assert!(delete.starts_with("Trvale smazat 1 kontakt ze"), "{delete}");
+        let retry = (Lang::Cs.texts().retry_all_failed_confirm)(3);
+        assert_eq!(retry, "Ano, znovu odeslat všechny 3 chybné objednávky");
+        assert_eq!(cs_plural(12, "a", "b", "c"), "c");
+        assert_eq!(
+            cs_plural(22, "a", "b", "c"),
+            "c",
+            "Czech counts 22 like 5, not like 2"
+        );
+    }
+
+    #[test]
+    fn english_counts_take_the_right_plural() {
+        let blacklist = |count| (Lang::En.texts().confirm_blacklist)(count);
+        assert!(
+            blacklist(1).starts_with("Blacklist 1 contact."),
+            "{}",
+            blacklist(1)
+        );
+        assert!(
+            blacklist(2).starts_with("Blacklist 2 contacts."),
+            "{}",
+            blacklist(2)
+        );
+    }
 
     #[test]
     fn the_chosen_language_else_czech() {

@@ -10,11 +10,11 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{FromRow, SqlitePool};
 
+use crate::accounts::audit::{self, Actor};
+use crate::connections;
 use crate::error::{AppError, Invalid};
 use crate::model::{DisplayTime, ReminderPlan, ReminderView};
-use crate::server::audit::{self, Actor};
-use crate::server::connections;
-use crate::server::state::AppState;
+use crate::platform::Context;
 pub use schedule::ReminderRule;
 
 pub mod actions {
@@ -31,17 +31,17 @@ const FINISHED_SHOWN: i64 = 50;
 /// The basis is the end of the connection's latest completed historical sync. When the reminder
 /// for that sync has already passed (the sync is older than last week's recalculation), the
 /// rule is applied to now instead: the next Monday is the useful one.
-pub async fn plan(state: &AppState, connection_id: i64) -> Result<ReminderPlan, AppError> {
-    let connection = connections::find(&state.db, connection_id).await?;
-    let now = state.clock.now();
-    let rule = state.config.reminders;
+pub async fn plan(ctx: &Context, connection_id: i64) -> Result<ReminderPlan, AppError> {
+    let connection = connections::find(&ctx.db, connection_id).await?;
+    let now = ctx.clock.now();
+    let rule = ctx.settings.reminders;
     let last_sync: Option<(i64, DateTime<Utc>)> = sqlx::query_as(
         "SELECT id, finished_at FROM sync_runs
          WHERE connection_id = ? AND kind = 'historical' AND status = 'completed'
          ORDER BY finished_at DESC LIMIT 1",
     )
     .bind(connection.id)
-    .fetch_optional(&state.db)
+    .fetch_optional(&ctx.db)
     .await?;
     let from_sync = last_sync
         .map(|(run, finished)| (run, finished, rule.due_after(finished)))
@@ -69,13 +69,13 @@ pub async fn plan(state: &AppState, connection_id: i64) -> Result<ReminderPlan, 
 /// Schedules the reminder `plan` describes. Scheduling the same reminder again (a double
 /// submit) returns the one already scheduled.
 pub async fn schedule(
-    state: &AppState,
+    ctx: &Context,
     actor: &Actor,
     connection_id: i64,
     note: &str,
 ) -> Result<i64, AppError> {
-    let plan = plan(state, connection_id).await?;
-    let now = state.clock.now();
+    let plan = plan(ctx, connection_id).await?;
+    let now = ctx.clock.now();
     let note = note.trim();
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO reminders (connection_id, due_at, note, after_run, created_by, created_at, status)
@@ -89,7 +89,7 @@ pub async fn schedule(
     .bind(plan.after_run)
     .bind(actor.name())
     .bind(now)
-    .fetch_optional(&state.db)
+    .fetch_optional(&ctx.db)
     .await?;
     let Some(id) = inserted else {
         let existing = sqlx::query_scalar(
@@ -97,12 +97,12 @@ pub async fn schedule(
         )
         .bind(plan.connection_id)
         .bind(plan.due_at.utc)
-        .fetch_one(&state.db)
+        .fetch_one(&ctx.db)
         .await?;
         return Ok(existing);
     };
     audit::record(
-        &state.db,
+        &ctx.db,
         now,
         actor
             .event(actions::SCHEDULED)
@@ -114,13 +114,13 @@ pub async fn schedule(
 }
 
 /// Marks a due reminder done. Marking it again changes nothing.
-pub async fn mark_done(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppError> {
-    finish(state, actor, id, Finish::Done).await
+pub async fn mark_done(ctx: &Context, actor: &Actor, id: i64) -> Result<(), AppError> {
+    finish(ctx, actor, id, Finish::Done).await
 }
 
 /// Cancels a reminder that is not due yet. Cancelling it again changes nothing.
-pub async fn cancel(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppError> {
-    finish(state, actor, id, Finish::Cancelled).await
+pub async fn cancel(ctx: &Context, actor: &Actor, id: i64) -> Result<(), AppError> {
+    finish(ctx, actor, id, Finish::Cancelled).await
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -129,14 +129,14 @@ enum Finish {
     Cancelled,
 }
 
-async fn finish(state: &AppState, actor: &Actor, id: i64, how: Finish) -> Result<(), AppError> {
-    let now = state.clock.now();
+async fn finish(ctx: &Context, actor: &Actor, id: i64, how: Finish) -> Result<(), AppError> {
+    let now = ctx.clock.now();
     let row: Option<(String, DateTime<Utc>, String)> = sqlx::query_as(
         "SELECT r.status, r.due_at, c.name FROM reminders r JOIN connections c ON c.id = r.connection_id
          WHERE r.id = ?",
     )
     .bind(id)
-    .fetch_optional(&state.db)
+    .fetch_optional(&ctx.db)
     .await?;
     let (status, due_at, connection) = row.ok_or(AppError::NotFound)?;
     let (target_status, action) = match how {
@@ -162,12 +162,12 @@ async fn finish(state: &AppState, actor: &Actor, id: i64, how: Finish) -> Result
     .bind(actor.name())
     .bind(now)
     .bind(id)
-    .execute(&state.db)
+    .execute(&ctx.db)
     .await?;
     // A concurrent click got there first: it recorded the event.
     if updated.rows_affected() == 1 {
         audit::record(
-            &state.db,
+            &ctx.db,
             now,
             actor
                 .event(action)

@@ -13,24 +13,7 @@ use chrono::{
 };
 use chrono_tz::Europe::Prague;
 
-/// When engagement is recalculated and when the reminder rings, in Prague time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReminderRule {
-    pub recalculation_day: Weekday,
-    pub recalculation_time: NaiveTime,
-    /// The reminder is due at this time on the Monday after the recalculation.
-    pub reminder_time: NaiveTime,
-}
-
-impl Default for ReminderRule {
-    fn default() -> Self {
-        ReminderRule {
-            recalculation_day: Weekday::Sun,
-            recalculation_time: NaiveTime::from_hms_opt(18, 0, 0).expect("valid time"),
-            reminder_time: NaiveTime::from_hms_opt(9, 0, 0).expect("valid time"),
-        }
-    }
-}
+pub use crate::platform::settings::ReminderRule;
 
 impl ReminderRule {
     /// The first recalculation that starts strictly after `moment`.

@@ -3,7 +3,7 @@
 use rand::Rng;
 use rust_decimal::Decimal;
 
-use crate::server::text::ascii_fold;
+use crate::platform::text::ascii_fold;
 
 /// (first name, surname) pairs with the surname in the matching gender.
 const MEN: &[&str] = &[

@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use super::czech::{self, Person, Product};
 use super::faults::{self, Behaviour};
 use crate::fapi::security::{HashInput, expected_security};
-use crate::server::time::{format_prague_local, parse_prague_local};
+use crate::platform::time::{format_prague_local, parse_prague_local};
 
 pub const DEFAULT_LOGIN: &str = "demo@fapi.example";
 pub const DEFAULT_API_KEY: &str = "fapi-demo-key";
@@ -193,7 +193,7 @@ impl FapiStore {
     fn next_number(&mut self, at: DateTime<Utc>) -> String {
         let number = format!(
             "{}{:06}",
-            crate::server::time::to_prague(at).format("%Y"),
+            crate::platform::time::to_prague(at).format("%Y"),
             self.next_number
         );
         self.next_number += 1;
@@ -458,8 +458,8 @@ impl FapiStore {
             "variable_symbol": invoice.variable_symbol,
             "created_on": format_prague_local(invoice.created_on),
             "last_modified_on": format_prague_local(invoice.last_modified_on),
-            "create_date": crate::server::time::to_prague(invoice.created_on).format("%Y-%m-%d").to_string(),
-            "payday_date": crate::server::time::to_prague(invoice.created_on + Duration::days(14)).format("%Y-%m-%d").to_string(),
+            "create_date": crate::platform::time::to_prague(invoice.created_on).format("%Y-%m-%d").to_string(),
+            "payday_date": crate::platform::time::to_prague(invoice.created_on + Duration::days(14)).format("%Y-%m-%d").to_string(),
             "client": invoice.client,
             "type": invoice.kind.code(),
             "proforma": invoice.kind == DocKind::Proforma,

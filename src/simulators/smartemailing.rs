@@ -174,7 +174,7 @@ impl SeStore {
             "language": "cs_CZ",
             "gender": null,
             "blacklisted": u8::from(contact.blacklisted),
-            "created": crate::server::time::format_prague_local(contact.created),
+            "created": crate::platform::time::format_prague_local(contact.created),
             "updated": null,
             "last_opened": null,
             "last_clicked": null,

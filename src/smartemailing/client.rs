@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::model::*;
-use crate::server::outbound::{HttpSettings, RetryPolicy, build_http_client};
+use crate::platform::http::{HttpSettings, RetryPolicy, build_http_client};
 
 pub const DEFAULT_BASE_URL: &str = "https://app.smartemailing.cz/api/v3";
 

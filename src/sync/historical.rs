@@ -15,14 +15,15 @@ use chrono_tz::Europe::Prague;
 use serde_json::json;
 use sqlx::FromRow;
 
+use crate::accounts::audit::{self, Actor};
+use crate::connections::{self, ConnectionRecord};
 use crate::error::{AppError, Invalid};
 use crate::fapi::{FapiError, InvoiceQuery};
-use crate::server::audit::{self, Actor};
-use crate::server::connections::{self, ConnectionRecord};
-use crate::server::state::AppState;
+use crate::platform::Context;
+use crate::platform::error::is_unique_violation;
 use crate::sync::ingest::{self, Ingested, ParsedDocument};
 use crate::sync::mapping::Source;
-use crate::sync::{store, worker};
+use crate::sync::{push, store};
 
 pub const KIND: &str = "historical";
 /// Documents asked for per FAPI page. FAPI's maximum is not documented: the run advances by
@@ -70,7 +71,7 @@ async fn load(db: &sqlx::SqlitePool, run_id: i64) -> Result<Option<Run>, sqlx::E
 /// Starts a historical sync of a connection (optionally only orders from `since`, a Prague
 /// date), once the user confirmed they switched off "new order" scenarios.
 pub async fn start(
-    state: &AppState,
+    ctx: &Context,
     actor: &Actor,
     connection_id: i64,
     since: Option<NaiveDate>,
@@ -79,14 +80,14 @@ pub async fn start(
     if !confirmed {
         return Err(Invalid::ConfirmationMissing.into());
     }
-    let connection = connections::find(&state.db, connection_id).await?;
+    let connection = connections::find(&ctx.db, connection_id).await?;
     let since = since.and_then(|day| {
         Prague
             .from_local_datetime(&day.and_hms_opt(0, 0, 0)?)
             .earliest()
             .map(|t| t.with_timezone(&Utc))
     });
-    let now = state.clock.now();
+    let now = ctx.clock.now();
     let by = actor.name();
     let inserted = sqlx::query(
         "INSERT INTO sync_runs (connection_id, kind, started_by, started_at, status, phase, since, progress_at)
@@ -97,23 +98,23 @@ pub async fn start(
     .bind(now)
     .bind(since)
     .bind(now)
-    .execute(&state.db)
+    .execute(&ctx.db)
     .await;
     let run_id = match inserted {
         Ok(done) => done.last_insert_rowid(),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+        Err(e) if is_unique_violation(&e) => {
             let running: i64 = sqlx::query_scalar(
                 "SELECT id FROM sync_runs WHERE connection_id = ? AND kind = 'historical' AND status IN ('running', 'paused')",
             )
             .bind(connection.id)
-            .fetch_one(&state.db)
+            .fetch_one(&ctx.db)
             .await?;
             return Err(Invalid::SyncAlreadyRunning { run_id: running }.into());
         }
         Err(e) => return Err(e.into()),
     };
     audit::record(
-        &state.db,
+        &ctx.db,
         now,
         actor
             .event(actions::STARTED)
@@ -121,25 +122,25 @@ pub async fn start(
             .details(json!({ "run": run_id, "since": since })),
     )
     .await?;
-    state.work.historical.notify_one();
+    ctx.work.historical.notify_one();
     Ok(run_id)
 }
 
 /// Asks a run to pause, resume or cancel; the job applies it between pages.
 pub async fn control(
-    state: &AppState,
+    ctx: &Context,
     actor: &Actor,
     run_id: i64,
     action: &str,
 ) -> Result<(), AppError> {
-    let run = load(&state.db, run_id).await?.ok_or(AppError::NotFound)?;
-    let now = state.clock.now();
+    let run = load(&ctx.db, run_id).await?.ok_or(AppError::NotFound)?;
+    let now = ctx.clock.now();
     let (audit_action, changed) = match (action, run.status.as_str()) {
         ("pause", "running") => (
             actions::PAUSED,
             sqlx::query("UPDATE sync_runs SET requested = 'pause' WHERE id = ? AND status = 'running'")
                 .bind(run_id)
-                .execute(&state.db)
+                .execute(&ctx.db)
                 .await?
                 .rows_affected(),
         ),
@@ -147,7 +148,7 @@ pub async fn control(
             actions::RESUMED,
             sqlx::query("UPDATE sync_runs SET status = 'running', requested = NULL WHERE id = ? AND status = 'paused'")
                 .bind(run_id)
-                .execute(&state.db)
+                .execute(&ctx.db)
                 .await?
                 .rows_affected(),
         ),
@@ -157,7 +158,7 @@ pub async fn control(
                 "UPDATE sync_runs SET requested = 'cancel', status = 'running' WHERE id = ? AND status IN ('running', 'paused')",
             )
             .bind(run_id)
-            .execute(&state.db)
+            .execute(&ctx.db)
             .await?
             .rows_affected(),
         ),
@@ -168,10 +169,10 @@ pub async fn control(
     }
     let connection: String = sqlx::query_scalar("SELECT name FROM connections WHERE id = ?")
         .bind(run.connection_id)
-        .fetch_one(&state.db)
+        .fetch_one(&ctx.db)
         .await?;
     audit::record(
-        &state.db,
+        &ctx.db,
         now,
         actor
             .event(audit_action)
@@ -179,39 +180,38 @@ pub async fn control(
             .details(json!({ "run": run_id })),
     )
     .await?;
-    state.work.historical.notify_one();
+    ctx.work.historical.notify_one();
     Ok(())
 }
 
 /// Starts a task for every running run not yet executing in this process.
 pub async fn dispatch(
-    state: &AppState,
+    ctx: &Context,
     tasks: &mut tokio::task::JoinSet<()>,
 ) -> Result<(), sqlx::Error> {
     let runs: Vec<i64> = sqlx::query_scalar(
         "SELECT id FROM sync_runs WHERE kind = 'historical' AND status = 'running'",
     )
-    .fetch_all(&state.db)
+    .fetch_all(&ctx.db)
     .await?;
     for run_id in runs {
-        if state
+        if ctx
             .work
             .active_runs
             .lock()
             .expect("active runs lock")
             .insert(run_id)
         {
-            let state = state.clone();
+            let ctx = ctx.clone();
             tasks.spawn(async move {
-                if let Err(error) = execute(&state, run_id).await {
+                if let Err(error) = execute(&ctx, run_id).await {
                     tracing::error!(
                         run = run_id,
                         error = format!("{error:#}"),
                         "historical sync step failed"
                     );
                 }
-                state
-                    .work
+                ctx.work
                     .active_runs
                     .lock()
                     .expect("active runs lock")
@@ -235,57 +235,57 @@ impl Drop for Prefetch {
 }
 
 /// Executes a run until it finishes, pauses, is cancelled or the process stops.
-async fn execute(state: &AppState, run_id: i64) -> anyhow::Result<()> {
-    let mut stopping = state.work.stopping.subscribe();
+async fn execute(ctx: &Context, run_id: i64) -> anyhow::Result<()> {
+    let mut stopping = ctx.work.stopping.subscribe();
     let mut failures = 0u32;
     let mut prefetch: Option<Prefetch> = None;
     loop {
         if *stopping.borrow() {
             return Ok(());
         }
-        let Some(run) = load(&state.db, run_id).await? else {
+        let Some(run) = load(&ctx.db, run_id).await? else {
             return Ok(());
         };
         if run.status != "running" {
             return Ok(());
         }
         match run.requested.as_deref() {
-            Some("cancel") => return cancel(state, &run).await,
+            Some("cancel") => return cancel(ctx, &run).await,
             Some("pause") => {
                 sqlx::query(
                     "UPDATE sync_runs SET status = 'paused', requested = NULL WHERE id = ?",
                 )
                 .bind(run_id)
-                .execute(&state.db)
+                .execute(&ctx.db)
                 .await?;
                 return Ok(());
             }
             _ => {}
         }
-        let connection = match connections::find(&state.db, run.connection_id).await {
+        let connection = match connections::find(&ctx.db, run.connection_id).await {
             Ok(connection) => connection,
             Err(_) => {
-                return finish(state, run_id, "failed", Some("the connection was deleted")).await;
+                return finish(ctx, run_id, "failed", Some("the connection was deleted")).await;
             }
         };
-        match step(state, &run, &connection, &mut prefetch).await {
+        match step(ctx, &run, &connection, &mut prefetch).await {
             Ok(Step::Continue) => failures = 0,
-            Ok(Step::Done) => return finish(state, run_id, "completed", None).await,
+            Ok(Step::Done) => return finish(ctx, run_id, "completed", None).await,
             Err(StepError::Refused(reason)) => {
-                return finish(state, run_id, "failed", Some(&reason)).await;
+                return finish(ctx, run_id, "failed", Some(&reason)).await;
             }
             Err(StepError::Transient(reason)) => {
                 failures += 1;
-                let wait = state.sync.next_attempt(Utc::now(), failures) - Utc::now();
+                let wait = ctx.settings.sync.next_attempt(Utc::now(), failures) - Utc::now();
                 tracing::warn!(run = run_id, %reason, ?wait, "historical sync waits before trying again");
                 sqlx::query("UPDATE sync_runs SET status_reason = ? WHERE id = ?")
                     .bind(&reason)
                     .bind(run_id)
-                    .execute(&state.db)
+                    .execute(&ctx.db)
                     .await?;
                 tokio::select! {
                     () = tokio::time::sleep(wait.to_std().unwrap_or(Duration::from_secs(1))) => {}
-                    () = state.work.historical.notified() => {}
+                    () = ctx.work.historical.notified() => {}
                     _ = stopping.changed() => return Ok(()),
                 }
             }
@@ -331,13 +331,13 @@ fn query(run: &Run, offset: i64) -> InvoiceQuery {
 }
 
 async fn step(
-    state: &AppState,
+    ctx: &Context,
     run: &Run,
     connection: &ConnectionRecord,
     prefetch: &mut Option<Prefetch>,
 ) -> Result<Step, StepError> {
     let fapi = connection
-        .fapi_client(state)
+        .fapi_client(ctx)
         .map_err(|e| StepError::Refused(format!("{e:?}")))?;
     match run.phase.as_deref().unwrap_or(phase::COUNTING) {
         phase::COUNTING => {
@@ -351,7 +351,7 @@ async fn step(
             sqlx::query("UPDATE sync_runs SET total = ?, phase = 'fetching', status_reason = NULL WHERE id = ?")
                 .bind(total as i64)
                 .bind(run.id)
-                .execute(&state.db)
+                .execute(&ctx.db)
                 .await?;
             Ok(Step::Continue)
         }
@@ -373,28 +373,27 @@ async fn step(
                     page: tokio::spawn(async move { fetch_page(&fapi, next).await }),
                 });
             }
-            ingest_page(state, run, connection, page, done).await?;
+            ingest_page(ctx, run, connection, page, done).await?;
             // Full batches go out as they fill up (the rest when fetching is done). This is
             // deliberately not overlapped with ingesting: while a batch is on its way, the
             // run holds no write lock, and notifications arriving meanwhile get their turn
             // (SQLite's lock is not fair: back-to-back transactions would starve them).
             // A stopping process sends no more (the next step resumes).
-            while !*state.work.stopping.borrow()
-                && store::run_unsent(&state.db, run.id).await? >= BATCH
+            while !*ctx.work.stopping.borrow() && store::run_unsent(&ctx.db, run.id).await? >= BATCH
             {
-                send_batch(state, run, connection).await?;
+                send_batch(ctx, run, connection).await?;
             }
             Ok(Step::Continue)
         }
         phase::SENDING => {
-            if store::run_unsent(&state.db, run.id).await? == 0 {
+            if store::run_unsent(&ctx.db, run.id).await? == 0 {
                 sqlx::query("UPDATE sync_runs SET phase = 'done' WHERE id = ?")
                     .bind(run.id)
-                    .execute(&state.db)
+                    .execute(&ctx.db)
                     .await?;
                 return Ok(Step::Done);
             }
-            send_batch(state, run, connection).await?;
+            send_batch(ctx, run, connection).await?;
             Ok(Step::Continue)
         }
         _ => Ok(Step::Done),
@@ -412,14 +411,14 @@ async fn fetch_page(
 
 /// Ingests a page in one transaction with its checkpoint (the next offset and the counts).
 async fn ingest_page(
-    state: &AppState,
+    ctx: &Context,
     run: &Run,
     connection: &ConnectionRecord,
     page: Vec<ParsedDocument>,
     done: bool,
 ) -> Result<(), StepError> {
-    let now = state.clock.now();
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin_with("BEGIN IMMEDIATE").await?;
     let mut counts = store::RunCounts::default();
     let documents = page.len() as i64;
     let outcomes = ingest::ingest_batch(
@@ -466,21 +465,20 @@ async fn ingest_page(
 }
 
 async fn send_batch(
-    state: &AppState,
+    ctx: &Context,
     run: &Run,
     connection: &ConnectionRecord,
 ) -> Result<(), StepError> {
-    let jobs =
-        store::claim_run_batch(&state.db, run.id, state.clock.now(), LOCK_FOR, BATCH).await?;
+    let jobs = store::claim_run_batch(&ctx.db, run.id, ctx.clock.now(), LOCK_FOR, BATCH).await?;
     if jobs.is_empty() {
         return Ok(());
     }
-    match worker::push_batch(state, connection, jobs).await {
+    match push::push_batch(ctx, connection, jobs).await {
         Ok(None) => {
             sqlx::query("UPDATE sync_runs SET progress_at = ? WHERE id = ?")
-                .bind(state.clock.now())
+                .bind(ctx.clock.now())
                 .bind(run.id)
-                .execute(&state.db)
+                .execute(&ctx.db)
                 .await?;
             Ok(())
         }
@@ -489,20 +487,20 @@ async fn send_batch(
     }
 }
 
-async fn cancel(state: &AppState, run: &Run) -> anyhow::Result<()> {
+async fn cancel(ctx: &Context, run: &Run) -> anyhow::Result<()> {
     // What the run queued but never sent stays out of SmartEmailing.
     sqlx::query(
         "UPDATE orders SET sync_status = 'skipped', status_reason = 'the historical sync was cancelled'
          WHERE run_id = ? AND sync_status = 'pending' AND attempts = 0",
     )
     .bind(run.id)
-    .execute(&state.db)
+    .execute(&ctx.db)
     .await?;
-    finish(state, run.id, "cancelled", None).await
+    finish(ctx, run.id, "cancelled", None).await
 }
 
 async fn finish(
-    state: &AppState,
+    ctx: &Context,
     run_id: i64,
     status: &str,
     reason: Option<&str>,
@@ -510,11 +508,11 @@ async fn finish(
     sqlx::query("UPDATE sync_runs SET status = ?, status_reason = ?, requested = NULL, finished_at = ? WHERE id = ?")
         .bind(status)
         .bind(reason)
-        .bind(state.clock.now())
+        .bind(ctx.clock.now())
         .bind(run_id)
-        .execute(&state.db)
+        .execute(&ctx.db)
         .await?;
     // Retries of the run's orders (if any) now belong to the ordinary push worker.
-    state.work.orders.notify_one();
+    ctx.work.orders.notify_one();
     Ok(())
 }

@@ -7,10 +7,10 @@ use chrono::{DateTime, Timelike, Utc};
 use serde_json::Value;
 use sqlx::SqliteConnection;
 
+use crate::connections::ConnectionRecord;
 use crate::error::AppError;
 use crate::fapi::Invoice;
-use crate::server::connections::ConnectionRecord;
-use crate::server::state::AppState;
+use crate::platform::Context;
 use crate::sync::mapping::{self, FapiState, OrderContext, Source};
 use crate::sync::store::{
     self, DocumentRow, NewOrder, OrderContent, OrderRecord, Payload, sync_status,
@@ -46,16 +46,16 @@ impl Ingested {
 /// Ingests one document as FAPI returned it. The whole step is one write transaction, so
 /// concurrent notifications of the same order end as one order.
 pub async fn ingest(
-    state: &AppState,
+    ctx: &Context,
     connection: &ConnectionRecord,
     raw: &Value,
     source: Source,
 ) -> Result<Ingested, IngestError> {
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
-    let outcome = ingest_in(&mut tx, state.clock.now(), connection, raw, source, None).await?;
+    let mut tx = ctx.db.begin_with("BEGIN IMMEDIATE").await?;
+    let outcome = ingest_in(&mut tx, ctx.clock.now(), connection, raw, source, None).await?;
     tx.commit().await?;
     if matches!(outcome, Ingested::Queued { .. }) {
-        state.work.orders.notify_one();
+        ctx.work.orders.notify_one();
     }
     Ok(outcome)
 }
@@ -504,6 +504,6 @@ pub enum IngestError {
 
 impl From<IngestError> for AppError {
     fn from(error: IngestError) -> Self {
-        crate::server::error::internal(error)
+        crate::platform::error::internal(error)
     }
 }

@@ -19,7 +19,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use sha2::{Digest, Sha256};
 
 use crate::fapi::{DocumentKind, Invoice};
-use crate::server::time::format_prague_local;
+use crate::platform::time::format_prague_local;
 use crate::smartemailing::{
     Attribute, ContactImport, ListMembership, ListStatus, OrderImport, OrderItem, OrderStatus,
     Price,

@@ -4,18 +4,25 @@
 //!   and contact, and the status rules (unit-tested, no I/O).
 //! - [`store`] keeps notifications, orders, documents and attempts in SQLite; it is also the
 //!   durable queue.
-//! - [`ingest`] turns one fetched FAPI document into order state (shared by the webhook path,
+//! - [`inbox`] stores accepted webhook notifications (one writer, group commit).
+//! - [`ingest`] turns fetched FAPI documents into order state (shared by the webhook path,
 //!   reconciliation and the historical sync).
-//! - [`worker`] runs the queues: notifications (fetch + verify + ingest) and order pushes
-//!   (batched imports to SmartEmailing with retries).
-//! - [`reconcile`] periodically catches documents whose notification never arrived.
+//! - [`notifications`] is the notification step: fetch the invoice, verify, ingest.
+//! - [`push`] is the push step: batched imports to SmartEmailing with retries.
+//! - [`historical`] is the resumable back-fill; [`reconcile`] catches documents whose
+//!   notification never arrived.
+//! - [`queries`] and [`runs`] are the read models of the Orders, Notifications and Sync history
+//!   pages.
+//!
+//! The loops that run these steps are in the `worker` module.
 
 pub mod historical;
 pub mod inbox;
 pub mod ingest;
 pub mod mapping;
+pub mod notifications;
+pub mod push;
 pub mod queries;
 pub mod reconcile;
 pub mod runs;
 pub mod store;
-pub mod worker;

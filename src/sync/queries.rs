@@ -1,13 +1,14 @@
 //! Read models of the Orders and Notifications pages. Every filter and the keyset pagination
 //! (`id < before`, newest first) use an index, so pages stay fast with millions of orders.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use chrono_tz::Europe::Prague;
+use chrono::{DateTime, Utc};
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqlitePool};
 
 use crate::model::{
     AttemptView, ConnectionRef, DisplayTime, DocumentView, NotificationRow, OrderFilter, OrderRow,
 };
+use crate::platform::paging::Keyset;
+use crate::platform::time::prague_day_start;
 
 #[derive(FromRow)]
 struct OrderListRow {
@@ -55,15 +56,6 @@ impl From<OrderListRow> for OrderRow {
 const ORDER_SELECT: &str = "SELECT o.id, c.name AS connection, o.eshop_code, o.fapi_numbers, o.customer_email, o.total,
     o.currency, o.fapi_state, o.synced_state, o.sync_status, o.status_reason, o.attempts, o.fapi_created_at, o.last_attempt_at
     FROM orders o JOIN connections c ON c.id = o.connection_id";
-
-/// Midnight at the start of a Prague day, in UTC.
-pub(crate) fn prague_day_start(day: &str) -> Option<DateTime<Utc>> {
-    let date = NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d").ok()?;
-    Prague
-        .from_local_datetime(&date.and_hms_opt(0, 0, 0)?)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-}
 
 fn push_filters(query: &mut QueryBuilder<'_, Sqlite>, filter: &OrderFilter) {
     if let Some(run) = filter.run {
@@ -114,22 +106,15 @@ pub async fn orders(
     before: Option<i64>,
     limit: i64,
 ) -> Result<(Vec<OrderRow>, Option<i64>), sqlx::Error> {
+    let page = Keyset::new(before, limit);
     let mut query = QueryBuilder::new(ORDER_SELECT);
-    query
-        .push(" WHERE o.id < ")
-        .push_bind(before.unwrap_or(i64::MAX));
+    query.push(" WHERE o.id < ").push_bind(page.upper_bound());
     push_filters(&mut query, filter);
     query
         .push(" ORDER BY o.id DESC LIMIT ")
-        .push_bind(limit + 1);
-    let mut rows: Vec<OrderListRow> = query.build_query_as().fetch_all(db).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next = if more {
-        rows.last().map(|r| r.id)
-    } else {
-        None
-    };
+        .push_bind(page.fetch_limit());
+    let rows: Vec<OrderListRow> = query.build_query_as().fetch_all(db).await?;
+    let (rows, next) = page.split(rows, |r| r.id);
     Ok((rows.into_iter().map(OrderRow::from).collect(), next))
 }
 
@@ -285,7 +270,8 @@ pub async fn notifications(
             n.remote_addr, n.content_type, n.raw_body
          FROM notifications n JOIN connections c ON c.id = n.connection_id WHERE n.id < ",
     );
-    query.push_bind(before.unwrap_or(i64::MAX));
+    let page = Keyset::new(before, limit);
+    query.push_bind(page.upper_bound());
     if let Some(connection) = connection {
         query.push(" AND n.connection_id = ").push_bind(connection);
     }
@@ -294,15 +280,9 @@ pub async fn notifications(
     }
     query
         .push(" ORDER BY n.id DESC LIMIT ")
-        .push_bind(limit + 1);
-    let mut rows: Vec<Row> = query.build_query_as().fetch_all(db).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next = if more {
-        rows.last().map(|r| r.id)
-    } else {
-        None
-    };
+        .push_bind(page.fetch_limit());
+    let rows: Vec<Row> = query.build_query_as().fetch_all(db).await?;
+    let (rows, next) = page.split(rows, |r| r.id);
     Ok((
         rows.into_iter()
             .map(|r| NotificationRow {

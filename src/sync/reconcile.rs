@@ -9,10 +9,10 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::connections::{self, ConnectionRecord};
 use crate::error::AppError;
 use crate::fapi::{FapiError, InvoiceQuery};
-use crate::server::connections::{self, ConnectionRecord};
-use crate::server::state::AppState;
+use crate::platform::Context;
 use crate::sync::ingest::{self, Ingested};
 use crate::sync::mapping::Source;
 use crate::sync::store::{self, RunCounts};
@@ -20,10 +20,10 @@ use crate::sync::store::{self, RunCounts};
 const PAGE: u32 = 100;
 pub const KIND: &str = "reconciliation";
 
-pub async fn run_all(state: &AppState) -> anyhow::Result<()> {
-    for connection in connections::list(&state.db).await? {
+pub async fn run_all(ctx: &Context) -> anyhow::Result<()> {
+    for connection in connections::list(&ctx.db).await? {
         if connection.forwarding_enabled
-            && let Err(error) = run(state, &connection, "schedule").await
+            && let Err(error) = run(ctx, &connection, "schedule").await
         {
             tracing::warn!(
                 connection = connection.id,
@@ -37,45 +37,38 @@ pub async fn run_all(state: &AppState) -> anyhow::Result<()> {
 
 /// One reconciliation of one connection, recorded as a sync run.
 pub async fn run(
-    state: &AppState,
+    ctx: &Context,
     connection: &ConnectionRecord,
     started_by: &str,
 ) -> Result<RunCounts, AppError> {
-    let started = state.clock.now();
-    let run_id = store::start_run(&state.db, connection.id, KIND, started_by, started).await?;
-    let overlap = chrono::Duration::from_std(state.sync.reconcile_overlap).unwrap_or_default();
+    let started = ctx.clock.now();
+    let run_id = store::start_run(&ctx.db, connection.id, KIND, started_by, started).await?;
+    let overlap =
+        chrono::Duration::from_std(ctx.settings.sync.reconcile_overlap).unwrap_or_default();
     let since = connection
         .reconciled_until
         .or(connection.forwarding_enabled_at)
         .unwrap_or(started)
         - overlap;
     let mut counts = RunCounts::default();
-    match scan(state, connection, since, &mut counts).await {
+    match scan(ctx, connection, since, &mut counts).await {
         Ok(()) => {
             sqlx::query("UPDATE connections SET reconciled_until = ? WHERE id = ?")
                 .bind(started)
                 .bind(connection.id)
-                .execute(&state.db)
+                .execute(&ctx.db)
                 .await?;
-            store::finish_run(
-                &state.db,
-                run_id,
-                "completed",
-                None,
-                &counts,
-                state.clock.now(),
-            )
-            .await?;
+            store::finish_run(&ctx.db, run_id, "completed", None, &counts, ctx.clock.now()).await?;
             Ok(counts)
         }
         Err(error) => {
             store::finish_run(
-                &state.db,
+                &ctx.db,
                 run_id,
                 "failed",
                 Some(&error.to_string()),
                 &counts,
-                state.clock.now(),
+                ctx.clock.now(),
             )
             .await?;
             Err(AppError::Upstream(
@@ -87,13 +80,13 @@ pub async fn run(
 }
 
 async fn scan(
-    state: &AppState,
+    ctx: &Context,
     connection: &ConnectionRecord,
     since: DateTime<Utc>,
     counts: &mut RunCounts,
 ) -> Result<(), FapiError> {
     let fapi = connection
-        .fapi_client(state)
+        .fapi_client(ctx)
         .map_err(|e| FapiError::Decode(format!("{e:?}")))?;
     let mut query = InvoiceQuery {
         limit: Some(PAGE),
@@ -122,9 +115,9 @@ async fn scan(
                 .or_else(|| raw["id"].as_str().and_then(|s| s.parse().ok()));
             let modified = raw["last_modified_on"]
                 .as_str()
-                .and_then(crate::server::time::parse_prague_local);
+                .and_then(crate::platform::time::parse_prague_local);
             if let Some(id) = id {
-                let stored = store::document_modified_on(&state.db, connection.id, id)
+                let stored = store::document_modified_on(&ctx.db, connection.id, id)
                     .await
                     .map_err(|e| FapiError::Decode(e.to_string()))?;
                 if matches!((stored, modified), (Some(Some(stored)), Some(modified)) if stored >= modified)
@@ -132,7 +125,7 @@ async fn scan(
                     continue;
                 }
             }
-            match ingest::ingest(state, connection, raw, Source::Reconciliation).await {
+            match ingest::ingest(ctx, connection, raw, Source::Reconciliation).await {
                 Ok(Ingested::Queued {
                     new_order: true, ..
                 }) => counts.created += 1,

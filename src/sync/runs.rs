@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, QueryBuilder, SqlitePool};
 
 use crate::model::{DisplayTime, RunRow};
+use crate::platform::paging::Keyset;
 
 #[derive(FromRow)]
 struct Row {
@@ -69,10 +70,9 @@ pub async fn list(
     before: Option<i64>,
     limit: i64,
 ) -> Result<(Vec<RunRow>, Option<i64>), sqlx::Error> {
+    let page = Keyset::new(before, limit);
     let mut query = QueryBuilder::new(SELECT);
-    query
-        .push(" WHERE r.id < ")
-        .push_bind(before.unwrap_or(i64::MAX));
+    query.push(" WHERE r.id < ").push_bind(page.upper_bound());
     if let Some(connection) = connection {
         query.push(" AND r.connection_id = ").push_bind(connection);
     }
@@ -81,15 +81,9 @@ pub async fn list(
     }
     query
         .push(" ORDER BY r.id DESC LIMIT ")
-        .push_bind(limit + 1);
-    let mut rows: Vec<Row> = query.build_query_as().fetch_all(db).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next = if more {
-        rows.last().map(|r| r.id)
-    } else {
-        None
-    };
+        .push_bind(page.fetch_limit());
+    let rows: Vec<Row> = query.build_query_as().fetch_all(db).await?;
+    let (rows, next) = page.split(rows, |r| r.id);
     Ok((rows.into_iter().map(|r| r.into_view().0).collect(), next))
 }
 

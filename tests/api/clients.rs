@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use fapi_bridge::fapi::{FapiClient, FapiCredentials, FapiError, InvoiceQuery};
-use fapi_bridge::server::outbound::{HttpSettings, RetryPolicy};
+use fapi_bridge::platform::http::{HttpSettings, RetryPolicy};
 use fapi_bridge::simulators::RunningSimulator;
 use fapi_bridge::simulators::fapi::{self as fapi_sim, FapiSimulator};
 use fapi_bridge::simulators::faults::FaultConfig;

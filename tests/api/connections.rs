@@ -1,7 +1,7 @@
 //! Connections: live-checked credentials, encryption at rest, roles, webhook rotation.
 
+use fapi_bridge::connections;
 use fapi_bridge::model::Role;
-use fapi_bridge::server::connections;
 use fapi_bridge::simulators::faults::FaultConfig;
 use serde_json::{Value, json};
 

@@ -2,7 +2,7 @@
 //! the bulk actions acting on exactly the selected contacts.
 
 use fapi_bridge::model::Role;
-use fapi_bridge::server::clock::Clock;
+use fapi_bridge::platform::clock::Clock;
 use fapi_bridge::simulators::faults::FaultConfig;
 use fapi_bridge::smartemailing::ListStatus;
 use serde_json::{Value, json};

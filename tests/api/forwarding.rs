@@ -1,6 +1,6 @@
 //! Forwarding new orders: webhook → durable queue → SmartEmailing, against the simulators.
 
-use fapi_bridge::server::clock::Clock;
+use fapi_bridge::platform::clock::Clock;
 use fapi_bridge::simulators::faults::FaultConfig;
 use fapi_bridge::sync::reconcile;
 use serde_json::Value;
@@ -421,12 +421,8 @@ async fn reconciliation_catches_an_order_whose_notification_never_came() {
     let (_admin, id, _url) = app.forwarding_connection().await;
     let invoice = app.new_fapi_order(None);
     let code = fapi_order_id(&app, invoice);
-    let connection = fapi_bridge::server::connections::find(&app.db, id)
-        .await
-        .unwrap();
-    let counts = reconcile::run(&app.state, &connection, "test")
-        .await
-        .unwrap();
+    let connection = fapi_bridge::connections::find(&app.db, id).await.unwrap();
+    let counts = reconcile::run(&app.ctx, &connection, "test").await.unwrap();
     assert_eq!(counts.created, 1);
     eventually("the missed order is synced", || synced(&app, &code)).await;
     let source = se_order(&app, &code).unwrap().0["attributes"]
@@ -447,12 +443,8 @@ async fn reconciliation_catches_an_order_whose_notification_never_came() {
     );
 
     // A second pass finds nothing new.
-    let connection = fapi_bridge::server::connections::find(&app.db, id)
-        .await
-        .unwrap();
-    let again = reconcile::run(&app.state, &connection, "test")
-        .await
-        .unwrap();
+    let connection = fapi_bridge::connections::find(&app.db, id).await.unwrap();
+    let again = reconcile::run(&app.ctx, &connection, "test").await.unwrap();
     assert_eq!((again.created, again.updated), (0, 0));
 }
 
@@ -500,7 +492,7 @@ async fn a_slow_invoice_holds_back_no_other_notification_of_its_batch() {
     store::insert_notifications(&app.db, &notifications)
         .await
         .unwrap();
-    app.state.work.notifications.notify_one();
+    app.ctx.work.notifications.notify_one();
 
     let statuses = || async {
         sqlx::query_scalar::<_, String>(

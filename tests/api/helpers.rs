@@ -3,15 +3,15 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use fapi_bridge::accounts::audit::Actor;
+use fapi_bridge::accounts::team::{self, NewMember};
 use fapi_bridge::model::Role;
-use fapi_bridge::server::audit::Actor;
-use fapi_bridge::server::clock::{Clock, ManualClock};
-use fapi_bridge::server::config::Config;
-use fapi_bridge::server::startup::Application;
-use fapi_bridge::server::team::{self, NewMember};
+use fapi_bridge::platform::clock::{Clock, ManualClock};
 use fapi_bridge::simulators::RunningSimulator;
 use fapi_bridge::simulators::fapi::FapiSimulator;
 use fapi_bridge::simulators::smartemailing::SmartEmailingSimulator;
+use fapi_bridge::web::config::Config;
+use fapi_bridge::web::startup::Application;
 use reqwest::header::{HeaderMap, HeaderValue, ORIGIN};
 use sqlx::SqlitePool;
 use tempfile::TempDir;
@@ -23,8 +23,9 @@ pub const PASSWORD: &str = "modry-kopec-trakar-58";
 pub struct TestApp {
     pub base: String,
     /// Wakes the app's sync workers.
-    pub work: Arc<fapi_bridge::sync::worker::WorkSignals>,
-    pub state: fapi_bridge::server::state::AppState,
+    pub work: Arc<fapi_bridge::platform::signals::WorkSignals>,
+    /// The app's domain context (database, clock, settings, worker signals).
+    pub ctx: fapi_bridge::platform::Context,
     /// The simulated FAPI account the app is configured against.
     pub fapi: FapiSimulator,
     /// The simulated SmartEmailing account the app is configured against.
@@ -110,9 +111,9 @@ pub async fn spawn_app_with(
         .await
         .expect("the app builds");
     let base = app.public_base();
-    let db = app.state().db.clone();
+    let db = app.context().db.clone();
     let setup_link = app.setup_link().map(str::to_string);
-    let state = app.state().clone();
+    let ctx = app.context().clone();
     let (shutdown, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         app.run_until_stopped(async {
@@ -123,8 +124,8 @@ pub async fn spawn_app_with(
     });
     TestApp {
         base,
-        work: state.work.clone(),
-        state,
+        work: ctx.work.clone(),
+        ctx,
         fapi,
         smartemailing,
         _simulators: (fapi_running, se_running),

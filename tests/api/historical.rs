@@ -12,7 +12,7 @@ use crate::helpers::{TestApp, error_of, eventually, spawn_app, spawn_app_with};
 
 /// Generates `orders` past orders (the year before the test's "now").
 fn past_orders(app: &TestApp, orders: usize) {
-    let now = fapi_bridge::server::clock::Clock::now(&app.clock);
+    let now = fapi_bridge::platform::clock::Clock::now(&app.clock);
     app.fapi.store.lock().unwrap().generate(
         orders,
         now - chrono::Duration::days(365),
@@ -323,7 +323,7 @@ async fn a_restart_in_the_middle_resumes_without_duplicates() {
     // The restarted app resumes the run at once, against the same accounts.
     let app = spawn_app_with(data_dir, clock, port, fapi, smartemailing).await;
     app.wake();
-    app.state.work.historical.notify_one();
+    app.ctx.work.historical.notify_one();
     eventually("the run completes after the restart", || async {
         run_status(&app, run).await == "completed"
     })

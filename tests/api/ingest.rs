@@ -1,8 +1,8 @@
 //! Ingesting documents in batches (the historical sync's pages, the notification workers'
 //! batches) ends exactly as ingesting them one at a time.
 
+use fapi_bridge::connections;
 use fapi_bridge::model::Role;
-use fapi_bridge::server::connections;
 use fapi_bridge::sync::ingest::{self, Ingested, ParsedDocument};
 use fapi_bridge::sync::mapping::Source;
 use serde_json::Value;
@@ -12,7 +12,7 @@ use crate::helpers::{TestApp, connection_form, spawn_app};
 /// Every document of the simulated account in id order, with repeats and older copies mixed
 /// in (late notifications): an older copy of a paid invoice says it is unpaid.
 fn documents_with_late_copies(app: &TestApp) -> Vec<Value> {
-    let now = fapi_bridge::server::clock::Clock::now(&app.clock);
+    let now = fapi_bridge::platform::clock::Clock::now(&app.clock);
     let mut store = app.fapi.store.lock().unwrap();
     store.generate(
         150,
@@ -115,7 +115,7 @@ async fn a_batch_ends_as_its_documents_one_at_a_time() {
     assert!(documents.len() > 250, "{} documents", documents.len());
 
     // Ingested "tomorrow": the queued orders are not due yet, so the push worker leaves them.
-    let now = app.state.clock.now() + chrono::Duration::days(1);
+    let now = app.ctx.clock.now() + chrono::Duration::days(1);
     for source in [Source::Webhook, Source::HistoricalSync] {
         let single = connections::find(&app.db, one_by_one).await.unwrap();
         let mut singly = Vec::new();

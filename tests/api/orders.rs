@@ -167,7 +167,7 @@ async fn orders_page_through_newest_first() {
     let app = spawn_app().await;
     let (admin, connection, _url) = app.forwarding_connection().await;
     // 120 orders straight through ingest (as reconciliation would), without SmartEmailing.
-    let connection = fapi_bridge::server::connections::find(&app.db, connection)
+    let connection = fapi_bridge::connections::find(&app.db, connection)
         .await
         .unwrap();
     app.smartemailing.behaviour.set_faults(FaultConfig {
@@ -184,7 +184,7 @@ async fn orders_page_through_newest_first() {
             .invoice_json(invoice)
             .unwrap();
         fapi_bridge::sync::ingest::ingest(
-            &app.state,
+            &app.ctx,
             &connection,
             &raw,
             fapi_bridge::sync::mapping::Source::Reconciliation,

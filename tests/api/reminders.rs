@@ -247,7 +247,7 @@ async fn a_reminder_that_fell_due_while_the_server_was_down_is_shown_after_the_r
     let data = app.stop().await;
 
     // Back up on Tuesday: Monday's reminder is due.
-    let clock = fapi_bridge::server::clock::ManualClock::new(utc("2026-12-01T12:00:00Z"));
+    let clock = fapi_bridge::platform::clock::ManualClock::new(utc("2026-12-01T12:00:00Z"));
     let app = spawn_app_in(data, clock, port).await;
     let viewer = app.client();
     let response = app

@@ -1,0 +1,187 @@
+//! A connection's stored record: reading it, decrypting its secrets, the API clients built from
+//! it, and its view for the UI (secrets never leave the server).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::{FromRow, SqlitePool};
+
+use crate::error::AppError;
+use crate::fapi::{FapiClient, FapiCredentials};
+use crate::model::{CheckOutcome, ConnectionView, DisplayTime, Health, ListRef};
+use crate::platform::Context;
+use crate::smartemailing::{SeCredentials, SmartEmailingClient};
+
+/// The path under which FAPI calls a connection's webhook.
+pub const WEBHOOK_PATH: &str = "/webhooks/fapi/";
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ConnectionRecord {
+    pub id: i64,
+    pub name: String,
+    pub eshop_name: String,
+    pub fapi_login: String,
+    pub(super) fapi_api_key: Vec<u8>,
+    pub se_username: String,
+    pub(super) se_api_key: Vec<u8>,
+    webhook_token: Vec<u8>,
+    pub forwarding_enabled: bool,
+    pub forwarding_enabled_at: Option<DateTime<Utc>>,
+    pub default_list_id: Option<i64>,
+    pub default_list_name: Option<String>,
+    fapi_checked_at: Option<DateTime<Utc>>,
+    fapi_check: Option<String>,
+    fapi_check_message: Option<String>,
+    se_checked_at: Option<DateTime<Utc>>,
+    se_check: Option<String>,
+    se_check_message: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// Reconciliation looked at documents changed up to this moment.
+    pub reconciled_until: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "id, name, eshop_name, fapi_login, fapi_api_key, se_username, se_api_key, \
+    webhook_token, forwarding_enabled, forwarding_enabled_at, default_list_id, default_list_name, \
+    fapi_checked_at, fapi_check, fapi_check_message, se_checked_at, se_check, se_check_message, created_at, reconciled_until";
+
+impl ConnectionRecord {
+    pub fn fapi_client(&self, ctx: &Context) -> Result<FapiClient, AppError> {
+        let api_key = decrypt(ctx, &self.fapi_api_key)?;
+        Ok(FapiClient::with_http(
+            ctx.http.clone(),
+            ctx.settings.fapi_api_url.as_str(),
+            FapiCredentials {
+                login: self.fapi_login.clone(),
+                api_key,
+            },
+            &ctx.settings.http,
+        ))
+    }
+
+    pub fn smartemailing_client(&self, ctx: &Context) -> Result<SmartEmailingClient, AppError> {
+        let api_key = decrypt(ctx, &self.se_api_key)?;
+        Ok(SmartEmailingClient::with_http(
+            ctx.http.clone(),
+            ctx.settings.smartemailing_api_url.as_str(),
+            SeCredentials {
+                username: self.se_username.clone(),
+                api_key,
+            },
+            &ctx.settings.http,
+        ))
+    }
+
+    pub fn webhook_url(&self, ctx: &Context) -> Result<String, AppError> {
+        let token = decrypt(ctx, &self.webhook_token)?;
+        Ok(format!("{}{WEBHOOK_PATH}{token}", ctx.settings.public_base))
+    }
+
+    pub fn to_view(
+        &self,
+        ctx: &Context,
+        with_webhook_url: bool,
+    ) -> Result<ConnectionView, AppError> {
+        Ok(ConnectionView {
+            id: self.id,
+            name: self.name.clone(),
+            eshop_name: self.eshop_name.clone(),
+            fapi_login: self.fapi_login.clone(),
+            se_username: self.se_username.clone(),
+            forwarding_enabled: self.forwarding_enabled,
+            forwarding_since: self
+                .forwarding_enabled_at
+                .filter(|_| self.forwarding_enabled)
+                .map(DisplayTime::new),
+            default_list: self.default_list_id.map(|id| ListRef {
+                id,
+                name: self.default_list_name.clone().unwrap_or_default(),
+            }),
+            fapi: health(
+                self.fapi_checked_at,
+                self.fapi_check.as_deref(),
+                self.fapi_check_message.clone(),
+            ),
+            smartemailing: health(
+                self.se_checked_at,
+                self.se_check.as_deref(),
+                self.se_check_message.clone(),
+            ),
+            webhook_url: if with_webhook_url {
+                Some(self.webhook_url(ctx)?)
+            } else {
+                None
+            },
+            created_at: DisplayTime::new(self.created_at),
+        })
+    }
+}
+
+pub(super) fn decrypt(ctx: &Context, stored: &[u8]) -> Result<String, AppError> {
+    let bytes = ctx
+        .secret_key
+        .decrypt(stored)
+        .map_err(|e| e.context("a stored secret cannot be decrypted (was SECRET_KEY changed?)"))?;
+    String::from_utf8(bytes).map_err(|e| anyhow::Error::from(e).into())
+}
+
+fn health(
+    checked_at: Option<DateTime<Utc>>,
+    kind: Option<&str>,
+    message: Option<String>,
+) -> Health {
+    let message = message.unwrap_or_default();
+    let outcome = kind.map(|kind| match kind {
+        "ok" => CheckOutcome::Ok,
+        "wrong_credentials" => CheckOutcome::WrongCredentials(message),
+        "unreachable" => CheckOutcome::Unreachable(message),
+        "timeout" => CheckOutcome::Timeout,
+        _ => CheckOutcome::Failed(message),
+    });
+    Health {
+        checked_at: checked_at.map(DisplayTime::new),
+        outcome,
+    }
+}
+
+pub(super) fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub(super) fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub async fn find(db: &SqlitePool, id: i64) -> Result<ConnectionRecord, AppError> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections WHERE id = ? AND deleted_at IS NULL"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+/// The live connection a webhook token belongs to.
+pub async fn find_by_webhook_token(
+    db: &SqlitePool,
+    token: &str,
+) -> Result<Option<ConnectionRecord>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections WHERE webhook_token_hash = ? AND deleted_at IS NULL"
+    ))
+    .bind(token_hash(token))
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn list(db: &SqlitePool) -> Result<Vec<ConnectionRecord>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections WHERE deleted_at IS NULL ORDER BY name"
+    ))
+    .fetch_all(db)
+    .await
+}

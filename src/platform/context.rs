@@ -1,0 +1,59 @@
+//! The narrow context that domain code and workers receive: the database, the clock, the key
+//! for stored secrets, the outbound HTTP pool, settings, and the signals between producers and
+//! workers. The web state wraps it and adds what only the web needs (sessions, limiters,
+//! Leptos options).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sqlx::SqlitePool;
+use url::Url;
+
+use crate::platform::clock::Clock;
+use crate::platform::crypto::SecretKey;
+use crate::platform::http::HttpSettings;
+use crate::platform::settings::{ReminderRule, SyncSettings};
+use crate::platform::signals::{Generation, WorkSignals};
+
+#[derive(Clone)]
+pub struct Context {
+    pub db: SqlitePool,
+    pub clock: Arc<dyn Clock>,
+    pub secret_key: SecretKey,
+    /// One HTTP connection pool for the FAPI and SmartEmailing clients of every connection:
+    /// a client per call would open a new connection (and build TLS settings) each time.
+    pub http: reqwest::Client,
+    pub settings: Arc<Settings>,
+    /// Wakes the workers when work is added.
+    pub work: Arc<WorkSignals>,
+    /// Bumped when a connection's webhook token, forwarding switch or existence changes.
+    pub connections_changed: Arc<Generation>,
+}
+
+/// What domain code needs of the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The address users and FAPI reach, without a trailing slash (for links).
+    pub public_base: String,
+    /// Base URL of the FAPI API.
+    pub fapi_api_url: Url,
+    /// Base URL of the SmartEmailing API (v3).
+    pub smartemailing_api_url: Url,
+    /// Timeouts, retries and pace of calls to FAPI and SmartEmailing.
+    pub http: HttpSettings,
+    /// Retries, batches, reconciliation and webhook limits of the sync engine.
+    pub sync: SyncSettings,
+    /// When engagement is recalculated and when reminders ring (Prague time).
+    pub reminders: ReminderRule,
+}
+
+impl Context {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The context inside a server function (provided as Leptos context by the router).
+    pub fn current() -> Context {
+        leptos::prelude::expect_context::<Context>()
+    }
+}

@@ -1,0 +1,18 @@
+//! Infrastructure that every feature uses and that imports no feature: the database, the
+//! clock, Prague time, encryption of stored secrets, outbound HTTP, error mapping, settings,
+//! signals to the workers, and the [`context::Context`] that domain code receives.
+
+pub mod clock;
+pub mod context;
+pub mod crypto;
+pub mod db;
+pub mod email;
+pub mod error;
+pub mod http;
+pub mod paging;
+pub mod settings;
+pub mod signals;
+pub mod text;
+pub mod time;
+
+pub use context::Context;

@@ -1,0 +1,71 @@
+//! Plain settings that domain code reads from the [`Context`](super::context::Context). They
+//! are data only (parsed by `web::config`); the rules that use them live with their features.
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveTime, Utc, Weekday};
+use rand::Rng;
+
+/// How the sync engine retries and paces itself.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    /// Attempts per order (and per notification's FAPI fetch) before it is marked failed.
+    pub max_attempts: u32,
+    /// The wait before the first retry; it doubles with each further attempt.
+    pub retry_delay: Duration,
+    /// Notifications processed at once.
+    pub notification_workers: usize,
+    /// Orders per SmartEmailing import (at most 500).
+    pub batch_size: usize,
+    /// How often reconciliation looks for missed documents.
+    pub reconcile_interval: Duration,
+    /// How far back each reconciliation looks before the previous one's end.
+    pub reconcile_overlap: Duration,
+    /// Webhook requests per second per connection before 429 (bursts of 10× are allowed).
+    pub webhook_requests_per_second: u32,
+}
+
+impl Default for SyncSettings {
+    /// Eight attempts, 5 min doubling: the last retry comes about 21 hours after the first try.
+    fn default() -> Self {
+        SyncSettings {
+            max_attempts: 8,
+            retry_delay: Duration::from_secs(5 * 60),
+            notification_workers: 4,
+            batch_size: 500,
+            reconcile_interval: Duration::from_secs(10 * 60),
+            reconcile_overlap: Duration::from_secs(10 * 60),
+            webhook_requests_per_second: 100,
+        }
+    }
+}
+
+impl SyncSettings {
+    /// When attempt `attempt + 1` is due after `attempt` failures: doubling, with ±20 % jitter.
+    pub fn next_attempt(&self, now: DateTime<Utc>, attempt: u32) -> DateTime<Utc> {
+        let base = self.retry_delay.as_millis() as f64
+            * 2f64.powi(attempt.saturating_sub(1).min(20) as i32);
+        let jittered = base * rand::thread_rng().gen_range(0.8..1.2);
+        now + chrono::Duration::milliseconds(jittered as i64)
+    }
+}
+
+/// When engagement is recalculated and when the reminder rings, in Prague time (the rule
+/// itself is in `reminders::schedule`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReminderRule {
+    pub recalculation_day: Weekday,
+    pub recalculation_time: NaiveTime,
+    /// The reminder is due at this time on the Monday after the recalculation.
+    pub reminder_time: NaiveTime,
+}
+
+impl Default for ReminderRule {
+    fn default() -> Self {
+        ReminderRule {
+            recalculation_day: Weekday::Sun,
+            recalculation_time: NaiveTime::from_hms_opt(18, 0, 0).expect("valid time"),
+            reminder_time: NaiveTime::from_hms_opt(9, 0, 0).expect("valid time"),
+        }
+    }
+}

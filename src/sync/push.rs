@@ -1,0 +1,197 @@
+//! The push step: due orders go to SmartEmailing in batches (contacts first, then orders),
+//! each push recorded as an attempt; failures are retried with backoff, then marked failed.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::connections::{self, ConnectionRecord};
+use crate::platform::Context;
+use crate::smartemailing::{ImportSettings, SeError, SmartEmailingClient};
+use crate::sync::store::{self, Attempt, Payload, PushJob};
+
+/// How long a claimed batch stays claimed before another worker may take it.
+const LOCK_FOR: chrono::Duration = chrono::Duration::minutes(10);
+
+/// Pushes one batch for each connection with due orders; false when none was due.
+/// Pushes the orders that are due, per connection; how many it sent.
+pub async fn push_due_orders(ctx: &Context) -> anyhow::Result<usize> {
+    let now = ctx.clock.now();
+    let mut pushed = 0;
+    for connection_id in store::connections_with_due_orders(&ctx.db, now).await? {
+        let jobs = store::claim_push_batch(
+            &ctx.db,
+            connection_id,
+            now,
+            LOCK_FOR,
+            ctx.settings.sync.batch_size.min(500) as i64,
+        )
+        .await?;
+        if jobs.is_empty() {
+            continue;
+        }
+        pushed += jobs.len();
+        match connections::find(&ctx.db, connection_id).await {
+            Ok(connection) => {
+                push_batch(ctx, &connection, jobs).await?;
+            }
+            Err(_) => fail_all(ctx, &jobs, None, "the connection was deleted").await?,
+        }
+    }
+    Ok(pushed)
+}
+
+/// Sends a batch: contacts first, then orders. A batch SmartEmailing rejects is split into
+/// single orders so one bad order does not hold back the others. Returns SmartEmailing's
+/// message when it refused the credentials (the historical sync stops on that).
+pub fn push_batch<'a>(
+    ctx: &'a Context,
+    connection: &'a ConnectionRecord,
+    jobs: Vec<PushJob>,
+) -> Pin<Box<dyn Future<Output = anyhow::Result<Option<String>>> + Send + 'a>> {
+    Box::pin(async move {
+        let client = connection
+            .smartemailing_client(ctx)
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let mut payloads = Vec::with_capacity(jobs.len());
+        let mut sendable = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            match serde_json::from_str::<Payload>(&job.payload) {
+                Ok(payload) => {
+                    payloads.push(payload);
+                    sendable.push(job);
+                }
+                Err(error) => {
+                    fail_all(
+                        ctx,
+                        &[job],
+                        None,
+                        &format!("the stored payload is unreadable: {error}"),
+                    )
+                    .await?
+                }
+            }
+        }
+        if sendable.is_empty() {
+            return Ok(None);
+        }
+        match send(&client, &payloads).await {
+            Ok(contact_ids) => {
+                let now = ctx.clock.now();
+                let mut tx = ctx.db.begin().await?;
+                let buyers: Vec<_> = payloads
+                    .iter()
+                    .map(|p| crate::contacts::SyncedBuyer {
+                        email: &p.contact.emailaddress,
+                        name: full_name(&p.contact),
+                    })
+                    .collect();
+                crate::contacts::record_synced(&mut tx, connection.id, &buyers, &contact_ids)
+                    .await?;
+                store::mark_synced(&mut tx, &sendable, now).await?;
+                tx.commit().await?;
+                ctx.work.contacts.notify_one();
+            }
+            Err(SeError::Rejected { .. }) if sendable.len() > 1 => {
+                let mut refused = None;
+                for job in sendable {
+                    refused = refused.or(push_batch(ctx, connection, vec![job]).await?);
+                }
+                return Ok(refused);
+            }
+            Err(error) if error.is_transient() => retry_or_fail(ctx, &sendable, &error).await?,
+            Err(error @ SeError::Unauthorized { .. }) => {
+                // Not the orders' fault: they wait for a retry once the key is fixed.
+                retry_or_fail(ctx, &sendable, &error).await?;
+                return Ok(Some(error.to_string()));
+            }
+            Err(error) => fail_all(ctx, &sendable, error.status(), &error.to_string()).await?,
+        }
+        Ok(None)
+    })
+}
+
+async fn send(
+    client: &SmartEmailingClient,
+    payloads: &[Payload],
+) -> Result<Vec<crate::smartemailing::ContactMapEntry>, SeError> {
+    // One contact per buyer, even when they placed several orders in the batch.
+    let mut contacts: Vec<_> = Vec::with_capacity(payloads.len());
+    let mut seen = std::collections::HashSet::new();
+    for payload in payloads.iter().rev() {
+        if seen.insert(payload.contact.emailaddress.clone()) {
+            contacts.push(payload.contact.clone());
+        }
+    }
+    let contact_ids = client
+        .import_contacts(&contacts, &ImportSettings::default())
+        .await?;
+    let orders: Vec<_> = payloads.iter().map(|p| p.order.clone()).collect();
+    client.import_orders(&orders).await?;
+    Ok(contact_ids)
+}
+
+fn full_name(contact: &crate::smartemailing::ContactImport) -> Option<String> {
+    let name = [contact.name.as_deref(), contact.surname.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!name.is_empty()).then_some(name)
+}
+
+async fn retry_or_fail(ctx: &Context, jobs: &[PushJob], error: &SeError) -> anyhow::Result<()> {
+    let now = ctx.clock.now();
+    let message = error.to_string();
+    let mut tx = ctx.db.begin().await?;
+    for job in jobs {
+        let exhausted = job.attempts as u32 >= ctx.settings.sync.max_attempts;
+        let next = (!exhausted).then(|| ctx.settings.sync.next_attempt(now, job.attempts as u32));
+        store::record_attempt(
+            &mut tx,
+            Attempt {
+                order_id: job.id,
+                outcome: if exhausted { "failed" } else { "retry" },
+                http_status: error.status(),
+                message: Some(&message),
+                payload_hash: &job.payload_hash,
+            },
+            now,
+        )
+        .await?;
+        let reason = if exhausted {
+            format!("gave up after {} attempts: {message}", job.attempts)
+        } else {
+            message.clone()
+        };
+        store::mark_retry_or_failed(&mut tx, job.id, next, &reason, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn fail_all(
+    ctx: &Context,
+    jobs: &[PushJob],
+    status: Option<u16>,
+    message: &str,
+) -> anyhow::Result<()> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    for job in jobs {
+        store::record_attempt(
+            &mut tx,
+            Attempt {
+                order_id: job.id,
+                outcome: "failed",
+                http_status: status,
+                message: Some(message),
+                payload_hash: &job.payload_hash,
+            },
+            now,
+        )
+        .await?;
+        store::mark_retry_or_failed(&mut tx, job.id, None, message, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

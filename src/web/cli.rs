@@ -1,0 +1,191 @@
+//! The command line: `serve` (default), `demo`, `user add`.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::accounts::audit::Actor;
+use crate::accounts::team::{self, NewMember};
+use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::model::Role;
+use crate::platform::db;
+use crate::web::config::Config;
+use crate::web::demo;
+use crate::web::startup::{Application, shutdown_signal};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fapi-bridge",
+    version,
+    about = "Moves orders from FAPI into SmartEmailing"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the web app (the default). Configuration comes from the environment.
+    Serve,
+    /// Serve the app with a throw-away database and a demo admin, and print the login.
+    Demo,
+    /// Manage team members.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Serve a simulator of FAPI or SmartEmailing, to try the bridge without real accounts.
+    Simulate {
+        #[arg(value_enum)]
+        api: SimulatedApi,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:3190")]
+        listen: std::net::SocketAddr,
+        /// FAPI: how many past orders to generate.
+        #[arg(long, default_value_t = 200)]
+        orders: usize,
+        /// FAPI: seed of the generated data (the same seed gives the same data).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SimulatedApi {
+    Fapi,
+    Smartemailing,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a team member; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Display name (defaults to the part of the e-mail before @).
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| "the role must be admin, operator or viewer".to_string())
+}
+
+pub async fn run() -> ExitCode {
+    // A missing .env file is normal; a malformed one is reported.
+    if let Err(error) = dotenvy::dotenv()
+        && !error.not_found()
+    {
+        eprintln!("error: could not read .env: {error}");
+        return ExitCode::FAILURE;
+    }
+    init_tracing();
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve().await,
+        Command::Demo => demo::run().await,
+        Command::User {
+            command: UserCommand::Add { email, role, name },
+        } => add_user(&email, role, &name).await,
+        Command::Simulate {
+            api,
+            listen,
+            orders,
+            seed,
+        } => simulate(api, listen, orders, seed).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let app = Application::build(config).await?;
+    println!("fapi-bridge is listening on {}", app.public_base());
+    if let Some(link) = app.setup_link() {
+        println!("No users yet. Create the first admin within one hour at:\n  {link}");
+    }
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+async fn simulate(
+    api: SimulatedApi,
+    listen: std::net::SocketAddr,
+    orders: usize,
+    seed: u64,
+) -> anyhow::Result<()> {
+    use crate::simulators::{RunningSimulator, fapi, smartemailing};
+    let (router, description) = match api {
+        SimulatedApi::Fapi => {
+            let simulator = fapi::FapiSimulator::with_default_account(seed);
+            let now = chrono::Utc::now();
+            simulator.store.lock().expect("fresh store").generate(
+                orders,
+                now - chrono::Duration::days(365),
+                now,
+            );
+            (
+                simulator.router(),
+                format!(
+                    "FAPI simulator ({orders} orders)\n  login:   {}\n  API key: {}",
+                    fapi::DEFAULT_LOGIN,
+                    fapi::DEFAULT_API_KEY
+                ),
+            )
+        }
+        SimulatedApi::Smartemailing => (
+            smartemailing::SmartEmailingSimulator::with_default_account().router(),
+            format!(
+                "SmartEmailing simulator (API under /api/v3)\n  user name: {}\n  API key:   {}",
+                smartemailing::DEFAULT_USERNAME,
+                smartemailing::DEFAULT_API_KEY
+            ),
+        ),
+    };
+    let running = RunningSimulator::start(router, listen).await?;
+    println!("{description}\n  listening on {}", running.base_url());
+    shutdown_signal().await;
+    Ok(())
+}
+
+async fn add_user(email: &str, role: Role, name: &str) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let db = db::connect(&config.database_url).await?;
+    eprintln!("Password for {email} (read from standard input):");
+    let mut password = String::new();
+    std::io::stdin().lock().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    let actor = Actor::system("command line");
+    let input = NewMember {
+        email,
+        name,
+        role,
+        password,
+    };
+    match team::add_member(&db, chrono::Utc::now(), &actor, input).await {
+        Ok(_) => {
+            println!("Added {} as {role}.", email.trim().to_lowercase());
+            Ok(())
+        }
+        Err(AppError::Invalid(invalid)) => Err(anyhow::anyhow!(Lang::En.texts().invalid(&invalid))),
+        Err(other) => Err(anyhow::anyhow!(Lang::En.texts().error(&other))),
+    }
+}

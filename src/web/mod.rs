@@ -1,0 +1,13 @@
+//! The HTTP application: configuration, start-up and router, the web state, FAPI's webhook
+//! endpoint, the CSRF check, the page guard, health probes, the command line and the demo.
+
+pub mod cli;
+pub mod client_addr;
+pub mod config;
+pub mod csrf;
+pub mod demo;
+pub mod health;
+pub mod page_guard;
+pub mod startup;
+pub mod state;
+pub mod webhook;
