@@ -40,6 +40,10 @@ pub enum AppError {
     /// The request did not reach the server or the answer could not be read.
     #[error("request failed: {0}")]
     Request(String),
+    /// The server could not read the request's arguments (a malformed or hand-made request);
+    /// the parser's message says which argument.
+    #[error("bad request: {0}")]
+    BadRequest(String),
 }
 
 /// Why an input was refused. Each variant has a translated message.
@@ -109,6 +113,19 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
+            // On the server: the arguments could not be read. Answered 400, not 500.
+            ServerFnErrorErr::Args(message) | ServerFnErrorErr::Deserialization(message)
+                if cfg!(feature = "ssr") =>
+            {
+                let error = AppError::BadRequest(message);
+                #[cfg(feature = "ssr")]
+                if let Some(response) =
+                    leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+                {
+                    response.set_status(http::StatusCode::BAD_REQUEST);
+                }
+                error
+            }
             ServerFnErrorErr::ServerError(message) | ServerFnErrorErr::MiddlewareError(message) => {
                 AppError::Request(message)
             }
@@ -126,6 +143,7 @@ impl AppError {
             AppError::NotFound => 404,
             AppError::RateLimited { .. } => 429,
             AppError::Invalid(_) => 422,
+            AppError::BadRequest(_) => 400,
             AppError::Upstream(..) => 502,
             AppError::Internal | AppError::Request(_) => 500,
         }

@@ -57,7 +57,7 @@ test('an admin deletes one contact through the typed confirmation and finds the 
   await expect(page.getByTestId('selected-count')).toHaveText('Vybráno: 1');
   await page.getByRole('button', { name: 'Smazat (GDPR)' }).click();
   const confirm = page.getByTestId('bulk-confirm');
-  await expect(confirm.getByRole('note')).toContainText('Trvale smazat 1 kontaktů');
+  await expect(confirm.getByRole('note')).toContainText('Trvale smazat 1 kontakt ze');
   await confirm.getByLabel('Pro potvrzení napište počet kontaktů (1)').fill('1');
   await confirm.getByRole('button', { name: 'Potvrdit' }).click();
   await expect(page.locator('[data-testid="contact-jobs"] tr[data-kind="delete"]').first()).toHaveAttribute('data-status', 'completed', { timeout: 30_000 });

@@ -8,7 +8,7 @@ use crate::model::{ContactDetail, ContactFilter, ContactJobDetail, ContactPage, 
 
 #[server(endpoint = "list_contacts")]
 pub async fn list_contacts(
-    filter: ContactFilter,
+    #[server(default)] filter: ContactFilter,
     page: Option<i64>,
 ) -> Result<ContactPage, AppError> {
     use crate::accounts::auth;
@@ -90,7 +90,7 @@ pub async fn refresh_contacts(connection: i64) -> Result<i64, AppError> {
 #[server(endpoint = "bulk_contacts")]
 pub async fn bulk_contacts(
     action: String,
-    filter: ContactFilter,
+    #[server(default)] filter: ContactFilter,
     selected: String,
     list: Option<i64>,
     expected: i64,

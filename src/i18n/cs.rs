@@ -135,6 +135,7 @@ pub static TEXTS: Texts = Texts {
     },
     err_internal: "Na serveru došlo k chybě. Zkuste to prosím později; podrobnosti jsou v záznamu serveru.",
     err_request: "Server nyní nelze zastihnout. Zkontrolujte připojení a zkuste to znovu.",
+    err_bad_request: "Server žádosti nerozuměl. Načtěte stránku znovu",
 
     inv_email_invalid: "Zadejte platnou e-mailovou adresu.",
     inv_email_taken: "Uživatel s tímto e-mailem už existuje.",

@@ -132,6 +132,7 @@ pub static TEXTS: Texts = Texts {
     },
     err_internal: "Something went wrong on the server. Please try again later; the details are in the server log.",
     err_request: "The server cannot be reached right now. Check your connection and try again.",
+    err_bad_request: "The server did not understand the request. Reload the page",
 
     inv_email_invalid: "Enter a valid e-mail address.",
     inv_email_taken: "A user with this e-mail already exists.",

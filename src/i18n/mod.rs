@@ -162,6 +162,7 @@ pub struct Texts {
     pub err_rate_limited: fn(u64) -> String,
     pub err_internal: &'static str,
     pub err_request: &'static str,
+    pub err_bad_request: &'static str,
 
     pub inv_email_invalid: &'static str,
     pub inv_email_taken: &'static str,
@@ -510,6 +511,7 @@ impl Texts {
             }
             AppError::Internal => self.err_internal.into(),
             AppError::Request(_) => self.err_request.into(),
+            AppError::BadRequest(message) => format!("{} ({message})", self.err_bad_request),
         }
     }
 

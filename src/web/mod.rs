@@ -10,4 +10,5 @@ pub mod health;
 pub mod page_guard;
 pub mod startup;
 pub mod state;
+pub mod static_files;
 pub mod webhook;

@@ -40,6 +40,7 @@ use crate::web::csrf;
 use crate::web::health;
 use crate::web::page_guard;
 use crate::web::state::AppState;
+use crate::web::static_files;
 use crate::web::webhook;
 use crate::worker;
 
@@ -271,6 +272,7 @@ fn router(state: AppState, sessions: SessionManagerLayer<SqliteStore>) -> Router
             _,
         >(provide_state, shell))
         .layer(middleware::from_fn(page_guard::guard_pages))
+        .layer(middleware::from_fn(static_files::cache_headers))
         .layer(middleware::from_fn_with_state(
             state.ctx.clone(),
             auth::guard::load_request_user,

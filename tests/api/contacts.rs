@@ -480,3 +480,29 @@ async fn buyers_of_a_historical_sync_are_checked_and_listed() {
     })
     .await;
 }
+
+/// Opening Contacts from the menu sends an empty filter, which the form encoding sends as no
+/// fields at all (it answered 500 "missing field `filter`" before). Arguments the server cannot
+/// read are the client's fault: 400 with the parser's message, never 500.
+#[tokio::test]
+async fn an_empty_filter_is_no_filter_and_unreadable_arguments_are_a_400() {
+    let app = spawn_app().await;
+    let viewer = app.signed_in("viewer@example.cz", Role::Viewer).await;
+
+    let response = app.call(&viewer, "list_contacts", &[]).await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+
+    let response = app.call(&viewer, "list_orders", &[]).await;
+    assert_eq!(response.status(), 200);
+
+    let response = app
+        .call(&viewer, "list_contacts", &[("page", "first")])
+        .await;
+    assert_eq!(response.status(), 400);
+    let error = error_of(response).await;
+    let message = error["BadRequest"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("invalid digit"),
+        "the parser's message: {error}"
+    );
+}
