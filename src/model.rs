@@ -514,12 +514,10 @@ pub struct OrderRow {
     pub customer_email: Option<String>,
     pub total: Option<String>,
     pub currency: Option<String>,
-    /// unpaid, paid, cancelled
-    pub fapi_state: String,
+    pub fapi_state: FapiState,
     /// The status SmartEmailing holds (placed, processing, cancelled), once pushed.
     pub se_status: Option<String>,
-    /// pending, synced, failed, skipped
-    pub sync_status: String,
+    pub sync_status: SyncStatus,
     pub status_reason: Option<String>,
     pub attempts: i64,
     pub created: Option<DisplayTime>,
@@ -530,7 +528,7 @@ pub struct OrderRow {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderFilter {
     pub connection: Option<i64>,
-    pub status: Option<String>,
+    pub status: Option<SyncStatus>,
     /// Orders created on or after this day (YYYY-MM-DD, Prague).
     pub from: Option<String>,
     /// … and on or before this day.
@@ -557,7 +555,7 @@ pub struct OrderPage {
 pub struct DocumentView {
     pub invoice_id: i64,
     pub number: Option<String>,
-    pub kind: String,
+    pub kind: DocumentKind,
     pub fetched_at: DisplayTime,
     /// The document as FAPI returned it (pretty JSON).
     pub raw: String,
@@ -566,8 +564,7 @@ pub struct DocumentView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttemptView {
     pub at: DisplayTime,
-    /// synced, retry, failed
-    pub outcome: String,
+    pub outcome: AttemptOutcome,
     pub http_status: Option<i64>,
     pub message: Option<String>,
 }
@@ -591,7 +588,7 @@ pub struct NotificationRow {
     pub connection: String,
     pub received: DisplayTime,
     pub invoice_id: Option<i64>,
-    pub status: String,
+    pub status: NotificationStatus,
     pub status_reason: Option<String>,
     pub order_id: Option<i64>,
     pub remote_addr: Option<String>,
@@ -611,17 +608,15 @@ pub struct RunRow {
     pub id: i64,
     pub connection_id: i64,
     pub connection: String,
-    /// historical, reconciliation
-    pub kind: String,
+    pub kind: RunKind,
     pub started_by: String,
     pub started_at: DisplayTime,
     pub finished_at: Option<DisplayTime>,
     pub duration_secs: Option<i64>,
-    /// running, paused, cancelled, completed, failed
-    pub status: String,
+    pub status: RunStatus,
     pub status_reason: Option<String>,
-    /// counting, fetching, sending, done (historical syncs)
-    pub phase: Option<String>,
+    /// Historical syncs only.
+    pub phase: Option<RunPhase>,
     /// FAPI documents to look at (historical syncs).
     pub total: Option<i64>,
     /// FAPI documents looked at so far.
@@ -631,7 +626,7 @@ pub struct RunRow {
     pub skipped: i64,
     pub failed: i64,
     /// A pause or cancel the job has not applied yet.
-    pub requested: Option<String>,
+    pub requested: Option<RunRequest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -684,8 +679,7 @@ pub struct ReminderView {
     pub after_run: Option<i64>,
     pub created_by: String,
     pub created_at: DisplayTime,
-    /// upcoming, due, done, cancelled
-    pub state: String,
+    pub state: ReminderState,
     pub finished_by: Option<String>,
     pub finished_at: Option<DisplayTime>,
 }
@@ -757,8 +751,8 @@ pub struct ContactRow {
     /// Paid orders' totals per currency, e.g. "1 290.00 CZK".
     pub spent: Vec<String>,
     pub last_order: Option<DisplayTime>,
-    /// The FAPI states of the contact's orders (unpaid, paid, cancelled), each once.
-    pub states: Vec<String>,
+    /// The FAPI states of the contact's orders, each once (in the order of their text).
+    pub states: Vec<FapiState>,
     pub checked_at: Option<DisplayTime>,
 }
 
@@ -767,13 +761,11 @@ pub struct ContactRow {
 pub struct ContactJobView {
     pub id: i64,
     pub connection: String,
-    /// refresh, move, blacklist, delete
-    pub kind: String,
+    pub kind: ContactJobKind,
     pub list_name: Option<String>,
     pub started_by: String,
     pub created_at: DisplayTime,
-    /// queued, running, completed, failed
-    pub status: String,
+    pub status: ContactJobStatus,
     pub status_reason: Option<String>,
     pub total: Option<i64>,
     pub done: i64,
@@ -806,8 +798,7 @@ pub struct ContactPage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactJobItem {
     pub email: String,
-    /// pending, done, failed
-    pub status: String,
+    pub status: ContactJobItemStatus,
     pub message: Option<String>,
 }
 

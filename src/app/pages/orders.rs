@@ -10,19 +10,8 @@ use crate::api::orders::{
 };
 use crate::app::components::{ActionOutcome, ErrorMessage, Loading, Time};
 use crate::i18n::use_i18n;
-use crate::model::{ConnectionRef, OrderFilter, OrderRow};
+use crate::model::{ConnectionRef, NotificationStatus, OrderFilter, OrderRow, SyncStatus};
 use crate::t;
-
-const SYNC_STATUSES: [&str; 4] = ["pending", "synced", "failed", "skipped"];
-const NOTIFICATION_STATUSES: [&str; 7] = [
-    "queued",
-    "processing",
-    "processed",
-    "rejected",
-    "invalid",
-    "forwarding_off",
-    "failed",
-];
 
 pub(crate) fn query_text(name: &'static str) -> impl Fn() -> Option<String> + Copy {
     let query = use_query_map();
@@ -35,8 +24,10 @@ fn page_link(filter: &OrderFilter, before: i64) -> String {
     if let Some(connection) = filter.connection {
         parts.push(format!("connection={connection}"));
     }
+    if let Some(status) = filter.status {
+        parts.push(format!("status={status}"));
+    }
     for (name, value) in [
-        ("status", &filter.status),
         ("from", &filter.from),
         ("to", &filter.to),
         ("search", &filter.search),
@@ -93,7 +84,8 @@ pub fn OrdersPage() -> impl IntoView {
     );
     let filter = move || OrderFilter {
         connection: connection().and_then(|c| c.parse().ok()),
-        status: status(),
+        // An unknown status in the address filters nothing.
+        status: status().and_then(|s| SyncStatus::parse(&s)),
         from: from(),
         to: to(),
         search: search(),
@@ -132,11 +124,11 @@ pub fn OrdersPage() -> impl IntoView {
                                         <label for="filter-status">{t!(i18n, col_sync_status)}</label>
                                         <select id="filter-status" name="status">
                                             <option value="">{t!(i18n, all)}</option>
-                                            {SYNC_STATUSES
-                                                .into_iter()
-                                                .map(|s| {
+                                            {SyncStatus::ALL
+                                                .iter()
+                                                .map(|&s| {
                                                     view! {
-                                                        <option value=s selected=current.status.as_deref() == Some(s)>
+                                                        <option value=s.as_str() selected=current.status == Some(s)>
                                                             {move || i18n.t().sync_status(s)}
                                                         </option>
                                                     }
@@ -216,9 +208,9 @@ pub fn OrdersPage() -> impl IntoView {
 #[component]
 fn OrderTableRow(row: OrderRow) -> impl IntoView {
     let i18n = use_i18n();
-    let status = row.sync_status.clone();
+    let status = row.sync_status;
     let status_class = format!("badge status-{status}");
-    let fapi_state = row.fapi_state.clone();
+    let fapi_state = row.fapi_state;
     let se_status = row.se_status.clone();
     let numbers = if row.fapi_numbers.is_empty() {
         row.eshop_code.clone()
@@ -226,17 +218,17 @@ fn OrderTableRow(row: OrderRow) -> impl IntoView {
         row.fapi_numbers.clone()
     };
     view! {
-        <tr data-order=row.eshop_code.clone() data-status=row.sync_status.clone()>
+        <tr data-order=row.eshop_code.clone() data-status=status.as_str()>
             <td>
                 <a href=format!("/orders/{}", row.id)>{numbers}</a>
             </td>
             <td>{row.connection.clone()}</td>
             <td>{row.customer_email.clone().unwrap_or_default()}</td>
             <td>{row.total.clone().map(|t| format!("{t} {}", row.currency.clone().unwrap_or_default())).unwrap_or_default()}</td>
-            <td>{move || i18n.t().fapi_state(&fapi_state)}</td>
+            <td>{move || i18n.t().fapi_state(fapi_state)}</td>
             <td>{se_status.unwrap_or_else(|| "—".into())}</td>
             <td>
-                <span class=status_class>{move || i18n.t().sync_status(&status)}</span>
+                <span class=status_class>{move || i18n.t().sync_status(status)}</span>
                 {row.status_reason.clone().map(|reason| view! { <br /><small class="reason">{reason}</small> })}
             </td>
             <td>{row.last_attempt.clone().map(|at| view! { <Time time=at /> })}</td>
@@ -270,10 +262,10 @@ pub fn OrderPage() -> impl IntoView {
                     Err(error) => view! { <ErrorMessage error=Some(error) /> }.into_any(),
                     Ok(detail) => {
                         let order = detail.order;
-                        let retryable = detail.can_retry && matches!(order.sync_status.as_str(), "failed" | "pending") && detail.payload.is_some();
-                        let status = order.sync_status.clone();
+                        let retryable = detail.can_retry && matches!(order.sync_status, SyncStatus::Failed | SyncStatus::Pending) && detail.payload.is_some();
+                        let status = order.sync_status;
                         let status_class = format!("badge status-{status}");
-                        let fapi_state = order.fapi_state.clone();
+                        let fapi_state = order.fapi_state;
                         let source = detail.source.clone();
                         view! {
                             <h1>{move || (i18n.t().order_title)(&order.eshop_code)}</h1>
@@ -287,13 +279,13 @@ pub fn OrderPage() -> impl IntoView {
                                 <dt>{t!(i18n, col_amount)}</dt>
                                 <dd>{order.total.clone().map(|t| format!("{t} {}", order.currency.clone().unwrap_or_default())).unwrap_or_default()}</dd>
                                 <dt>{t!(i18n, col_fapi_state)}</dt>
-                                <dd>{move || i18n.t().fapi_state(&fapi_state)}</dd>
+                                <dd>{move || i18n.t().fapi_state(fapi_state)}</dd>
                                 <dt>{t!(i18n, col_se_status)}</dt>
                                 <dd>{order.se_status.clone().unwrap_or_else(|| "—".into())}</dd>
                                 <dt>{t!(i18n, col_sync_status)}</dt>
                                 <dd>
                                     <span class=status_class data-testid="sync-status">
-                                        {move || i18n.t().sync_status(&status)}
+                                        {move || i18n.t().sync_status(status)}
                                     </span>
                                     {order.status_reason.clone().map(|r| view! { " — " <span class="reason">{r}</span> })}
                                 </dd>
@@ -329,11 +321,11 @@ pub fn OrderPage() -> impl IntoView {
                                             .attempts
                                             .into_iter()
                                             .map(|a| {
-                                                let outcome = a.outcome.clone();
+                                                let outcome = a.outcome;
                                                 view! {
                                                     <tr>
                                                         <td><Time time=a.at /></td>
-                                                        <td>{move || i18n.t().attempt_outcome(&outcome)}</td>
+                                                        <td>{move || i18n.t().attempt_outcome(outcome)}</td>
                                                         <td>{a.http_status.map(|s| s.to_string()).unwrap_or_default()}</td>
                                                         <td>{a.message.unwrap_or_default()}</td>
                                                     </tr>
@@ -354,7 +346,7 @@ pub fn OrderPage() -> impl IntoView {
                                             <li>
                                                 <details>
                                                     <summary>
-                                                        {move || i18n.t().document_kind(&kind)} " " {d.number.clone().unwrap_or_default()}
+                                                        {move || i18n.t().document_kind(&kind).to_string()} " " {d.number.clone().unwrap_or_default()}
                                                         " (FAPI id " {d.invoice_id} ", " {t!(i18n, fetched)} " " <Time time=d.fetched_at /> ")"
                                                     </summary>
                                                     <pre>{d.raw}</pre>
@@ -381,11 +373,13 @@ pub fn OrderPage() -> impl IntoView {
 #[component]
 pub fn NotificationsPage() -> impl IntoView {
     let i18n = use_i18n();
-    let (connection, status, before) = (
+    let (connection, status_text, before) = (
         query_text("connection"),
         query_text("status"),
         query_text("before"),
     );
+    // An unknown status in the address filters nothing.
+    let status = move || status_text().and_then(|s| NotificationStatus::parse(&s));
     let page = Resource::new(
         move || {
             (
@@ -408,9 +402,9 @@ pub fn NotificationsPage() -> impl IntoView {
                     <label for="notification-status">{t!(i18n, col_status)}</label>
                     <select id="notification-status" name="status">
                         <option value="">{t!(i18n, all)}</option>
-                        {NOTIFICATION_STATUSES
-                            .into_iter()
-                            .map(|s| view! { <option value=s selected=move || status().as_deref() == Some(s)>{move || i18n.t().notification_status(s)}</option> })
+                        {NotificationStatus::ALL
+                            .iter()
+                            .map(|&s| view! { <option value=s.as_str() selected=move || status() == Some(s)>{move || i18n.t().notification_status(s)}</option> })
                             .collect_view()}
                     </select>
                 </div>
@@ -444,14 +438,14 @@ pub fn NotificationsPage() -> impl IntoView {
                                             .rows
                                             .into_iter()
                                             .map(|n| {
-                                                let status = n.status.clone();
+                                                let status = n.status;
                                                 view! {
-                                                    <tr data-status=n.status.clone()>
+                                                    <tr data-status=status.as_str()>
                                                         <td><Time time=n.received /></td>
                                                         <td>{n.connection}</td>
                                                         <td>{n.invoice_id.map(|i| i.to_string()).unwrap_or_else(|| "—".into())}</td>
                                                         <td>
-                                                            {move || i18n.t().notification_status(&status)}
+                                                            {move || i18n.t().notification_status(status)}
                                                             {n.status_reason.map(|r| view! { <br /><small class="reason">{r}</small> })}
                                                         </td>
                                                         <td>{n.order_id.map(|o| view! { <a href=format!("/orders/{o}")>{o}</a> })}</td>

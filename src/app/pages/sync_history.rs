@@ -11,7 +11,7 @@ use crate::app::components::{ErrorMessage, Loading, Time, ticker};
 use crate::app::pages::reminders::ReminderScheduler;
 use crate::error::{AppError, Invalid};
 use crate::i18n::use_i18n;
-use crate::model::{ConnectionRef, RunRow};
+use crate::model::{ConnectionRef, RunKind, RunRow, RunStatus};
 use crate::t;
 
 fn query_number(name: &'static str) -> impl Fn() -> Option<i64> + Copy {
@@ -25,7 +25,8 @@ pub fn SyncHistoryPage() -> impl IntoView {
     let query = use_query_map();
     let connection = query_number("connection");
     let before = query_number("before");
-    let kind = move || query.read().get("kind").filter(|k| !k.is_empty());
+    // An unknown kind in the address filters nothing.
+    let kind = move || query.read().get("kind").and_then(|k| RunKind::parse(&k));
     let start = ServerAction::<StartHistoricalSync>::new();
     let page = Resource::new(
         move || (connection(), kind(), before(), start.version().get()),
@@ -70,7 +71,7 @@ pub fn SyncHistoryPage() -> impl IntoView {
                                         <label for="runs-kind">{t!(i18n, col_kind)}</label>
                                         <select id="runs-kind" name="kind">
                                             <option value="">{t!(i18n, all)}</option>
-                                            {["historical", "reconciliation"].into_iter().map(|k| view! { <option value=k selected=kind().as_deref() == Some(k)>{move || i18n.t().run_kind(k)}</option> }).collect_view()}
+                                            {RunKind::ALL.iter().map(|&k| view! { <option value=k.as_str() selected=kind() == Some(k)>{move || i18n.t().run_kind(k)}</option> }).collect_view()}
                                         </select>
                                     </div>
                                 </div>
@@ -161,16 +162,16 @@ fn StartSyncForm(
 #[component]
 fn RunTableRow(run: RunRow) -> impl IntoView {
     let i18n = use_i18n();
-    let (kind, status) = (run.kind.clone(), run.status.clone());
+    let (kind, status) = (run.kind, run.status);
     view! {
-        <tr data-run=run.id data-status=run.status.clone()>
+        <tr data-run=run.id data-status=status.as_str()>
             <td><a href=format!("/sync-history/{}", run.id)><Time time=run.started_at.clone() /></a></td>
             <td>{run.connection.clone()}</td>
-            <td>{move || i18n.t().run_kind(&kind)}</td>
+            <td>{move || i18n.t().run_kind(kind)}</td>
             <td>{run.started_by.clone()}</td>
             <td>{run.duration_secs.map(format_duration).unwrap_or_default()}</td>
             <td>
-                <span class=format!("badge run-{}", run.status)>{move || i18n.t().run_status(&status)}</span>
+                <span class=format!("badge run-{status}")>{move || i18n.t().run_status(status)}</span>
                 {run.status_reason.clone().map(|r| view! { <br /><small class="reason">{r}</small> })}
             </td>
             <td>{move || (i18n.t().run_counts)(run.created, run.updated, run.skipped, run.failed)}</td>
@@ -218,13 +219,13 @@ pub fn RunPage() -> impl IntoView {
                     Err(error) => view! { <ErrorMessage error=Some(error) /> }.into_any(),
                     Ok(detail) => {
                         let run = detail.run.clone();
-                        let running = matches!(run.status.as_str(), "running" | "paused");
+                        let running = matches!(run.status, RunStatus::Running | RunStatus::Paused);
                         active.set(running);
-                        let (kind, status, phase) = (run.kind.clone(), run.status.clone(), run.phase.clone().unwrap_or_default());
-                        let completed = run.status == "completed" && run.kind == "historical";
+                        let (kind, status, phase) = (run.kind, run.status, run.phase);
+                        let completed = run.status == RunStatus::Completed && run.kind == RunKind::Historical;
                         let next = detail.next_orders_before.map(|b| format!("/sync-history/{}?orders_before={b}", run.id));
                         view! {
-                            <h1>{move || (i18n.t().run_title)(&i18n.t().run_kind(&kind), &run.connection)}</h1>
+                            <h1>{move || (i18n.t().run_title)(i18n.t().run_kind(kind), &run.connection)}</h1>
                             <section class="card" aria-labelledby="progress-title" aria-live="polite">
                                 <h2 id="progress-title">{t!(i18n, progress)}</h2>
                                 {run.total.map(|total| view! {
@@ -235,8 +236,8 @@ pub fn RunPage() -> impl IntoView {
                                 })}
                                 <dl class="facts">
                                     <dt>{t!(i18n, col_status)}</dt>
-                                    <dd data-testid="run-status">{move || i18n.t().run_status(&status)}</dd>
-                                    {(!phase.is_empty()).then(|| view! { <dt>{t!(i18n, phase)}</dt><dd data-testid="run-phase">{move || i18n.t().run_phase(&phase)}</dd> })}
+                                    <dd data-testid="run-status">{move || i18n.t().run_status(status)}</dd>
+                                    {phase.map(|phase| view! { <dt>{t!(i18n, phase)}</dt><dd data-testid="run-phase">{move || i18n.t().run_phase(phase)}</dd> })}
                                     <dt>{t!(i18n, col_counts)}</dt>
                                     <dd data-testid="run-counts">{move || (i18n.t().run_counts)(run.created, run.updated, run.skipped, run.failed)}</dd>
                                     <dt>{t!(i18n, in_smartemailing)}</dt>
@@ -249,7 +250,7 @@ pub fn RunPage() -> impl IntoView {
                                     {run.status_reason.clone().map(|r| view! { <dt>{t!(i18n, reason)}</dt><dd>{r}</dd> })}
                                 </dl>
                                 {(detail.can_control && running).then(|| {
-                                    let paused = run.status == "paused";
+                                    let paused = run.status == RunStatus::Paused;
                                     let run_id = run.id;
                                     view! {
                                         <div class="actions">
@@ -292,13 +293,13 @@ pub fn RunPage() -> impl IntoView {
                                     </thead>
                                     <tbody>
                                         {detail.orders.into_iter().map(|o| {
-                                            let (status, state) = (o.sync_status.clone(), o.fapi_state.clone());
+                                            let (status, state) = (o.sync_status, o.fapi_state);
                                             view! {
                                                 <tr>
                                                     <td><a href=format!("/orders/{}", o.id)>{if o.fapi_numbers.is_empty() { o.eshop_code.clone() } else { o.fapi_numbers.clone() }}</a></td>
                                                     <td>{o.customer_email.clone().unwrap_or_default()}</td>
-                                                    <td>{move || i18n.t().fapi_state(&state)}</td>
-                                                    <td>{move || i18n.t().sync_status(&status)} {o.status_reason.clone().map(|r| view! { <br /><small class="reason">{r}</small> })}</td>
+                                                    <td>{move || i18n.t().fapi_state(state)}</td>
+                                                    <td>{move || i18n.t().sync_status(status)} {o.status_reason.clone().map(|r| view! { <br /><small class="reason">{r}</small> })}</td>
                                                 </tr>
                                             }
                                         }).collect_view()}
