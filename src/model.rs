@@ -42,6 +42,305 @@ impl std::fmt::Display for Role {
     }
 }
 
+/// A closed set of codes stored as text (a status, a kind, a phase …): the enum, its text
+/// ([`as_str`](SyncStatus::as_str), the same for serde and sqlx), every value (`ALL`) and
+/// `parse`. The SQL binds the enum and the UI translates it with a `match`, so a new value is
+/// a compile error wherever it is not handled.
+macro_rules! text_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $($(#[$variant_meta:meta])* $variant:ident => $text:literal,)+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+        #[cfg_attr(feature = "ssr", sqlx(type_name = "TEXT", rename_all = "snake_case"))]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$variant_meta])* $variant,)+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The stored text.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            /// The value of a stored text; `None` for an unknown one.
+            pub fn parse(text: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|value| value.as_str() == text)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// An order's sync status (`orders.sync_status`).
+    pub enum SyncStatus {
+        /// Queued for SmartEmailing (a first try or a retry).
+        Pending => "pending",
+        Synced => "synced",
+        /// Gave up, with the provider's message.
+        Failed => "failed",
+        /// Not forwarded (e.g. created before forwarding was switched on).
+        Skipped => "skipped",
+    }
+}
+
+text_enum! {
+    /// An order's state in FAPI (`orders.fapi_state`, `orders.synced_state`), in the only
+    /// direction it may move: ordered, so the later state is the greater.
+    #[derive(PartialOrd, Ord)]
+    pub enum FapiState {
+        Unpaid => "unpaid",
+        Paid => "paid",
+        Cancelled => "cancelled",
+    }
+}
+
+text_enum! {
+    /// A notification's lifecycle (`notifications.status`).
+    pub enum NotificationStatus {
+        Queued => "queued",
+        Processing => "processing",
+        Processed => "processed",
+        /// The `security` hash did not match the invoice.
+        Rejected => "rejected",
+        /// No usable `id`.
+        Invalid => "invalid",
+        ForwardingOff => "forwarding_off",
+        /// Gave up (FAPI kept failing, or the invoice does not exist).
+        Failed => "failed",
+    }
+}
+
+text_enum! {
+    /// The outcome of one push of an order (`order_attempts.outcome`).
+    pub enum AttemptOutcome {
+        Synced => "synced",
+        /// Failed; another attempt is scheduled.
+        Retry => "retry",
+        Failed => "failed",
+    }
+}
+
+text_enum! {
+    /// What a sync run is (`sync_runs.kind`).
+    pub enum RunKind {
+        Historical => "historical",
+        Reconciliation => "reconciliation",
+    }
+}
+
+text_enum! {
+    /// A sync run's status (`sync_runs.status`).
+    pub enum RunStatus {
+        Running => "running",
+        Paused => "paused",
+        Cancelled => "cancelled",
+        Completed => "completed",
+        Failed => "failed",
+    }
+}
+
+text_enum! {
+    /// Where a historical sync is (`sync_runs.phase`).
+    pub enum RunPhase {
+        Counting => "counting",
+        Fetching => "fetching",
+        Sending => "sending",
+        Done => "done",
+    }
+}
+
+text_enum! {
+    /// A pause or cancel asked for by a user, applied by the run between pages
+    /// (`sync_runs.requested`).
+    pub enum RunRequest {
+        Pause => "pause",
+        Cancel => "cancel",
+    }
+}
+
+text_enum! {
+    /// What a contact job does (`contact_jobs.kind`).
+    pub enum ContactJobKind {
+        Refresh => "refresh",
+        Move => "move",
+        Blacklist => "blacklist",
+        Delete => "delete",
+    }
+}
+
+text_enum! {
+    /// A contact job's status (`contact_jobs.status`).
+    pub enum ContactJobStatus {
+        Queued => "queued",
+        Running => "running",
+        Completed => "completed",
+        Failed => "failed",
+    }
+}
+
+text_enum! {
+    /// What happened to one contact of a bulk action (`contact_job_items.status`).
+    pub enum ContactJobItemStatus {
+        Pending => "pending",
+        Done => "done",
+        Failed => "failed",
+    }
+}
+
+text_enum! {
+    /// A reminder as stored (`reminders.status`).
+    pub enum ReminderStatus {
+        Scheduled => "scheduled",
+        Done => "done",
+        Cancelled => "cancelled",
+    }
+}
+
+text_enum! {
+    /// A reminder as users see it: a scheduled one is upcoming until its time, then due.
+    pub enum ReminderState {
+        Upcoming => "upcoming",
+        Due => "due",
+        Done => "done",
+        Cancelled => "cancelled",
+    }
+}
+
+text_enum! {
+    /// The kind of a live credential check's result (`connections.fapi_check`, `se_check`).
+    pub enum CheckKind {
+        Ok => "ok",
+        WrongCredentials => "wrong_credentials",
+        Unreachable => "unreachable",
+        Timeout => "timeout",
+        Failed => "failed",
+    }
+}
+
+/// What a FAPI document is (`order_documents.kind`): FAPI's `type`. FAPI may add types, so an
+/// unknown one is kept as it came (and shown as it is).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum DocumentKind {
+    /// Zálohová faktura: issued before payment.
+    Proforma,
+    /// Daňový doklad.
+    Invoice,
+    SimplifiedInvoice,
+    /// Opravný daňový doklad / dobropis.
+    CreditNote,
+    PaymentConfirmation,
+    Other(String),
+}
+
+impl DocumentKind {
+    /// The types the bridge knows.
+    pub const KNOWN: [DocumentKind; 5] = [
+        DocumentKind::Proforma,
+        DocumentKind::Invoice,
+        DocumentKind::SimplifiedInvoice,
+        DocumentKind::CreditNote,
+        DocumentKind::PaymentConfirmation,
+    ];
+
+    /// The stored text (FAPI's `type`).
+    pub fn as_str(&self) -> &str {
+        match self {
+            DocumentKind::Proforma => "proforma",
+            DocumentKind::Invoice => "invoice",
+            DocumentKind::SimplifiedInvoice => "simplified_invoice",
+            DocumentKind::CreditNote => "credit_note",
+            DocumentKind::PaymentConfirmation => "payment_confirmation",
+            DocumentKind::Other(other) => other,
+        }
+    }
+
+    pub fn parse(text: &str) -> DocumentKind {
+        DocumentKind::KNOWN
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .unwrap_or_else(|| DocumentKind::Other(text.to_string()))
+    }
+}
+
+impl From<String> for DocumentKind {
+    fn from(text: String) -> Self {
+        match DocumentKind::parse(&text) {
+            DocumentKind::Other(_) => DocumentKind::Other(text),
+            known => known,
+        }
+    }
+}
+
+impl From<DocumentKind> for String {
+    fn from(kind: DocumentKind) -> Self {
+        match kind {
+            DocumentKind::Other(text) => text,
+            known => known.as_str().to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for DocumentKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `DocumentKind` is stored as its text; it cannot derive `sqlx::Type` because of `Other`.
+#[cfg(feature = "ssr")]
+mod document_kind_sql {
+    use sqlx::encode::IsNull;
+    use sqlx::error::BoxDynError;
+    use sqlx::sqlite::{Sqlite, SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
+    use sqlx::{Decode, Encode, Type};
+
+    use super::DocumentKind;
+
+    impl Type<Sqlite> for DocumentKind {
+        fn type_info() -> SqliteTypeInfo {
+            <str as Type<Sqlite>>::type_info()
+        }
+
+        fn compatible(ty: &SqliteTypeInfo) -> bool {
+            <str as Type<Sqlite>>::compatible(ty)
+        }
+    }
+
+    impl<'q> Encode<'q, Sqlite> for DocumentKind {
+        fn encode_by_ref(
+            &self,
+            buf: &mut Vec<SqliteArgumentValue<'q>>,
+        ) -> Result<IsNull, BoxDynError> {
+            <String as Encode<'q, Sqlite>>::encode(self.as_str().to_string(), buf)
+        }
+    }
+
+    impl<'r> Decode<'r, Sqlite> for DocumentKind {
+        fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
+            Ok(DocumentKind::parse(<&str as Decode<'r, Sqlite>>::decode(
+                value,
+            )?))
+        }
+    }
+}
+
 /// A moment, carried as UTC and as the text shown to users (Europe/Prague).
 ///
 /// The server formats the local text so both halves render the same characters and the browser
@@ -126,6 +425,28 @@ impl CheckOutcome {
     pub fn is_ok(&self) -> bool {
         matches!(self, CheckOutcome::Ok)
     }
+
+    /// The kind, as stored, and the provider's message, if any.
+    pub fn kind(&self) -> (CheckKind, Option<&str>) {
+        match self {
+            CheckOutcome::Ok => (CheckKind::Ok, None),
+            CheckOutcome::WrongCredentials(m) => (CheckKind::WrongCredentials, Some(m)),
+            CheckOutcome::Unreachable(m) => (CheckKind::Unreachable, Some(m)),
+            CheckOutcome::Timeout => (CheckKind::Timeout, None),
+            CheckOutcome::Failed(m) => (CheckKind::Failed, Some(m)),
+        }
+    }
+
+    /// The outcome of a stored kind and message.
+    pub fn from_kind(kind: CheckKind, message: String) -> CheckOutcome {
+        match kind {
+            CheckKind::Ok => CheckOutcome::Ok,
+            CheckKind::WrongCredentials => CheckOutcome::WrongCredentials(message),
+            CheckKind::Unreachable => CheckOutcome::Unreachable(message),
+            CheckKind::Timeout => CheckOutcome::Timeout,
+            CheckKind::Failed => CheckOutcome::Failed(message),
+        }
+    }
 }
 
 /// When a side of a connection was last checked, and how it went.
@@ -193,12 +514,10 @@ pub struct OrderRow {
     pub customer_email: Option<String>,
     pub total: Option<String>,
     pub currency: Option<String>,
-    /// unpaid, paid, cancelled
-    pub fapi_state: String,
+    pub fapi_state: FapiState,
     /// The status SmartEmailing holds (placed, processing, cancelled), once pushed.
     pub se_status: Option<String>,
-    /// pending, synced, failed, skipped
-    pub sync_status: String,
+    pub sync_status: SyncStatus,
     pub status_reason: Option<String>,
     pub attempts: i64,
     pub created: Option<DisplayTime>,
@@ -209,7 +528,7 @@ pub struct OrderRow {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderFilter {
     pub connection: Option<i64>,
-    pub status: Option<String>,
+    pub status: Option<SyncStatus>,
     /// Orders created on or after this day (YYYY-MM-DD, Prague).
     pub from: Option<String>,
     /// … and on or before this day.
@@ -236,7 +555,7 @@ pub struct OrderPage {
 pub struct DocumentView {
     pub invoice_id: i64,
     pub number: Option<String>,
-    pub kind: String,
+    pub kind: DocumentKind,
     pub fetched_at: DisplayTime,
     /// The document as FAPI returned it (pretty JSON).
     pub raw: String,
@@ -245,8 +564,7 @@ pub struct DocumentView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttemptView {
     pub at: DisplayTime,
-    /// synced, retry, failed
-    pub outcome: String,
+    pub outcome: AttemptOutcome,
     pub http_status: Option<i64>,
     pub message: Option<String>,
 }
@@ -270,7 +588,7 @@ pub struct NotificationRow {
     pub connection: String,
     pub received: DisplayTime,
     pub invoice_id: Option<i64>,
-    pub status: String,
+    pub status: NotificationStatus,
     pub status_reason: Option<String>,
     pub order_id: Option<i64>,
     pub remote_addr: Option<String>,
@@ -290,17 +608,15 @@ pub struct RunRow {
     pub id: i64,
     pub connection_id: i64,
     pub connection: String,
-    /// historical, reconciliation
-    pub kind: String,
+    pub kind: RunKind,
     pub started_by: String,
     pub started_at: DisplayTime,
     pub finished_at: Option<DisplayTime>,
     pub duration_secs: Option<i64>,
-    /// running, paused, cancelled, completed, failed
-    pub status: String,
+    pub status: RunStatus,
     pub status_reason: Option<String>,
-    /// counting, fetching, sending, done (historical syncs)
-    pub phase: Option<String>,
+    /// Historical syncs only.
+    pub phase: Option<RunPhase>,
     /// FAPI documents to look at (historical syncs).
     pub total: Option<i64>,
     /// FAPI documents looked at so far.
@@ -310,7 +626,7 @@ pub struct RunRow {
     pub skipped: i64,
     pub failed: i64,
     /// A pause or cancel the job has not applied yet.
-    pub requested: Option<String>,
+    pub requested: Option<RunRequest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -363,8 +679,7 @@ pub struct ReminderView {
     pub after_run: Option<i64>,
     pub created_by: String,
     pub created_at: DisplayTime,
-    /// upcoming, due, done, cancelled
-    pub state: String,
+    pub state: ReminderState,
     pub finished_by: Option<String>,
     pub finished_at: Option<DisplayTime>,
 }
@@ -436,8 +751,8 @@ pub struct ContactRow {
     /// Paid orders' totals per currency, e.g. "1 290.00 CZK".
     pub spent: Vec<String>,
     pub last_order: Option<DisplayTime>,
-    /// The FAPI states of the contact's orders (unpaid, paid, cancelled), each once.
-    pub states: Vec<String>,
+    /// The FAPI states of the contact's orders, each once (in the order of their text).
+    pub states: Vec<FapiState>,
     pub checked_at: Option<DisplayTime>,
 }
 
@@ -446,13 +761,11 @@ pub struct ContactRow {
 pub struct ContactJobView {
     pub id: i64,
     pub connection: String,
-    /// refresh, move, blacklist, delete
-    pub kind: String,
+    pub kind: ContactJobKind,
     pub list_name: Option<String>,
     pub started_by: String,
     pub created_at: DisplayTime,
-    /// queued, running, completed, failed
-    pub status: String,
+    pub status: ContactJobStatus,
     pub status_reason: Option<String>,
     pub total: Option<i64>,
     pub done: i64,
@@ -485,8 +798,7 @@ pub struct ContactPage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactJobItem {
     pub email: String,
-    /// pending, done, failed
-    pub status: String,
+    pub status: ContactJobItemStatus,
     pub message: Option<String>,
 }
 
@@ -504,4 +816,157 @@ pub struct ContactDetail {
     pub in_list: Option<bool>,
     pub se_contact_id: Option<i64>,
     pub orders: Vec<OrderRow>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each value's text is the same for `as_str`, serde and `parse`.
+    fn texts_agree<T>(all: &[T], as_str: fn(T) -> &'static str, parse: fn(&str) -> Option<T>)
+    where
+        T: Copy + PartialEq + std::fmt::Debug + Serialize + serde::de::DeserializeOwned,
+    {
+        for &value in all {
+            let text = as_str(value);
+            assert_eq!(serde_json::to_value(value).unwrap(), text, "{value:?}");
+            assert_eq!(
+                serde_json::from_value::<T>(serde_json::json!(text)).unwrap(),
+                value
+            );
+            assert_eq!(parse(text), Some(value));
+        }
+        assert_eq!(parse("no such value"), None);
+    }
+
+    #[test]
+    fn every_status_is_written_and_read_as_its_text() {
+        texts_agree(SyncStatus::ALL, SyncStatus::as_str, SyncStatus::parse);
+        texts_agree(FapiState::ALL, FapiState::as_str, FapiState::parse);
+        texts_agree(
+            NotificationStatus::ALL,
+            NotificationStatus::as_str,
+            NotificationStatus::parse,
+        );
+        texts_agree(
+            AttemptOutcome::ALL,
+            AttemptOutcome::as_str,
+            AttemptOutcome::parse,
+        );
+        texts_agree(RunKind::ALL, RunKind::as_str, RunKind::parse);
+        texts_agree(RunStatus::ALL, RunStatus::as_str, RunStatus::parse);
+        texts_agree(RunPhase::ALL, RunPhase::as_str, RunPhase::parse);
+        texts_agree(RunRequest::ALL, RunRequest::as_str, RunRequest::parse);
+        texts_agree(
+            ContactJobKind::ALL,
+            ContactJobKind::as_str,
+            ContactJobKind::parse,
+        );
+        texts_agree(
+            ContactJobStatus::ALL,
+            ContactJobStatus::as_str,
+            ContactJobStatus::parse,
+        );
+        texts_agree(
+            ContactJobItemStatus::ALL,
+            ContactJobItemStatus::as_str,
+            ContactJobItemStatus::parse,
+        );
+        texts_agree(
+            ReminderStatus::ALL,
+            ReminderStatus::as_str,
+            ReminderStatus::parse,
+        );
+        texts_agree(
+            ReminderState::ALL,
+            ReminderState::as_str,
+            ReminderState::parse,
+        );
+        texts_agree(CheckKind::ALL, CheckKind::as_str, CheckKind::parse);
+    }
+
+    #[test]
+    fn fapi_states_only_move_forward() {
+        assert!(FapiState::Unpaid < FapiState::Paid);
+        assert!(FapiState::Paid < FapiState::Cancelled);
+    }
+
+    #[test]
+    fn an_unknown_document_kind_is_kept_as_it_came() {
+        for kind in DocumentKind::KNOWN {
+            assert_eq!(DocumentKind::parse(kind.as_str()), kind);
+            assert_eq!(serde_json::to_value(&kind).unwrap(), kind.as_str());
+        }
+        let other = DocumentKind::parse("receipt");
+        assert_eq!(other, DocumentKind::Other("receipt".into()));
+        assert_eq!(serde_json::to_value(&other).unwrap(), "receipt");
+        assert_eq!(
+            serde_json::from_value::<DocumentKind>(serde_json::json!("credit_note")).unwrap(),
+            DocumentKind::CreditNote
+        );
+    }
+
+    #[test]
+    fn a_check_outcome_is_stored_as_its_kind_and_message() {
+        for outcome in [
+            CheckOutcome::Ok,
+            CheckOutcome::WrongCredentials("no".into()),
+            CheckOutcome::Unreachable("down".into()),
+            CheckOutcome::Timeout,
+            CheckOutcome::Failed("500".into()),
+        ] {
+            let (kind, message) = outcome.kind();
+            let back = CheckOutcome::from_kind(kind, message.unwrap_or_default().to_string());
+            assert_eq!(back, outcome);
+        }
+    }
+
+    /// sqlx writes and reads the same text as `as_str` (its `rename_all` agrees).
+    #[cfg(feature = "ssr")]
+    #[tokio::test]
+    async fn sqlx_binds_and_reads_the_same_text() {
+        let db = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+        async fn check<T>(db: &sqlx::SqlitePool, all: &[T], as_str: fn(T) -> &'static str)
+        where
+            T: Copy
+                + PartialEq
+                + std::fmt::Debug
+                + Send
+                + Unpin
+                + for<'q> sqlx::Encode<'q, sqlx::Sqlite>
+                + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+                + sqlx::Type<sqlx::Sqlite>,
+        {
+            for &value in all {
+                let (text, back): (String, T) = sqlx::query_as("SELECT ?, ?")
+                    .bind(value)
+                    .bind(as_str(value))
+                    .fetch_one(db)
+                    .await
+                    .unwrap();
+                assert_eq!(text, as_str(value));
+                assert_eq!(back, value);
+            }
+        }
+        check(&db, SyncStatus::ALL, SyncStatus::as_str).await;
+        check(&db, FapiState::ALL, FapiState::as_str).await;
+        check(&db, NotificationStatus::ALL, NotificationStatus::as_str).await;
+        check(&db, AttemptOutcome::ALL, AttemptOutcome::as_str).await;
+        check(&db, RunKind::ALL, RunKind::as_str).await;
+        check(&db, RunStatus::ALL, RunStatus::as_str).await;
+        check(&db, RunPhase::ALL, RunPhase::as_str).await;
+        check(&db, RunRequest::ALL, RunRequest::as_str).await;
+        check(&db, ContactJobKind::ALL, ContactJobKind::as_str).await;
+        check(&db, ContactJobStatus::ALL, ContactJobStatus::as_str).await;
+        check(&db, ContactJobItemStatus::ALL, ContactJobItemStatus::as_str).await;
+        check(&db, ReminderStatus::ALL, ReminderStatus::as_str).await;
+        check(&db, CheckKind::ALL, CheckKind::as_str).await;
+        let (text, kind): (String, DocumentKind) = sqlx::query_as("SELECT ?, 'receipt'")
+            .bind(DocumentKind::CreditNote)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        assert_eq!(text, "credit_note");
+        assert_eq!(kind, DocumentKind::Other("receipt".into()));
+    }
 }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{NotificationPage, OrderDetail, OrderFilter, OrderPage};
+use crate::model::{NotificationPage, NotificationStatus, OrderDetail, OrderFilter, OrderPage};
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -58,21 +58,24 @@ pub async fn get_order(id: i64) -> Result<OrderDetail, AppError> {
 #[server(endpoint = "retry_order")]
 pub async fn retry_order(id: i64) -> Result<(), AppError> {
     use crate::accounts::audit::{self, Actor};
-    use crate::model::Role;
+    use crate::model::{Role, SyncStatus};
     use crate::platform::Context;
     crate::platform::error::respond(async move {
         let actor = Actor::require(Role::Operator).await?;
         let ctx = Context::current();
         let now = ctx.clock.now();
         let code: Option<String> = sqlx::query_scalar(
-            "UPDATE orders SET sync_status = 'pending', attempts = 0, next_attempt_at = ?, status_reason = NULL,
+            "UPDATE orders SET sync_status = ?, attempts = 0, next_attempt_at = ?, status_reason = NULL,
                 updated_at = ?
-             WHERE id = ? AND sync_status IN ('failed', 'pending') AND payload IS NOT NULL
+             WHERE id = ? AND sync_status IN (?, ?) AND payload IS NOT NULL
              RETURNING eshop_code",
         )
+        .bind(SyncStatus::Pending)
         .bind(now)
         .bind(now)
         .bind(id)
+        .bind(SyncStatus::Failed)
+        .bind(SyncStatus::Pending)
         .fetch_optional(&ctx.db)
         .await?;
         let code = code.ok_or(AppError::NotFound)?;
@@ -129,7 +132,7 @@ pub async fn retry_failed_orders(
 #[server(endpoint = "list_notifications")]
 pub async fn list_notifications(
     connection: Option<i64>,
-    status: Option<String>,
+    status: Option<NotificationStatus>,
     before: Option<i64>,
 ) -> Result<NotificationPage, AppError> {
     use crate::accounts::auth;
@@ -141,7 +144,7 @@ pub async fn list_notifications(
         let (rows, next_before) = queries::notifications(
             &Context::current().db,
             connection,
-            status.as_deref(),
+            status,
             before,
             PAGE_SIZE,
         )

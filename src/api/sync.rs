@@ -3,14 +3,14 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{RunDetail, RunPage};
+use crate::model::{RunDetail, RunKind, RunPage};
 
 pub const PAGE_SIZE: i64 = 50;
 
 #[server(endpoint = "list_runs")]
 pub async fn list_runs(
     connection: Option<i64>,
-    kind: Option<String>,
+    kind: Option<RunKind>,
     before: Option<i64>,
 ) -> Result<RunPage, AppError> {
     use crate::accounts::auth;
@@ -20,8 +20,7 @@ pub async fn list_runs(
     crate::platform::error::respond(async move {
         let user = auth::require(Role::Viewer).await?;
         let db = &Context::current().db;
-        let (rows, next_before) =
-            runs::list(db, connection, kind.as_deref(), before, PAGE_SIZE).await?;
+        let (rows, next_before) = runs::list(db, connection, kind, before, PAGE_SIZE).await?;
         let connections = crate::connections::list(db)
             .await?
             .into_iter()
@@ -58,7 +57,7 @@ pub async fn get_run(id: i64, orders_before: Option<i64>) -> Result<RunDetail, A
         let (orders, next_orders_before) =
             queries::orders(db, &filter, orders_before, PAGE_SIZE).await?;
         Ok(RunDetail {
-            can_control: user.role >= Role::Operator && run.kind == "historical",
+            can_control: user.role >= Role::Operator && run.kind == RunKind::Historical,
             run,
             synced,
             waiting,

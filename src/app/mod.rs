@@ -2,6 +2,7 @@
 
 mod components;
 mod layout;
+mod paged_table;
 mod pages;
 
 use leptos::prelude::*;

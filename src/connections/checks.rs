@@ -9,16 +9,6 @@ use crate::smartemailing::{SeCredentials, SeError, SmartEmailingClient};
 
 use super::record::{decrypt, find};
 
-pub(super) fn outcome_columns(outcome: &CheckOutcome) -> (&'static str, Option<&str>) {
-    match outcome {
-        CheckOutcome::Ok => ("ok", None),
-        CheckOutcome::WrongCredentials(m) => ("wrong_credentials", Some(m)),
-        CheckOutcome::Unreachable(m) => ("unreachable", Some(m)),
-        CheckOutcome::Timeout => ("timeout", None),
-        CheckOutcome::Failed(m) => ("failed", Some(m)),
-    }
-}
-
 /// A credential check should answer within one timeout, not a whole retry schedule.
 fn check_settings(http: &HttpSettings) -> HttpSettings {
     HttpSettings {
@@ -101,8 +91,8 @@ pub async fn test(ctx: &Context, id: i64) -> Result<(CheckOutcome, CheckOutcome)
         check_smartemailing(ctx, &current.se_username, &se_key),
     );
     let now = ctx.clock.now();
-    let (fapi_kind, fapi_message) = outcome_columns(&fapi);
-    let (se_kind, se_message) = outcome_columns(&se);
+    let (fapi_kind, fapi_message) = fapi.kind();
+    let (se_kind, se_message) = se.kind();
     sqlx::query(
         "UPDATE connections SET fapi_checked_at = ?, fapi_check = ?, fapi_check_message = ?,
             se_checked_at = ?, se_check = ?, se_check_message = ? WHERE id = ?",

@@ -12,7 +12,7 @@ use crate::platform::email::EmailAddress;
 use crate::platform::error::taken_if_unique;
 use crate::platform::text::slug;
 
-use super::checks::{check_both, outcome_columns};
+use super::checks::check_both;
 use super::record::{decrypt, find, new_token, token_hash};
 
 pub mod actions {
@@ -90,8 +90,8 @@ pub async fn create(ctx: &Context, actor: &Actor, form: ConnectionForm) -> Resul
         check_both(ctx, &valid.fapi_login, fapi_key, &valid.se_username, se_key).await?;
     let now = ctx.clock.now();
     let token = new_token();
-    let (fapi_kind, fapi_message) = outcome_columns(&fapi);
-    let (se_kind, se_message) = outcome_columns(&se);
+    let (fapi_kind, fapi_message) = fapi.kind();
+    let (se_kind, se_message) = se.kind();
     let key = &ctx.secret_key;
     let mut tx = ctx.db.begin().await?;
     let inserted = sqlx::query(
@@ -174,8 +174,8 @@ pub async fn update(
         changed.push("se_api_key");
     }
     let now = ctx.clock.now();
-    let (fapi_kind, fapi_message) = outcome_columns(&fapi);
-    let (se_kind, se_message) = outcome_columns(&se);
+    let (fapi_kind, fapi_message) = fapi.kind();
+    let (se_kind, se_message) = se.kind();
     let key = &ctx.secret_key;
     let mut tx = ctx.db.begin().await?;
     let updated = sqlx::query(

@@ -10,7 +10,7 @@ use sqlx::{FromRow, SqlitePool};
 
 use crate::error::AppError;
 use crate::fapi::{FapiClient, FapiCredentials};
-use crate::model::{CheckOutcome, ConnectionView, DisplayTime, Health, ListRef};
+use crate::model::{CheckKind, CheckOutcome, ConnectionView, DisplayTime, Health, ListRef};
 use crate::platform::Context;
 use crate::smartemailing::{SeCredentials, SmartEmailingClient};
 
@@ -32,10 +32,10 @@ pub struct ConnectionRecord {
     pub default_list_id: Option<i64>,
     pub default_list_name: Option<String>,
     fapi_checked_at: Option<DateTime<Utc>>,
-    fapi_check: Option<String>,
+    fapi_check: Option<CheckKind>,
     fapi_check_message: Option<String>,
     se_checked_at: Option<DateTime<Utc>>,
-    se_check: Option<String>,
+    se_check: Option<CheckKind>,
     se_check_message: Option<String>,
     pub created_at: DateTime<Utc>,
     /// Reconciliation looked at documents changed up to this moment.
@@ -100,12 +100,12 @@ impl ConnectionRecord {
             }),
             fapi: health(
                 self.fapi_checked_at,
-                self.fapi_check.as_deref(),
+                self.fapi_check,
                 self.fapi_check_message.clone(),
             ),
             smartemailing: health(
                 self.se_checked_at,
-                self.se_check.as_deref(),
+                self.se_check,
                 self.se_check_message.clone(),
             ),
             webhook_url: if with_webhook_url {
@@ -128,17 +128,10 @@ pub(super) fn decrypt(ctx: &Context, stored: &[u8]) -> Result<String, AppError> 
 
 fn health(
     checked_at: Option<DateTime<Utc>>,
-    kind: Option<&str>,
+    kind: Option<CheckKind>,
     message: Option<String>,
 ) -> Health {
-    let message = message.unwrap_or_default();
-    let outcome = kind.map(|kind| match kind {
-        "ok" => CheckOutcome::Ok,
-        "wrong_credentials" => CheckOutcome::WrongCredentials(message),
-        "unreachable" => CheckOutcome::Unreachable(message),
-        "timeout" => CheckOutcome::Timeout,
-        _ => CheckOutcome::Failed(message),
-    });
+    let outcome = kind.map(|kind| CheckOutcome::from_kind(kind, message.unwrap_or_default()));
     Health {
         checked_at: checked_at.map(DisplayTime::new),
         outcome,

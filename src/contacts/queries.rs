@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqlitePool};
 
-use crate::model::{ContactFilter, ContactRow, DisplayTime};
+use crate::model::{ContactFilter, ContactRow, DisplayTime, FapiState};
 use crate::platform::time::prague_day_start;
 
 pub const PAGE_SIZE: i64 = 50;
@@ -47,14 +47,20 @@ fn push_where(query: &mut QueryBuilder<'_, Sqlite>, filter: &ContactFilter) {
     }
     match filter.buyers.as_deref() {
         Some("paid") => {
-            query.push(format!(
-                " AND EXISTS (SELECT 1 {ORDERS_OF} AND o.fapi_state = 'paid')"
-            ));
+            query
+                .push(format!(
+                    " AND EXISTS (SELECT 1 {ORDERS_OF} AND o.fapi_state = "
+                ))
+                .push_bind(FapiState::Paid)
+                .push(")");
         }
         Some("cancelled") => {
-            query.push(format!(
-                " AND EXISTS (SELECT 1 {ORDERS_OF}) AND NOT EXISTS (SELECT 1 {ORDERS_OF} AND o.fapi_state <> 'cancelled')"
-            ));
+            query
+                .push(format!(
+                    " AND EXISTS (SELECT 1 {ORDERS_OF}) AND NOT EXISTS (SELECT 1 {ORDERS_OF} AND o.fapi_state <> "
+                ))
+                .push_bind(FapiState::Cancelled)
+                .push(")");
         }
         _ => {}
     }
@@ -94,7 +100,7 @@ struct ContactRecord {
 struct OrderFacts {
     connection_id: i64,
     customer_email: Option<String>,
-    fapi_state: String,
+    fapi_state: FapiState,
     total: Option<String>,
     currency: Option<String>,
     fapi_created_at: Option<DateTime<Utc>>,
@@ -197,9 +203,9 @@ fn summarize(record: ContactRecord, orders: &[OrderFacts]) -> ContactRow {
         })
         .collect();
     let mut spent: BTreeMap<String, Decimal> = BTreeMap::new();
-    let mut states: Vec<String> = Vec::new();
+    let mut states: Vec<FapiState> = Vec::new();
     for order in &orders {
-        if order.fapi_state == "paid" {
+        if order.fapi_state == FapiState::Paid {
             let total = order
                 .total
                 .as_deref()
@@ -210,10 +216,11 @@ fn summarize(record: ContactRecord, orders: &[OrderFacts]) -> ContactRow {
                 .or_default() += total;
         }
         if !states.contains(&order.fapi_state) {
-            states.push(order.fapi_state.clone());
+            states.push(order.fapi_state);
         }
     }
-    states.sort();
+    // In the order of their text, as the page has always listed them.
+    states.sort_by_key(|state| state.as_str());
     ContactRow {
         id: record.id,
         connection_id: record.connection_id,

@@ -6,32 +6,8 @@ use serde_json::Value;
 
 use super::decode::{DecodeError, Fields};
 
-/// What a document is. FAPI's `type`, cross-checked with its boolean flags.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DocumentKind {
-    /// Zálohová faktura: issued before payment.
-    Proforma,
-    /// Daňový doklad.
-    Invoice,
-    SimplifiedInvoice,
-    /// Opravný daňový doklad / dobropis.
-    CreditNote,
-    PaymentConfirmation,
-    Other(String),
-}
-
-impl DocumentKind {
-    pub fn code(&self) -> &str {
-        match self {
-            DocumentKind::Proforma => "proforma",
-            DocumentKind::Invoice => "invoice",
-            DocumentKind::SimplifiedInvoice => "simplified_invoice",
-            DocumentKind::CreditNote => "credit_note",
-            DocumentKind::PaymentConfirmation => "payment_confirmation",
-            DocumentKind::Other(other) => other,
-        }
-    }
-}
+/// What a document is: FAPI's `type`, cross-checked with its boolean flags (shared with the UI).
+pub use crate::model::DocumentKind;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Address {
@@ -103,13 +79,8 @@ impl Invoice {
     pub fn from_json(value: &Value) -> Result<Invoice, DecodeError> {
         let f = Fields::new("invoice", value)?;
         let id = f.required_id("id")?;
-        let kind = match f.opt_string("type").as_deref() {
-            Some("proforma") => DocumentKind::Proforma,
-            Some("invoice") => DocumentKind::Invoice,
-            Some("simplified_invoice") => DocumentKind::SimplifiedInvoice,
-            Some("credit_note") => DocumentKind::CreditNote,
-            Some("payment_confirmation") => DocumentKind::PaymentConfirmation,
-            Some(other) => DocumentKind::Other(other.to_string()),
+        let kind = match f.opt_string("type") {
+            Some(kind) => DocumentKind::from(kind),
             // Older responses carry only the flags.
             None if f.flag("credit_note")? => DocumentKind::CreditNote,
             None if f.flag("proforma")? => DocumentKind::Proforma,

@@ -11,7 +11,10 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, Invalid};
-use crate::model::{CheckOutcome, Role, System};
+use crate::model::{
+    AttemptOutcome, CheckOutcome, ContactJobKind, ContactJobStatus, DocumentKind, FapiState,
+    NotificationStatus, ReminderState, Role, RunKind, RunPhase, RunStatus, SyncStatus, System,
+};
 
 /// The cookie that remembers the language between requests (set at sign-in and on switching).
 pub const LANG_COOKIE: &str = "lang";
@@ -267,11 +270,28 @@ pub struct Texts {
     pub fetched: &'static str,
     pub payload_sent: &'static str,
     pub no_payload: &'static str,
-    pub sync_statuses: &'static [(&'static str, &'static str)],
-    pub fapi_states: &'static [(&'static str, &'static str)],
-    pub attempt_outcomes: &'static [(&'static str, &'static str)],
-    pub document_kinds: &'static [(&'static str, &'static str)],
-    pub notification_statuses: &'static [(&'static str, &'static str)],
+    pub sync_status_pending: &'static str,
+    pub sync_status_synced: &'static str,
+    pub sync_status_failed: &'static str,
+    pub sync_status_skipped: &'static str,
+    pub fapi_state_unpaid: &'static str,
+    pub fapi_state_paid: &'static str,
+    pub fapi_state_cancelled: &'static str,
+    pub attempt_outcome_synced: &'static str,
+    pub attempt_outcome_retry: &'static str,
+    pub attempt_outcome_failed: &'static str,
+    pub document_kind_proforma: &'static str,
+    pub document_kind_invoice: &'static str,
+    pub document_kind_simplified_invoice: &'static str,
+    pub document_kind_credit_note: &'static str,
+    pub document_kind_payment_confirmation: &'static str,
+    pub notification_status_queued: &'static str,
+    pub notification_status_processing: &'static str,
+    pub notification_status_processed: &'static str,
+    pub notification_status_rejected: &'static str,
+    pub notification_status_invalid: &'static str,
+    pub notification_status_forwarding_off: &'static str,
+    pub notification_status_failed: &'static str,
     pub inv_count_changed: fn(i64) -> String,
     pub start_historical_sync: &'static str,
     pub historical_sync_intro: &'static str,
@@ -290,9 +310,17 @@ pub struct Texts {
     pub col_started_by: &'static str,
     pub col_duration: &'static str,
     pub col_counts: &'static str,
-    pub run_kinds: &'static [(&'static str, &'static str)],
-    pub run_statuses: &'static [(&'static str, &'static str)],
-    pub run_phases: &'static [(&'static str, &'static str)],
+    pub run_kind_historical: &'static str,
+    pub run_kind_reconciliation: &'static str,
+    pub run_status_running: &'static str,
+    pub run_status_paused: &'static str,
+    pub run_status_cancelled: &'static str,
+    pub run_status_completed: &'static str,
+    pub run_status_failed: &'static str,
+    pub run_phase_counting: &'static str,
+    pub run_phase_fetching: &'static str,
+    pub run_phase_sending: &'static str,
+    pub run_phase_done: &'static str,
     pub run_counts: fn(i64, i64, i64, i64) -> String,
     pub back_to_sync_history: &'static str,
     pub run_title: fn(&str, &str) -> String,
@@ -345,7 +373,10 @@ pub struct Texts {
     pub col_finished_by: &'static str,
     pub mark_done: &'static str,
     pub cancel_reminder: &'static str,
-    pub reminder_states: &'static [(&'static str, &'static str)],
+    pub reminder_state_upcoming: &'static str,
+    pub reminder_state_due: &'static str,
+    pub reminder_state_done: &'static str,
+    pub reminder_state_cancelled: &'static str,
     pub banner_title: &'static str,
     pub banner_text: fn(&str, &str) -> String,
     pub inv_reminder_not_due: &'static str,
@@ -385,8 +416,14 @@ pub struct Texts {
     pub back: &'static str,
     pub action_started: &'static str,
     pub contact_jobs: &'static str,
-    pub contact_job_kinds: &'static [(&'static str, &'static str)],
-    pub contact_job_statuses: &'static [(&'static str, &'static str)],
+    pub contact_job_kind_refresh: &'static str,
+    pub contact_job_kind_move: &'static str,
+    pub contact_job_kind_blacklist: &'static str,
+    pub contact_job_kind_delete: &'static str,
+    pub contact_job_status_queued: &'static str,
+    pub contact_job_status_running: &'static str,
+    pub contact_job_status_completed: &'static str,
+    pub contact_job_status_failed: &'static str,
     pub job_progress: fn(i64, Option<i64>, i64, i64) -> String,
     pub job_results: &'static str,
     pub back_to_contacts: &'static str,
@@ -450,48 +487,106 @@ impl Texts {
         lookup(self.audit_actions, code)
     }
 
-    pub fn sync_status(&self, code: &str) -> String {
-        lookup(self.sync_statuses, code)
+    pub fn sync_status(&self, status: SyncStatus) -> &'static str {
+        match status {
+            SyncStatus::Pending => self.sync_status_pending,
+            SyncStatus::Synced => self.sync_status_synced,
+            SyncStatus::Failed => self.sync_status_failed,
+            SyncStatus::Skipped => self.sync_status_skipped,
+        }
     }
 
-    pub fn fapi_state(&self, code: &str) -> String {
-        lookup(self.fapi_states, code)
+    pub fn fapi_state(&self, state: FapiState) -> &'static str {
+        match state {
+            FapiState::Unpaid => self.fapi_state_unpaid,
+            FapiState::Paid => self.fapi_state_paid,
+            FapiState::Cancelled => self.fapi_state_cancelled,
+        }
     }
 
-    pub fn attempt_outcome(&self, code: &str) -> String {
-        lookup(self.attempt_outcomes, code)
+    pub fn attempt_outcome(&self, outcome: AttemptOutcome) -> &'static str {
+        match outcome {
+            AttemptOutcome::Synced => self.attempt_outcome_synced,
+            AttemptOutcome::Retry => self.attempt_outcome_retry,
+            AttemptOutcome::Failed => self.attempt_outcome_failed,
+        }
     }
 
-    pub fn document_kind(&self, code: &str) -> String {
-        lookup(self.document_kinds, code)
+    /// The name of a document's kind; a kind FAPI added later is shown as it came.
+    pub fn document_kind<'a>(&self, kind: &'a DocumentKind) -> &'a str {
+        match kind {
+            DocumentKind::Proforma => self.document_kind_proforma,
+            DocumentKind::Invoice => self.document_kind_invoice,
+            DocumentKind::SimplifiedInvoice => self.document_kind_simplified_invoice,
+            DocumentKind::CreditNote => self.document_kind_credit_note,
+            DocumentKind::PaymentConfirmation => self.document_kind_payment_confirmation,
+            DocumentKind::Other(code) => code,
+        }
     }
 
-    pub fn notification_status(&self, code: &str) -> String {
-        lookup(self.notification_statuses, code)
+    pub fn notification_status(&self, status: NotificationStatus) -> &'static str {
+        match status {
+            NotificationStatus::Queued => self.notification_status_queued,
+            NotificationStatus::Processing => self.notification_status_processing,
+            NotificationStatus::Processed => self.notification_status_processed,
+            NotificationStatus::Rejected => self.notification_status_rejected,
+            NotificationStatus::Invalid => self.notification_status_invalid,
+            NotificationStatus::ForwardingOff => self.notification_status_forwarding_off,
+            NotificationStatus::Failed => self.notification_status_failed,
+        }
     }
 
-    pub fn run_kind(&self, code: &str) -> String {
-        lookup(self.run_kinds, code)
+    pub fn run_kind(&self, kind: RunKind) -> &'static str {
+        match kind {
+            RunKind::Historical => self.run_kind_historical,
+            RunKind::Reconciliation => self.run_kind_reconciliation,
+        }
     }
 
-    pub fn run_status(&self, code: &str) -> String {
-        lookup(self.run_statuses, code)
+    pub fn run_status(&self, status: RunStatus) -> &'static str {
+        match status {
+            RunStatus::Running => self.run_status_running,
+            RunStatus::Paused => self.run_status_paused,
+            RunStatus::Cancelled => self.run_status_cancelled,
+            RunStatus::Completed => self.run_status_completed,
+            RunStatus::Failed => self.run_status_failed,
+        }
     }
 
-    pub fn contact_job_kind(&self, code: &str) -> String {
-        lookup(self.contact_job_kinds, code)
+    pub fn run_phase(&self, phase: RunPhase) -> &'static str {
+        match phase {
+            RunPhase::Counting => self.run_phase_counting,
+            RunPhase::Fetching => self.run_phase_fetching,
+            RunPhase::Sending => self.run_phase_sending,
+            RunPhase::Done => self.run_phase_done,
+        }
     }
 
-    pub fn contact_job_status(&self, code: &str) -> String {
-        lookup(self.contact_job_statuses, code)
+    pub fn contact_job_kind(&self, kind: ContactJobKind) -> &'static str {
+        match kind {
+            ContactJobKind::Refresh => self.contact_job_kind_refresh,
+            ContactJobKind::Move => self.contact_job_kind_move,
+            ContactJobKind::Blacklist => self.contact_job_kind_blacklist,
+            ContactJobKind::Delete => self.contact_job_kind_delete,
+        }
     }
 
-    pub fn reminder_state(&self, code: &str) -> String {
-        lookup(self.reminder_states, code)
+    pub fn contact_job_status(&self, status: ContactJobStatus) -> &'static str {
+        match status {
+            ContactJobStatus::Queued => self.contact_job_status_queued,
+            ContactJobStatus::Running => self.contact_job_status_running,
+            ContactJobStatus::Completed => self.contact_job_status_completed,
+            ContactJobStatus::Failed => self.contact_job_status_failed,
+        }
     }
 
-    pub fn run_phase(&self, code: &str) -> String {
-        lookup(self.run_phases, code)
+    pub fn reminder_state(&self, state: ReminderState) -> &'static str {
+        match state {
+            ReminderState::Upcoming => self.reminder_state_upcoming,
+            ReminderState::Due => self.reminder_state_due,
+            ReminderState::Done => self.reminder_state_done,
+            ReminderState::Cancelled => self.reminder_state_cancelled,
+        }
     }
 
     /// The words shown for an error.
@@ -727,24 +822,35 @@ mod tests {
 
     #[test]
     fn code_tables_match_in_both_languages() {
-        let codes = |lang: Lang, pick: fn(&Texts) -> &'static [(&'static str, &'static str)]| {
-            pick(lang.texts())
+        // Every value has a label (a missing one does not compile); none is left empty.
+        for lang in Lang::ALL {
+            let t = lang.texts();
+            let labels: Vec<&str> = SyncStatus::ALL
                 .iter()
-                .map(|(c, _)| *c)
-                .collect::<Vec<_>>()
-        };
-        for pick in [
-            (|t: &Texts| t.sync_statuses) as fn(&Texts) -> &'static [(&'static str, &'static str)],
-            |t| t.fapi_states,
-            |t| t.attempt_outcomes,
-            |t| t.document_kinds,
-            |t| t.notification_statuses,
-            |t| t.run_kinds,
-            |t| t.run_statuses,
-            |t| t.run_phases,
-        ] {
-            assert_eq!(codes(Lang::Cs, pick), codes(Lang::En, pick));
+                .map(|s| t.sync_status(*s))
+                .chain(FapiState::ALL.iter().map(|s| t.fapi_state(*s)))
+                .chain(AttemptOutcome::ALL.iter().map(|o| t.attempt_outcome(*o)))
+                .chain(DocumentKind::KNOWN.iter().map(|k| t.document_kind(k)))
+                .chain(
+                    NotificationStatus::ALL
+                        .iter()
+                        .map(|s| t.notification_status(*s)),
+                )
+                .chain(RunKind::ALL.iter().map(|k| t.run_kind(*k)))
+                .chain(RunStatus::ALL.iter().map(|s| t.run_status(*s)))
+                .chain(RunPhase::ALL.iter().map(|p| t.run_phase(*p)))
+                .chain(ContactJobKind::ALL.iter().map(|k| t.contact_job_kind(*k)))
+                .chain(
+                    ContactJobStatus::ALL
+                        .iter()
+                        .map(|s| t.contact_job_status(*s)),
+                )
+                .chain(ReminderState::ALL.iter().map(|s| t.reminder_state(*s)))
+                .collect();
+            assert!(labels.iter().all(|l| !l.is_empty()), "{lang:?}: {labels:?}");
         }
+        let other = DocumentKind::Other("receipt".into());
+        assert_eq!(Lang::Cs.texts().document_kind(&other), "receipt");
     }
 
     #[test]

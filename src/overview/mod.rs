@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::connections;
 use crate::error::AppError;
-use crate::model::{DisplayTime, OverviewCard};
+use crate::model::{DisplayTime, OverviewCard, ReminderStatus, SyncStatus};
 use crate::platform::Context;
 use crate::sync::runs;
 
@@ -25,10 +25,12 @@ pub async fn cards(ctx: &Context) -> Result<Vec<OverviewCard>, AppError> {
         // orders_by_connection_status: two index range counts.
         let (waiting, failed): (i64, i64) = sqlx::query_as(
             "SELECT
-                (SELECT COUNT(*) FROM orders WHERE connection_id = ?1 AND sync_status = 'pending'),
-                (SELECT COUNT(*) FROM orders WHERE connection_id = ?1 AND sync_status = 'failed')",
+                (SELECT COUNT(*) FROM orders WHERE connection_id = ?1 AND sync_status = ?2),
+                (SELECT COUNT(*) FROM orders WHERE connection_id = ?1 AND sync_status = ?3)",
         )
         .bind(id)
+        .bind(SyncStatus::Pending)
+        .bind(SyncStatus::Failed)
         .fetch_one(db)
         .await?;
         let last_run = runs::latest(db, id).await?;
@@ -42,11 +44,12 @@ pub async fn cards(ctx: &Context) -> Result<Vec<OverviewCard>, AppError> {
         .await?;
         let (due_reminders, next_reminder): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
             "SELECT
-                (SELECT COUNT(*) FROM reminders WHERE connection_id = ?1 AND status = 'scheduled' AND due_at <= ?2),
-                (SELECT MIN(due_at) FROM reminders WHERE connection_id = ?1 AND status = 'scheduled' AND due_at > ?2)",
+                (SELECT COUNT(*) FROM reminders WHERE connection_id = ?1 AND status = ?3 AND due_at <= ?2),
+                (SELECT MIN(due_at) FROM reminders WHERE connection_id = ?1 AND status = ?3 AND due_at > ?2)",
         )
         .bind(id)
         .bind(now)
+        .bind(ReminderStatus::Scheduled)
         .fetch_one(db)
         .await?;
         cards.push(OverviewCard {

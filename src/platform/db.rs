@@ -60,3 +60,93 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         .context("could not apply database migrations")?;
     Ok(pool)
 }
+
+/// The predicates of the migrations' partial indexes, as SQL text.
+///
+/// Statuses are bound as parameters everywhere else, but SQLite matches a partial index only
+/// when the query repeats its predicate literally (the planner decides when the statement is
+/// prepared, before any value is bound), and an upsert's `ON CONFLICT … WHERE` must name it
+/// exactly. These few predicates are therefore written out; the tests below check them
+/// against the enums and the migrations.
+pub mod partial_index {
+    /// `sync_runs_one_active_historical`: a historical sync that has not finished
+    /// (`RunKind::Historical`, `RunStatus::Running` or `RunStatus::Paused`).
+    pub const ACTIVE_HISTORICAL_RUN: &str =
+        "kind = 'historical' AND status IN ('running', 'paused')";
+
+    /// `reminders_one_per_due_time`: a reminder not done or cancelled yet
+    /// (`ReminderStatus::Scheduled`).
+    pub const SCHEDULED_REMINDER: &str = "status = 'scheduled'";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::partial_index::*;
+    use crate::model::{ReminderStatus, RunKind, RunStatus};
+
+    fn one_line(sql: &str) -> String {
+        sql.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn partial_index_predicates_spell_the_enums() {
+        assert_eq!(
+            ACTIVE_HISTORICAL_RUN,
+            format!(
+                "kind = '{}' AND status IN ('{}', '{}')",
+                RunKind::Historical.as_str(),
+                RunStatus::Running.as_str(),
+                RunStatus::Paused.as_str()
+            )
+        );
+        assert_eq!(
+            SCHEDULED_REMINDER,
+            format!("status = '{}'", ReminderStatus::Scheduled.as_str())
+        );
+    }
+
+    #[test]
+    fn partial_index_predicates_are_those_of_the_migrations() {
+        let historical = one_line(include_str!(
+            "../../migrations/20261129000004_historical_sync.sql"
+        ));
+        assert!(
+            historical.contains(&format!(
+                "ON sync_runs (connection_id) WHERE {ACTIVE_HISTORICAL_RUN};"
+            )),
+            "{historical}"
+        );
+        let reminders = one_line(include_str!(
+            "../../migrations/20261129000005_reminders.sql"
+        ));
+        assert!(
+            reminders.contains(&format!(
+                "ON reminders (connection_id, due_at) WHERE {SCHEDULED_REMINDER};"
+            )),
+            "{reminders}"
+        );
+    }
+
+    /// The planner takes the partial index for a query that repeats its predicate.
+    #[tokio::test]
+    async fn the_active_run_lookup_uses_the_partial_index() {
+        let db = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        super::MIGRATOR.run(&db).await.unwrap();
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!(
+            "EXPLAIN QUERY PLAN SELECT id FROM sync_runs WHERE connection_id = ? AND {ACTIVE_HISTORICAL_RUN}"
+        ))
+        .bind(1)
+        .fetch_all(&db)
+        .await
+        .unwrap();
+        assert!(
+            plan.iter()
+                .any(|(.., detail)| detail.contains("sync_runs_one_active_historical")),
+            "{plan:?}"
+        );
+    }
+}

@@ -13,8 +13,11 @@ use sqlx::{FromRow, SqlitePool};
 use crate::accounts::audit::{self, Actor};
 use crate::connections;
 use crate::error::{AppError, Invalid};
-use crate::model::{DisplayTime, ReminderPlan, ReminderView};
+use crate::model::{
+    DisplayTime, ReminderPlan, ReminderState, ReminderStatus, ReminderView, RunKind, RunStatus,
+};
 use crate::platform::Context;
+use crate::platform::db::partial_index::SCHEDULED_REMINDER;
 pub use schedule::ReminderRule;
 
 pub mod actions {
@@ -37,10 +40,12 @@ pub async fn plan(ctx: &Context, connection_id: i64) -> Result<ReminderPlan, App
     let rule = ctx.settings.reminders;
     let last_sync: Option<(i64, DateTime<Utc>)> = sqlx::query_as(
         "SELECT id, finished_at FROM sync_runs
-         WHERE connection_id = ? AND kind = 'historical' AND status = 'completed'
+         WHERE connection_id = ? AND kind = ? AND status = ?
          ORDER BY finished_at DESC LIMIT 1",
     )
     .bind(connection.id)
+    .bind(RunKind::Historical)
+    .bind(RunStatus::Completed)
     .fetch_optional(&ctx.db)
     .await?;
     let from_sync = last_sync
@@ -77,26 +82,29 @@ pub async fn schedule(
     let plan = plan(ctx, connection_id).await?;
     let now = ctx.clock.now();
     let note = note.trim();
-    let inserted: Option<i64> = sqlx::query_scalar(
+    // The conflict target names the partial unique index, so its predicate is written out.
+    let inserted: Option<i64> = sqlx::query_scalar(&format!(
         "INSERT INTO reminders (connection_id, due_at, note, after_run, created_by, created_at, status)
-         VALUES (?, ?, ?, ?, ?, ?, 'scheduled')
-         ON CONFLICT (connection_id, due_at) WHERE status = 'scheduled' DO NOTHING
-         RETURNING id",
-    )
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (connection_id, due_at) WHERE {SCHEDULED_REMINDER} DO NOTHING
+         RETURNING id"
+    ))
     .bind(plan.connection_id)
     .bind(plan.due_at.utc)
     .bind((!note.is_empty()).then_some(note))
     .bind(plan.after_run)
     .bind(actor.name())
     .bind(now)
+    .bind(ReminderStatus::Scheduled)
     .fetch_optional(&ctx.db)
     .await?;
     let Some(id) = inserted else {
         let existing = sqlx::query_scalar(
-            "SELECT id FROM reminders WHERE connection_id = ? AND due_at = ? AND status = 'scheduled'",
+            "SELECT id FROM reminders WHERE connection_id = ? AND due_at = ? AND status = ?",
         )
         .bind(plan.connection_id)
         .bind(plan.due_at.utc)
+        .bind(ReminderStatus::Scheduled)
         .fetch_one(&ctx.db)
         .await?;
         return Ok(existing);
@@ -131,7 +139,7 @@ enum Finish {
 
 async fn finish(ctx: &Context, actor: &Actor, id: i64, how: Finish) -> Result<(), AppError> {
     let now = ctx.clock.now();
-    let row: Option<(String, DateTime<Utc>, String)> = sqlx::query_as(
+    let row: Option<(ReminderStatus, DateTime<Utc>, String)> = sqlx::query_as(
         "SELECT r.status, r.due_at, c.name FROM reminders r JOIN connections c ON c.id = r.connection_id
          WHERE r.id = ?",
     )
@@ -140,13 +148,13 @@ async fn finish(ctx: &Context, actor: &Actor, id: i64, how: Finish) -> Result<()
     .await?;
     let (status, due_at, connection) = row.ok_or(AppError::NotFound)?;
     let (target_status, action) = match how {
-        Finish::Done => ("done", actions::DONE),
-        Finish::Cancelled => ("cancelled", actions::CANCELLED),
+        Finish::Done => (ReminderStatus::Done, actions::DONE),
+        Finish::Cancelled => (ReminderStatus::Cancelled, actions::CANCELLED),
     };
     if status == target_status {
         return Ok(());
     }
-    if status != "scheduled" {
+    if status != ReminderStatus::Scheduled {
         return Err(Invalid::ReminderFinished.into());
     }
     match how {
@@ -156,12 +164,13 @@ async fn finish(ctx: &Context, actor: &Actor, id: i64, how: Finish) -> Result<()
     }
     let updated = sqlx::query(
         "UPDATE reminders SET status = ?, finished_by = ?, finished_at = ?
-         WHERE id = ? AND status = 'scheduled'",
+         WHERE id = ? AND status = ?",
     )
     .bind(target_status)
     .bind(actor.name())
     .bind(now)
     .bind(id)
+    .bind(ReminderStatus::Scheduled)
     .execute(&ctx.db)
     .await?;
     // A concurrent click got there first: it recorded the event.
@@ -189,17 +198,18 @@ struct ReminderRecord {
     after_run: Option<i64>,
     created_by: String,
     created_at: DateTime<Utc>,
-    status: String,
+    status: ReminderStatus,
     finished_by: Option<String>,
     finished_at: Option<DateTime<Utc>>,
 }
 
 impl ReminderRecord {
     fn view(self, now: DateTime<Utc>) -> ReminderView {
-        let state = match self.status.as_str() {
-            "scheduled" if self.due_at <= now => "due",
-            "scheduled" => "upcoming",
-            other => other,
+        let state = match self.status {
+            ReminderStatus::Scheduled if self.due_at <= now => ReminderState::Due,
+            ReminderStatus::Scheduled => ReminderState::Upcoming,
+            ReminderStatus::Done => ReminderState::Done,
+            ReminderStatus::Cancelled => ReminderState::Cancelled,
         };
         ReminderView {
             id: self.id,
@@ -210,7 +220,7 @@ impl ReminderRecord {
             after_run: self.after_run,
             created_by: self.created_by,
             created_at: DisplayTime::new(self.created_at),
-            state: state.to_string(),
+            state,
             finished_by: self.finished_by,
             finished_at: self.finished_at.map(DisplayTime::new),
         }
@@ -225,13 +235,15 @@ const SELECT: &str =
 /// Scheduled reminders (due ones first, then upcoming, by due time) and the latest finished.
 pub async fn list(db: &SqlitePool, now: DateTime<Utc>) -> Result<Vec<ReminderView>, sqlx::Error> {
     let scheduled: Vec<ReminderRecord> = sqlx::query_as(&format!(
-        "{SELECT} WHERE r.status = 'scheduled' ORDER BY r.due_at, r.id"
+        "{SELECT} WHERE r.status = ? ORDER BY r.due_at, r.id"
     ))
+    .bind(ReminderStatus::Scheduled)
     .fetch_all(db)
     .await?;
     let finished: Vec<ReminderRecord> = sqlx::query_as(&format!(
-        "{SELECT} WHERE r.status <> 'scheduled' ORDER BY r.finished_at DESC, r.id DESC LIMIT ?"
+        "{SELECT} WHERE r.status <> ? ORDER BY r.finished_at DESC, r.id DESC LIMIT ?"
     ))
+    .bind(ReminderStatus::Scheduled)
     .bind(FINISHED_SHOWN)
     .fetch_all(db)
     .await?;
@@ -245,8 +257,9 @@ pub async fn list(db: &SqlitePool, now: DateTime<Utc>) -> Result<Vec<ReminderVie
 /// The reminders due now: the banner on every page.
 pub async fn due(db: &SqlitePool, now: DateTime<Utc>) -> Result<Vec<ReminderView>, sqlx::Error> {
     let records: Vec<ReminderRecord> = sqlx::query_as(&format!(
-        "{SELECT} WHERE r.status = 'scheduled' AND r.due_at <= ? ORDER BY r.due_at, r.id"
+        "{SELECT} WHERE r.status = ? AND r.due_at <= ? ORDER BY r.due_at, r.id"
     ))
+    .bind(ReminderStatus::Scheduled)
     .bind(now)
     .fetch_all(db)
     .await?;

@@ -19,13 +19,14 @@ use crate::accounts::audit::{self, Actor};
 use crate::connections::{self, ConnectionRecord};
 use crate::error::{AppError, Invalid};
 use crate::fapi::{FapiError, InvoiceQuery};
+use crate::model::{RunKind, RunPhase, RunRequest, RunStatus, SyncStatus};
 use crate::platform::Context;
+use crate::platform::db::partial_index::ACTIVE_HISTORICAL_RUN;
 use crate::platform::error::is_unique_violation;
 use crate::sync::ingest::{self, Ingested, ParsedDocument};
 use crate::sync::mapping::Source;
 use crate::sync::{push, store};
 
-pub const KIND: &str = "historical";
 /// Documents asked for per FAPI page. FAPI's maximum is not documented: the run advances by
 /// what each page holds and ends at the counted total, so a smaller cap only means more pages.
 const PAGE: u32 = 500;
@@ -39,20 +40,13 @@ pub mod actions {
     pub const CANCELLED: &str = "sync.cancelled";
 }
 
-pub mod phase {
-    pub const COUNTING: &str = "counting";
-    pub const FETCHING: &str = "fetching";
-    pub const SENDING: &str = "sending";
-    pub const DONE: &str = "done";
-}
-
 #[derive(Debug, Clone, FromRow)]
 pub struct Run {
     pub id: i64,
     pub connection_id: i64,
-    pub status: String,
-    pub phase: Option<String>,
-    pub requested: Option<String>,
+    pub status: RunStatus,
+    pub phase: Option<RunPhase>,
+    pub requested: Option<RunRequest>,
     pub since: Option<DateTime<Utc>>,
     pub cursor: i64,
     pub total: Option<i64>,
@@ -61,9 +55,10 @@ pub struct Run {
 async fn load(db: &sqlx::SqlitePool, run_id: i64) -> Result<Option<Run>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, connection_id, status, phase, requested, since, cursor, total FROM sync_runs
-         WHERE id = ? AND kind = 'historical'",
+         WHERE id = ? AND kind = ?",
     )
     .bind(run_id)
+    .bind(RunKind::Historical)
     .fetch_optional(db)
     .await
 }
@@ -91,11 +86,14 @@ pub async fn start(
     let by = actor.name();
     let inserted = sqlx::query(
         "INSERT INTO sync_runs (connection_id, kind, started_by, started_at, status, phase, since, progress_at)
-         VALUES (?, 'historical', ?, ?, 'running', 'counting', ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(connection.id)
+    .bind(RunKind::Historical)
     .bind(&by)
     .bind(now)
+    .bind(RunStatus::Running)
+    .bind(RunPhase::Counting)
     .bind(since)
     .bind(now)
     .execute(&ctx.db)
@@ -103,9 +101,10 @@ pub async fn start(
     let run_id = match inserted {
         Ok(done) => done.last_insert_rowid(),
         Err(e) if is_unique_violation(&e) => {
-            let running: i64 = sqlx::query_scalar(
-                "SELECT id FROM sync_runs WHERE connection_id = ? AND kind = 'historical' AND status IN ('running', 'paused')",
-            )
+            // The unique partial index that refused the run finds the one running.
+            let running: i64 = sqlx::query_scalar(&format!(
+                "SELECT id FROM sync_runs WHERE connection_id = ? AND {ACTIVE_HISTORICAL_RUN}"
+            ))
             .bind(connection.id)
             .fetch_one(&ctx.db)
             .await?;
@@ -135,29 +134,39 @@ pub async fn control(
 ) -> Result<(), AppError> {
     let run = load(&ctx.db, run_id).await?.ok_or(AppError::NotFound)?;
     let now = ctx.clock.now();
-    let (audit_action, changed) = match (action, run.status.as_str()) {
-        ("pause", "running") => (
+    let (audit_action, changed) = match (action, run.status) {
+        ("pause", RunStatus::Running) => (
             actions::PAUSED,
-            sqlx::query("UPDATE sync_runs SET requested = 'pause' WHERE id = ? AND status = 'running'")
+            sqlx::query("UPDATE sync_runs SET requested = ? WHERE id = ? AND status = ?")
+                .bind(RunRequest::Pause)
                 .bind(run_id)
+                .bind(RunStatus::Running)
                 .execute(&ctx.db)
                 .await?
                 .rows_affected(),
         ),
-        ("resume", "paused") => (
+        ("resume", RunStatus::Paused) => (
             actions::RESUMED,
-            sqlx::query("UPDATE sync_runs SET status = 'running', requested = NULL WHERE id = ? AND status = 'paused'")
-                .bind(run_id)
-                .execute(&ctx.db)
-                .await?
-                .rows_affected(),
+            sqlx::query(
+                "UPDATE sync_runs SET status = ?, requested = NULL WHERE id = ? AND status = ?",
+            )
+            .bind(RunStatus::Running)
+            .bind(run_id)
+            .bind(RunStatus::Paused)
+            .execute(&ctx.db)
+            .await?
+            .rows_affected(),
         ),
-        ("cancel", "running" | "paused") => (
+        ("cancel", RunStatus::Running | RunStatus::Paused) => (
             actions::CANCELLED,
             sqlx::query(
-                "UPDATE sync_runs SET requested = 'cancel', status = 'running' WHERE id = ? AND status IN ('running', 'paused')",
+                "UPDATE sync_runs SET requested = ?, status = ? WHERE id = ? AND status IN (?, ?)",
             )
+            .bind(RunRequest::Cancel)
+            .bind(RunStatus::Running)
             .bind(run_id)
+            .bind(RunStatus::Running)
+            .bind(RunStatus::Paused)
             .execute(&ctx.db)
             .await?
             .rows_affected(),
@@ -189,11 +198,12 @@ pub async fn dispatch(
     ctx: &Context,
     tasks: &mut tokio::task::JoinSet<()>,
 ) -> Result<(), sqlx::Error> {
-    let runs: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM sync_runs WHERE kind = 'historical' AND status = 'running'",
-    )
-    .fetch_all(&ctx.db)
-    .await?;
+    let runs: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM sync_runs WHERE kind = ? AND status = ?")
+            .bind(RunKind::Historical)
+            .bind(RunStatus::Running)
+            .fetch_all(&ctx.db)
+            .await?;
     for run_id in runs {
         if ctx
             .work
@@ -246,33 +256,38 @@ async fn execute(ctx: &Context, run_id: i64) -> anyhow::Result<()> {
         let Some(run) = load(&ctx.db, run_id).await? else {
             return Ok(());
         };
-        if run.status != "running" {
+        if run.status != RunStatus::Running {
             return Ok(());
         }
-        match run.requested.as_deref() {
-            Some("cancel") => return cancel(ctx, &run).await,
-            Some("pause") => {
-                sqlx::query(
-                    "UPDATE sync_runs SET status = 'paused', requested = NULL WHERE id = ?",
-                )
-                .bind(run_id)
-                .execute(&ctx.db)
-                .await?;
+        match run.requested {
+            Some(RunRequest::Cancel) => return cancel(ctx, &run).await,
+            Some(RunRequest::Pause) => {
+                sqlx::query("UPDATE sync_runs SET status = ?, requested = NULL WHERE id = ?")
+                    .bind(RunStatus::Paused)
+                    .bind(run_id)
+                    .execute(&ctx.db)
+                    .await?;
                 return Ok(());
             }
-            _ => {}
+            None => {}
         }
         let connection = match connections::find(&ctx.db, run.connection_id).await {
             Ok(connection) => connection,
             Err(_) => {
-                return finish(ctx, run_id, "failed", Some("the connection was deleted")).await;
+                return finish(
+                    ctx,
+                    run_id,
+                    RunStatus::Failed,
+                    Some("the connection was deleted"),
+                )
+                .await;
             }
         };
         match step(ctx, &run, &connection, &mut prefetch).await {
             Ok(Step::Continue) => failures = 0,
-            Ok(Step::Done) => return finish(ctx, run_id, "completed", None).await,
+            Ok(Step::Done) => return finish(ctx, run_id, RunStatus::Completed, None).await,
             Err(StepError::Refused(reason)) => {
-                return finish(ctx, run_id, "failed", Some(&reason)).await;
+                return finish(ctx, run_id, RunStatus::Failed, Some(&reason)).await;
             }
             Err(StepError::Transient(reason)) => {
                 failures += 1;
@@ -339,8 +354,8 @@ async fn step(
     let fapi = connection
         .fapi_client(ctx)
         .map_err(|e| StepError::Refused(format!("{e:?}")))?;
-    match run.phase.as_deref().unwrap_or(phase::COUNTING) {
-        phase::COUNTING => {
+    match run.phase.unwrap_or(RunPhase::Counting) {
+        RunPhase::Counting => {
             let total = fapi
                 .count_invoices(&InvoiceQuery {
                     created_on_from: run.since,
@@ -348,14 +363,17 @@ async fn step(
                 })
                 .await
                 .map_err(fapi_error)?;
-            sqlx::query("UPDATE sync_runs SET total = ?, phase = 'fetching', status_reason = NULL WHERE id = ?")
-                .bind(total as i64)
-                .bind(run.id)
-                .execute(&ctx.db)
-                .await?;
+            sqlx::query(
+                "UPDATE sync_runs SET total = ?, phase = ?, status_reason = NULL WHERE id = ?",
+            )
+            .bind(total as i64)
+            .bind(RunPhase::Fetching)
+            .bind(run.id)
+            .execute(&ctx.db)
+            .await?;
             Ok(Step::Continue)
         }
-        phase::FETCHING => {
+        RunPhase::Fetching => {
             let page = match prefetch.take() {
                 Some(mut next) if next.offset == run.cursor => (&mut next.page)
                     .await
@@ -385,9 +403,10 @@ async fn step(
             }
             Ok(Step::Continue)
         }
-        phase::SENDING => {
+        RunPhase::Sending => {
             if store::run_unsent(&ctx.db, run.id).await? == 0 {
-                sqlx::query("UPDATE sync_runs SET phase = 'done' WHERE id = ?")
+                sqlx::query("UPDATE sync_runs SET phase = ? WHERE id = ?")
+                    .bind(RunPhase::Done)
                     .bind(run.id)
                     .execute(&ctx.db)
                     .await?;
@@ -396,7 +415,7 @@ async fn step(
             send_batch(ctx, run, connection).await?;
             Ok(Step::Continue)
         }
-        _ => Ok(Step::Done),
+        RunPhase::Done => Ok(Step::Done),
     }
 }
 
@@ -446,7 +465,7 @@ async fn ingest_page(
     sqlx::query(
         "UPDATE sync_runs SET cursor = cursor + ?, documents = documents + ?, created = created + ?,
             updated = updated + ?, skipped = skipped + ?, failed = failed + ?, progress_at = ?,
-            phase = CASE WHEN ? THEN 'sending' ELSE phase END, status_reason = NULL
+            phase = CASE WHEN ? THEN ? ELSE phase END, status_reason = NULL
          WHERE id = ?",
     )
     .bind(documents)
@@ -457,6 +476,7 @@ async fn ingest_page(
     .bind(counts.failed)
     .bind(now)
     .bind(done)
+    .bind(RunPhase::Sending)
     .bind(run.id)
     .execute(&mut *tx)
     .await?;
@@ -490,19 +510,21 @@ async fn send_batch(
 async fn cancel(ctx: &Context, run: &Run) -> anyhow::Result<()> {
     // What the run queued but never sent stays out of SmartEmailing.
     sqlx::query(
-        "UPDATE orders SET sync_status = 'skipped', status_reason = 'the historical sync was cancelled'
-         WHERE run_id = ? AND sync_status = 'pending' AND attempts = 0",
+        "UPDATE orders SET sync_status = ?, status_reason = 'the historical sync was cancelled'
+         WHERE run_id = ? AND sync_status = ? AND attempts = 0",
     )
+    .bind(SyncStatus::Skipped)
     .bind(run.id)
+    .bind(SyncStatus::Pending)
     .execute(&ctx.db)
     .await?;
-    finish(ctx, run.id, "cancelled", None).await
+    finish(ctx, run.id, RunStatus::Cancelled, None).await
 }
 
 async fn finish(
     ctx: &Context,
     run_id: i64,
-    status: &str,
+    status: RunStatus,
     reason: Option<&str>,
 ) -> anyhow::Result<()> {
     sqlx::query("UPDATE sync_runs SET status = ?, status_reason = ?, requested = NULL, finished_at = ? WHERE id = ?")

@@ -9,12 +9,11 @@ use sqlx::SqliteConnection;
 
 use crate::connections::ConnectionRecord;
 use crate::error::AppError;
-use crate::fapi::Invoice;
+use crate::fapi::{DocumentKind, Invoice};
+use crate::model::SyncStatus;
 use crate::platform::Context;
-use crate::sync::mapping::{self, FapiState, OrderContext, Source};
-use crate::sync::store::{
-    self, DocumentRow, NewOrder, OrderContent, OrderRecord, Payload, sync_status,
-};
+use crate::sync::mapping::{self, OrderContext, Source};
+use crate::sync::store::{self, DocumentRow, NewOrder, OrderContent, OrderRecord, Payload};
 
 pub const SKIPPED_BEFORE_FORWARDING: &str =
     "created before forwarding was enabled — use the historical sync";
@@ -127,7 +126,7 @@ pub async fn ingest_batch(
 struct DocumentWrite {
     order_id: i64,
     number: Option<String>,
-    kind: String,
+    kind: DocumentKind,
     last_modified_on: Option<DateTime<Utc>>,
     raw: String,
 }
@@ -244,7 +243,7 @@ impl Batch {
             DocumentWrite {
                 order_id: owner,
                 number: document.number.clone(),
-                kind: document.kind.code().to_string(),
+                kind: document.kind.clone(),
                 last_modified_on: document.last_modified_on,
                 raw,
             },
@@ -298,7 +297,7 @@ impl Batch {
                 // An older copy of a known document changes nothing — except that the
                 // historical sync takes over orders the webhook path skipped.
                 let taking_over =
-                    source == Source::HistoricalSync && order.sync_status == sync_status::SKIPPED;
+                    source == Source::HistoricalSync && order.sync_status == SyncStatus::Skipped;
                 if !stored && !taking_over {
                     return Ok(Ingested::Unchanged { order_id });
                 }
@@ -316,9 +315,7 @@ impl Batch {
         };
         let new_order = order.is_none();
 
-        let previous = order
-            .as_ref()
-            .and_then(|order| FapiState::parse(&order.fapi_state));
+        let previous = order.as_ref().map(|order| order.fapi_state);
         let fapi_state = mapping::order_state(&documents, previous);
         let created_at = mapping::created_at(&documents);
         let email = mapping::buyer_email(&documents);
@@ -330,7 +327,7 @@ impl Batch {
         let numbers = numbers.join(", ");
         let principal = documents
             .iter()
-            .filter(|d| d.kind != crate::fapi::DocumentKind::CreditNote)
+            .filter(|d| d.kind != DocumentKind::CreditNote)
             .max_by_key(|d| (d.created_on, d.id));
 
         // Orders placed before forwarding was switched on belong to the historical sync, unless
@@ -362,10 +359,7 @@ impl Batch {
                 Some(order) if !taking_over => Source::parse(&order.source).unwrap_or(source),
                 _ => source,
             },
-            previous: order
-                .as_ref()
-                .and_then(|o| o.synced_state.as_deref())
-                .and_then(FapiState::parse),
+            previous: order.as_ref().and_then(|o| o.synced_state),
         };
         let built = mapping::build_order(&documents, &context).and_then(|order_import| {
             let contact = mapping::build_contact(&documents, connection.default_list_id)?;
@@ -384,13 +378,13 @@ impl Batch {
         }
         let (status, reason, payload, verdict) = match built {
             _ if skip => (
-                sync_status::SKIPPED,
+                SyncStatus::Skipped,
                 Some(SKIPPED_BEFORE_FORWARDING.to_string()),
                 None,
                 Verdict::Skipped(SKIPPED_BEFORE_FORWARDING.into()),
             ),
             Err(error) => (
-                sync_status::FAILED,
+                SyncStatus::Failed,
                 Some(error.to_string()),
                 None,
                 Verdict::Failed(error.to_string()),
@@ -398,9 +392,9 @@ impl Batch {
             Ok(payload) => {
                 let hash = mapping::fingerprint(&payload.order, &payload.contact);
                 let (status, verdict) = if synced_hash == Some(hash.as_str()) {
-                    (sync_status::SYNCED, Verdict::Unchanged)
+                    (SyncStatus::Synced, Verdict::Unchanged)
                 } else {
-                    (sync_status::PENDING, Verdict::Queued)
+                    (SyncStatus::Pending, Verdict::Queued)
                 };
                 (status, None, Some((payload, hash)), verdict)
             }
@@ -409,7 +403,7 @@ impl Batch {
             customer_email: email,
             total: principal.and_then(|d| d.total).map(|t| t.to_string()),
             currency: principal.map(|d| d.currency.clone()),
-            fapi_state: fapi_state.as_str(),
+            fapi_state,
             fapi_created_at: created_at,
             fapi_numbers: numbers,
             sync_status: status,
@@ -426,8 +420,8 @@ impl Batch {
                     Some(&index) => self.new_orders[index].update(content, now),
                     None => store::update_order(&mut *tx, order_id, &content, now).await?,
                 }
-                order.fapi_state = fapi_state.as_str().to_string();
-                order.sync_status = status.to_string();
+                order.fapi_state = fapi_state;
+                order.sync_status = status;
                 if taking_over {
                     order.source = source.as_str().to_string();
                 }
@@ -440,7 +434,7 @@ impl Batch {
                     connection_id: connection.id,
                     order_key: order_key.clone(),
                     source: source.as_str(),
-                    next_attempt_at: (status == sync_status::PENDING).then_some(now),
+                    next_attempt_at: (status == SyncStatus::Pending).then_some(now),
                     content,
                 });
                 self.order_keys.insert(order_id, order_key.clone());
@@ -448,9 +442,9 @@ impl Batch {
                     id: order_id,
                     order_key: order_key.clone(),
                     eshop_code: order_key.clone(),
-                    fapi_state: fapi_state.as_str().to_string(),
+                    fapi_state,
                     synced_state: None,
-                    sync_status: status.to_string(),
+                    sync_status: status,
                     source: source.as_str().to_string(),
                     synced_hash: None,
                 }

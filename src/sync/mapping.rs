@@ -19,6 +19,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use sha2::{Digest, Sha256};
 
 use crate::fapi::{DocumentKind, Invoice};
+use crate::model::FapiState;
 use crate::platform::time::format_prague_local;
 use crate::smartemailing::{
     Attribute, ContactImport, ListMembership, ListStatus, OrderImport, OrderItem, OrderStatus,
@@ -53,35 +54,12 @@ impl Source {
     }
 }
 
-/// The order's state in FAPI, in the only direction it may move.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum FapiState {
-    Unpaid,
-    Paid,
-    Cancelled,
-}
-
-impl FapiState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FapiState::Unpaid => "unpaid",
-            FapiState::Paid => "paid",
-            FapiState::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<FapiState> {
-        [FapiState::Unpaid, FapiState::Paid, FapiState::Cancelled]
-            .into_iter()
-            .find(|s| s.as_str() == text)
-    }
-
-    pub fn se_status(self) -> OrderStatus {
-        match self {
-            FapiState::Unpaid => OrderStatus::Placed,
-            FapiState::Paid => OrderStatus::Processing,
-            FapiState::Cancelled => OrderStatus::Cancelled,
-        }
+/// The status SmartEmailing shows for an order in this FAPI state.
+pub fn se_status(state: FapiState) -> OrderStatus {
+    match state {
+        FapiState::Unpaid => OrderStatus::Placed,
+        FapiState::Paid => OrderStatus::Processing,
+        FapiState::Cancelled => OrderStatus::Cancelled,
     }
 }
 
@@ -252,7 +230,7 @@ pub fn build_order(
             .then_some(paid_at)
             .flatten()
             .map(format_prague_local),
-        status: state.se_status(),
+        status: se_status(state),
         attributes,
         items,
     })

@@ -8,10 +8,11 @@ use futures_util::StreamExt;
 
 use crate::connections::{self, ConnectionRecord};
 use crate::fapi::security;
+use crate::model::NotificationStatus;
 use crate::platform::Context;
 use crate::sync::ingest::{self, Ingested, ParsedDocument};
 use crate::sync::mapping::Source;
-use crate::sync::store::{self, notification_status};
+use crate::sync::store;
 
 /// Notifications one worker claims at a time. Their FAPI fetches run concurrently and their
 /// outcomes commit in one transaction, so under load one commit serves many notifications.
@@ -25,7 +26,7 @@ const FETCH_LINGER: Duration = Duration::from_millis(200);
 /// What a claimed notification needs after its FAPI fetch.
 enum Prepared<'a> {
     /// Finished without touching an order: the status and the reason.
-    Finished(&'static str, Option<String>),
+    Finished(NotificationStatus, Option<String>),
     /// FAPI failed for now: try again at this time.
     Retry(DateTime<Utc>, String),
     /// The verified invoice, to be ingested for its connection.
@@ -114,15 +115,15 @@ async fn prepare_one<'a>(
 ) -> Prepared<'a> {
     let Some((connection, fapi)) = connection else {
         return Prepared::Finished(
-            notification_status::FAILED,
+            NotificationStatus::Failed,
             Some("the connection was deleted".into()),
         );
     };
     if !connection.forwarding_enabled {
-        return Prepared::Finished(notification_status::FORWARDING_OFF, None);
+        return Prepared::Finished(NotificationStatus::ForwardingOff, None);
     }
     let Some(invoice_id) = job.invoice_id else {
-        return Prepared::Finished(notification_status::INVALID, Some("no invoice id".into()));
+        return Prepared::Finished(NotificationStatus::Invalid, Some("no invoice id".into()));
     };
     let invoice = match fapi.invoice_json(invoice_id).await {
         Ok(invoice) => invoice,
@@ -136,14 +137,14 @@ async fn prepare_one<'a>(
             return Prepared::Retry(at, error.to_string());
         }
         Err(error) => {
-            return Prepared::Finished(notification_status::FAILED, Some(error.to_string()));
+            return Prepared::Finished(NotificationStatus::Failed, Some(error.to_string()));
         }
     };
     let time = job.notified_time.as_deref().unwrap_or_default();
     let hash = job.security.as_deref().unwrap_or_default();
     if !security::is_valid(time, hash, &invoice) {
         return Prepared::Finished(
-            notification_status::REJECTED,
+            NotificationStatus::Rejected,
             Some("the security hash does not match the invoice".into()),
         );
     }
@@ -192,12 +193,12 @@ async fn commit_notifications(
                 Ok(outcome) => {
                     queued |= matches!(outcome, Ingested::Queued { .. });
                     (
-                        notification_status::PROCESSED,
+                        NotificationStatus::Processed,
                         Some(describe(&outcome)),
                         Some(outcome.order_id()),
                     )
                 }
-                Err(reason) => (notification_status::FAILED, Some(reason), None),
+                Err(reason) => (NotificationStatus::Failed, Some(reason), None),
             },
         };
         store::finish_notification(&mut tx, job.id, status, reason.as_deref(), order_id, now)

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::connections::{self, ConnectionRecord};
+use crate::model::AttemptOutcome;
 use crate::platform::Context;
 use crate::smartemailing::{ImportSettings, SeError, SmartEmailingClient};
 use crate::sync::store::{self, Attempt, Payload, PushJob};
@@ -150,7 +151,11 @@ async fn retry_or_fail(ctx: &Context, jobs: &[PushJob], error: &SeError) -> anyh
             &mut tx,
             Attempt {
                 order_id: job.id,
-                outcome: if exhausted { "failed" } else { "retry" },
+                outcome: if exhausted {
+                    AttemptOutcome::Failed
+                } else {
+                    AttemptOutcome::Retry
+                },
                 http_status: error.status(),
                 message: Some(&message),
                 payload_hash: &job.payload_hash,
@@ -182,7 +187,7 @@ async fn fail_all(
             &mut tx,
             Attempt {
                 order_id: job.id,
-                outcome: "failed",
+                outcome: AttemptOutcome::Failed,
                 http_status: status,
                 message: Some(message),
                 payload_hash: &job.payload_hash,

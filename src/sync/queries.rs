@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqlitePool};
 
 use crate::model::{
-    AttemptView, ConnectionRef, DisplayTime, DocumentView, NotificationRow, OrderFilter, OrderRow,
+    AttemptOutcome, AttemptView, ConnectionRef, DisplayTime, DocumentKind, DocumentView, FapiState,
+    NotificationRow, NotificationStatus, OrderFilter, OrderRow, SyncStatus,
 };
 use crate::platform::paging::Keyset;
 use crate::platform::time::prague_day_start;
@@ -19,9 +20,9 @@ struct OrderListRow {
     customer_email: Option<String>,
     total: Option<String>,
     currency: Option<String>,
-    fapi_state: String,
-    synced_state: Option<String>,
-    sync_status: String,
+    fapi_state: FapiState,
+    synced_state: Option<FapiState>,
+    sync_status: SyncStatus,
     status_reason: Option<String>,
     attempts: i64,
     fapi_created_at: Option<DateTime<Utc>>,
@@ -41,9 +42,7 @@ impl From<OrderListRow> for OrderRow {
             fapi_state: r.fapi_state,
             se_status: r
                 .synced_state
-                .as_deref()
-                .and_then(crate::sync::mapping::FapiState::parse)
-                .map(|state| state.se_status().as_str().to_string()),
+                .map(|state| crate::sync::mapping::se_status(state).as_str().to_string()),
             sync_status: r.sync_status,
             status_reason: r.status_reason,
             attempts: r.attempts,
@@ -64,7 +63,7 @@ fn push_filters(query: &mut QueryBuilder<'_, Sqlite>, filter: &OrderFilter) {
     if let Some(connection) = filter.connection {
         query.push(" AND o.connection_id = ").push_bind(connection);
     }
-    if let Some(status) = filter.status.clone().filter(|s| !s.is_empty()) {
+    if let Some(status) = filter.status {
         query.push(" AND o.sync_status = ").push_bind(status);
     }
     if let Some(from) = filter.from.as_deref().and_then(prague_day_start) {
@@ -132,7 +131,7 @@ pub async fn order(db: &SqlitePool, id: i64) -> Result<Option<OrderWithExtras>, 
     struct Extra {
         source: String,
         next_attempt_at: Option<DateTime<Utc>>,
-        sync_status: String,
+        sync_status: SyncStatus,
         payload: Option<String>,
     }
     let row: Option<OrderListRow> = sqlx::query_as(&format!("{ORDER_SELECT} WHERE o.id = ?"))
@@ -149,7 +148,7 @@ pub async fn order(db: &SqlitePool, id: i64) -> Result<Option<OrderWithExtras>, 
     Ok(Some(OrderWithExtras {
         row: row.into(),
         source: extra.source,
-        next_attempt: (extra.sync_status == "pending")
+        next_attempt: (extra.sync_status == SyncStatus::Pending)
             .then_some(extra.next_attempt_at)
             .flatten(),
         payload: extra.payload,
@@ -161,7 +160,7 @@ pub async fn documents(db: &SqlitePool, order_id: i64) -> Result<Vec<DocumentVie
     struct Row {
         invoice_id: i64,
         number: Option<String>,
-        kind: String,
+        kind: DocumentKind,
         fetched_at: DateTime<Utc>,
         raw: String,
     }
@@ -187,7 +186,7 @@ pub async fn attempts(db: &SqlitePool, order_id: i64) -> Result<Vec<AttemptView>
     #[derive(FromRow)]
     struct Row {
         at: DateTime<Utc>,
-        outcome: String,
+        outcome: AttemptOutcome,
         http_status: Option<i64>,
         message: Option<String>,
     }
@@ -216,18 +215,22 @@ pub fn pretty(json: &str) -> String {
 }
 
 pub async fn failed_count(db: &SqlitePool, connection: Option<i64>) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE sync_status = 'failed' AND (? IS NULL OR connection_id = ?)")
-        .bind(connection)
-        .bind(connection)
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM orders WHERE sync_status = ? AND (? IS NULL OR connection_id = ?)",
+    )
+    .bind(SyncStatus::Failed)
+    .bind(connection)
+    .bind(connection)
+    .fetch_one(db)
+    .await
 }
 
 /// Ids of the failed orders (of one connection, or all).
 pub async fn failed_ids(db: &SqlitePool, connection: Option<i64>) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT id FROM orders WHERE sync_status = 'failed' AND (? IS NULL OR connection_id = ?)",
+        "SELECT id FROM orders WHERE sync_status = ? AND (? IS NULL OR connection_id = ?)",
     )
+    .bind(SyncStatus::Failed)
     .bind(connection)
     .bind(connection)
     .fetch_all(db)
@@ -248,7 +251,7 @@ pub async fn connection_refs(db: &SqlitePool) -> Result<Vec<ConnectionRef>, sqlx
 pub async fn notifications(
     db: &SqlitePool,
     connection: Option<i64>,
-    status: Option<&str>,
+    status: Option<NotificationStatus>,
     before: Option<i64>,
     limit: i64,
 ) -> Result<(Vec<NotificationRow>, Option<i64>), sqlx::Error> {
@@ -258,7 +261,7 @@ pub async fn notifications(
         connection: String,
         received_at: DateTime<Utc>,
         invoice_id: Option<i64>,
-        status: String,
+        status: NotificationStatus,
         status_reason: Option<String>,
         order_id: Option<i64>,
         remote_addr: Option<String>,
@@ -275,8 +278,8 @@ pub async fn notifications(
     if let Some(connection) = connection {
         query.push(" AND n.connection_id = ").push_bind(connection);
     }
-    if let Some(status) = status.filter(|s| !s.is_empty()) {
-        query.push(" AND n.status = ").push_bind(status.to_string());
+    if let Some(status) = status {
+        query.push(" AND n.status = ").push_bind(status);
     }
     query
         .push(" ORDER BY n.id DESC LIMIT ")

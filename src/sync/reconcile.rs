@@ -12,13 +12,13 @@ use chrono::{DateTime, Utc};
 use crate::connections::{self, ConnectionRecord};
 use crate::error::AppError;
 use crate::fapi::{FapiError, InvoiceQuery};
+use crate::model::{RunKind, RunStatus};
 use crate::platform::Context;
 use crate::sync::ingest::{self, Ingested};
 use crate::sync::mapping::Source;
 use crate::sync::store::{self, RunCounts};
 
 const PAGE: u32 = 100;
-pub const KIND: &str = "reconciliation";
 
 pub async fn run_all(ctx: &Context) -> anyhow::Result<()> {
     for connection in connections::list(&ctx.db).await? {
@@ -42,7 +42,14 @@ pub async fn run(
     started_by: &str,
 ) -> Result<RunCounts, AppError> {
     let started = ctx.clock.now();
-    let run_id = store::start_run(&ctx.db, connection.id, KIND, started_by, started).await?;
+    let run_id = store::start_run(
+        &ctx.db,
+        connection.id,
+        RunKind::Reconciliation,
+        started_by,
+        started,
+    )
+    .await?;
     let overlap =
         chrono::Duration::from_std(ctx.settings.sync.reconcile_overlap).unwrap_or_default();
     let since = connection
@@ -58,14 +65,22 @@ pub async fn run(
                 .bind(connection.id)
                 .execute(&ctx.db)
                 .await?;
-            store::finish_run(&ctx.db, run_id, "completed", None, &counts, ctx.clock.now()).await?;
+            store::finish_run(
+                &ctx.db,
+                run_id,
+                RunStatus::Completed,
+                None,
+                &counts,
+                ctx.clock.now(),
+            )
+            .await?;
             Ok(counts)
         }
         Err(error) => {
             store::finish_run(
                 &ctx.db,
                 run_id,
-                "failed",
+                RunStatus::Failed,
                 Some(&error.to_string()),
                 &counts,
                 ctx.clock.now(),

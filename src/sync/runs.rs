@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, QueryBuilder, SqlitePool};
 
-use crate::model::{DisplayTime, RunRow};
+use crate::model::{DisplayTime, RunKind, RunPhase, RunRequest, RunRow, RunStatus, SyncStatus};
 use crate::platform::paging::Keyset;
 
 #[derive(FromRow)]
@@ -11,20 +11,20 @@ struct Row {
     id: i64,
     connection_id: i64,
     connection: String,
-    kind: String,
+    kind: RunKind,
     started_by: String,
     started_at: DateTime<Utc>,
     finished_at: Option<DateTime<Utc>>,
-    status: String,
+    status: RunStatus,
     status_reason: Option<String>,
-    phase: Option<String>,
+    phase: Option<RunPhase>,
     total: Option<i64>,
     documents: i64,
     created: i64,
     updated: i64,
     skipped: i64,
     failed: i64,
-    requested: Option<String>,
+    requested: Option<RunRequest>,
     progress_at: Option<DateTime<Utc>>,
 }
 
@@ -66,7 +66,7 @@ impl Row {
 pub async fn list(
     db: &SqlitePool,
     connection: Option<i64>,
-    kind: Option<&str>,
+    kind: Option<RunKind>,
     before: Option<i64>,
     limit: i64,
 ) -> Result<(Vec<RunRow>, Option<i64>), sqlx::Error> {
@@ -76,8 +76,8 @@ pub async fn list(
     if let Some(connection) = connection {
         query.push(" AND r.connection_id = ").push_bind(connection);
     }
-    if let Some(kind) = kind.filter(|k| !k.is_empty()) {
-        query.push(" AND r.kind = ").push_bind(kind.to_string());
+    if let Some(kind) = kind {
+        query.push(" AND r.kind = ").push_bind(kind);
     }
     query
         .push(" ORDER BY r.id DESC LIMIT ")
@@ -115,8 +115,8 @@ pub async fn one(
         let rate = elapsed
             .map(|secs| view.documents as f64 / secs)
             .filter(|r| *r > 0.0);
-        let eta = match (rate, view.total, view.status.as_str()) {
-            (Some(rate), Some(total), "running") => {
+        let eta = match (rate, view.total, view.status) {
+            (Some(rate), Some(total), RunStatus::Running) => {
                 Some(((total - view.documents).max(0) as f64 / rate).ceil() as i64)
             }
             _ => None,
@@ -128,9 +128,11 @@ pub async fn one(
 /// (synced, waiting) orders of a run.
 pub async fn order_counts(db: &SqlitePool, run_id: i64) -> Result<(i64, i64), sqlx::Error> {
     sqlx::query_as(
-        "SELECT coalesce(sum(sync_status = 'synced'), 0), coalesce(sum(sync_status = 'pending'), 0)
+        "SELECT coalesce(sum(sync_status = ?), 0), coalesce(sum(sync_status = ?), 0)
          FROM orders WHERE run_id = ?",
     )
+    .bind(SyncStatus::Synced)
+    .bind(SyncStatus::Pending)
     .bind(run_id)
     .fetch_one(db)
     .await

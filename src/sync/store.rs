@@ -1,6 +1,6 @@
 //! The sync tables, and the queues they hold.
 //!
-//! Work is claimed by setting `status = 'processing'` (notifications) or `locked_until`
+//! Work is claimed by setting the status to `processing` (notifications) or `locked_until`
 //! (orders) in one statement, so two workers never take the same row. After a crash the
 //! process resets what was in flight at start ([`reset_in_flight`]): nothing is lost, and
 //! repeating a step is harmless because every step is idempotent.
@@ -9,27 +9,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
-/// A notification's lifecycle.
-pub mod notification_status {
-    pub const QUEUED: &str = "queued";
-    pub const PROCESSING: &str = "processing";
-    pub const PROCESSED: &str = "processed";
-    /// The `security` hash did not match the invoice.
-    pub const REJECTED: &str = "rejected";
-    /// No usable `id`.
-    pub const INVALID: &str = "invalid";
-    pub const FORWARDING_OFF: &str = "forwarding_off";
-    /// Gave up (FAPI kept failing, or the invoice does not exist).
-    pub const FAILED: &str = "failed";
-}
-
-/// An order's sync status.
-pub mod sync_status {
-    pub const PENDING: &str = "pending";
-    pub const SYNCED: &str = "synced";
-    pub const FAILED: &str = "failed";
-    pub const SKIPPED: &str = "skipped";
-}
+use crate::model::{
+    AttemptOutcome, DocumentKind, FapiState, NotificationStatus, RunKind, RunStatus, SyncStatus,
+};
 
 /// A webhook notification as received, to be stored.
 #[derive(Debug, Clone)]
@@ -43,7 +25,7 @@ pub struct OwnedNotification {
     pub invoice_id: Option<i64>,
     pub notified_time: Option<String>,
     pub security: Option<String>,
-    pub status: &'static str,
+    pub status: NotificationStatus,
     pub status_reason: Option<&'static str>,
 }
 
@@ -98,11 +80,13 @@ pub async fn claim_notifications(
     limit: i64,
 ) -> Result<Vec<NotificationJob>, sqlx::Error> {
     let mut jobs: Vec<NotificationJob> = sqlx::query_as(
-        "UPDATE notifications SET status = 'processing', attempts = attempts + 1
-         WHERE id IN (SELECT id FROM notifications WHERE status = 'queued' AND next_attempt_at <= ?
+        "UPDATE notifications SET status = ?, attempts = attempts + 1
+         WHERE id IN (SELECT id FROM notifications WHERE status = ? AND next_attempt_at <= ?
                       ORDER BY next_attempt_at, id LIMIT ?)
          RETURNING id, connection_id, invoice_id, notified_time, security, attempts",
     )
+    .bind(NotificationStatus::Processing)
+    .bind(NotificationStatus::Queued)
     .bind(now)
     .bind(limit)
     .fetch_all(db)
@@ -114,7 +98,7 @@ pub async fn claim_notifications(
 pub async fn finish_notification(
     db: &mut SqliteConnection,
     id: i64,
-    status: &str,
+    status: NotificationStatus,
     reason: Option<&str>,
     order_id: Option<i64>,
     now: DateTime<Utc>,
@@ -140,22 +124,26 @@ pub async fn retry_notification(
     at: DateTime<Utc>,
     reason: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE notifications SET status = 'queued', next_attempt_at = ?, status_reason = ? WHERE id = ?")
-        .bind(at)
-        .bind(reason)
-        .bind(id)
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "UPDATE notifications SET status = ?, next_attempt_at = ?, status_reason = ? WHERE id = ?",
+    )
+    .bind(NotificationStatus::Queued)
+    .bind(at)
+    .bind(reason)
+    .bind(id)
+    .execute(db)
+    .await?;
     Ok(())
 }
 
 /// At start, nothing is in flight: what a crash interrupted goes back to the queue.
 pub async fn reset_in_flight(db: &SqlitePool) -> Result<(u64, u64), sqlx::Error> {
-    let notifications =
-        sqlx::query("UPDATE notifications SET status = 'queued' WHERE status = 'processing'")
-            .execute(db)
-            .await?
-            .rows_affected();
+    let notifications = sqlx::query("UPDATE notifications SET status = ? WHERE status = ?")
+        .bind(NotificationStatus::Queued)
+        .bind(NotificationStatus::Processing)
+        .execute(db)
+        .await?
+        .rows_affected();
     let orders =
         sqlx::query("UPDATE orders SET locked_until = NULL WHERE locked_until IS NOT NULL")
             .execute(db)
@@ -170,9 +158,9 @@ pub struct OrderRecord {
     pub id: i64,
     pub order_key: String,
     pub eshop_code: String,
-    pub fapi_state: String,
-    pub synced_state: Option<String>,
-    pub sync_status: String,
+    pub fapi_state: FapiState,
+    pub synced_state: Option<FapiState>,
+    pub sync_status: SyncStatus,
     pub source: String,
     pub synced_hash: Option<String>,
 }
@@ -271,7 +259,7 @@ pub struct DocumentRow<'a> {
     pub invoice_id: i64,
     pub order_id: i64,
     pub number: Option<&'a str>,
-    pub kind: &'a str,
+    pub kind: &'a DocumentKind,
     pub last_modified_on: Option<DateTime<Utc>>,
     pub raw: &'a str,
 }
@@ -331,10 +319,10 @@ pub struct OrderContent {
     pub customer_email: Option<String>,
     pub total: Option<String>,
     pub currency: Option<String>,
-    pub fapi_state: &'static str,
+    pub fapi_state: FapiState,
     pub fapi_created_at: Option<DateTime<Utc>>,
     pub fapi_numbers: String,
-    pub sync_status: &'static str,
+    pub sync_status: SyncStatus,
     pub status_reason: Option<String>,
     pub payload: Option<String>,
     pub payload_hash: Option<String>,
@@ -357,7 +345,7 @@ pub struct NewOrder {
 impl NewOrder {
     /// Later content for an order not written yet, with [`update_order`]'s rules.
     pub fn update(&mut self, content: OrderContent, now: DateTime<Utc>) {
-        if content.sync_status == sync_status::PENDING {
+        if content.sync_status == SyncStatus::Pending {
             self.next_attempt_at = Some(now);
         }
         let previous = std::mem::replace(&mut self.content, content);
@@ -422,8 +410,8 @@ pub async fn update_order(
             fapi_numbers = ?, sync_status = ?, status_reason = ?, payload = coalesce(?, payload),
             payload_hash = coalesce(?, payload_hash),
             -- New content starts a fresh retry schedule.
-            attempts = CASE WHEN ? = 'pending' AND coalesce(?, '') != coalesce(payload_hash, '') THEN 0 ELSE attempts END,
-            next_attempt_at = CASE WHEN ? = 'pending' THEN ? ELSE next_attempt_at END,
+            attempts = CASE WHEN ? AND coalesce(?, '') != coalesce(payload_hash, '') THEN 0 ELSE attempts END,
+            next_attempt_at = CASE WHEN ? THEN ? ELSE next_attempt_at END,
             run_id = coalesce(?, run_id),
             updated_at = ?
          WHERE id = ?",
@@ -438,9 +426,9 @@ pub async fn update_order(
     .bind(&u.status_reason)
     .bind(&u.payload)
     .bind(&u.payload_hash)
-    .bind(u.sync_status)
+    .bind(u.sync_status == SyncStatus::Pending)
     .bind(&u.payload_hash)
-    .bind(u.sync_status)
+    .bind(u.sync_status == SyncStatus::Pending)
     .bind(now)
     .bind(u.run_id)
     .bind(now)
@@ -456,7 +444,7 @@ pub struct PushJob {
     pub id: i64,
     pub payload: String,
     pub payload_hash: String,
-    pub fapi_state: String,
+    pub fapi_state: FapiState,
     pub attempts: i64,
 }
 
@@ -474,12 +462,15 @@ pub async fn connections_with_due_orders(
 ) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT DISTINCT connection_id FROM orders
-         WHERE sync_status = 'pending' AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)
+         WHERE sync_status = ? AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)
            AND NOT (attempts = 0 AND run_id IS NOT NULL AND run_id IN
-                    (SELECT id FROM sync_runs WHERE status IN ('running', 'paused')))",
+                    (SELECT id FROM sync_runs WHERE status IN (?, ?)))",
     )
+    .bind(SyncStatus::Pending)
     .bind(now)
     .bind(now)
+    .bind(RunStatus::Running)
+    .bind(RunStatus::Paused)
     .fetch_all(db)
     .await
 }
@@ -495,19 +486,22 @@ pub async fn claim_push_batch(
     sqlx::query_as(
         "UPDATE orders SET locked_until = ?, attempts = attempts + 1, last_attempt_at = ?
          WHERE id IN (SELECT id FROM orders
-                      WHERE connection_id = ? AND sync_status = 'pending' AND next_attempt_at <= ?
+                      WHERE connection_id = ? AND sync_status = ? AND next_attempt_at <= ?
                         AND (locked_until IS NULL OR locked_until < ?) AND payload IS NOT NULL
                         -- A running historical sync sends its own first batches, 500 at a time.
                         AND NOT (attempts = 0 AND run_id IS NOT NULL AND run_id IN
-                                 (SELECT id FROM sync_runs WHERE status IN ('running', 'paused')))
+                                 (SELECT id FROM sync_runs WHERE status IN (?, ?)))
                       ORDER BY next_attempt_at, id LIMIT ?)
          RETURNING id, payload, payload_hash, fapi_state, attempts",
     )
     .bind(now + lock_for)
     .bind(now)
     .bind(connection_id)
+    .bind(SyncStatus::Pending)
     .bind(now)
     .bind(now)
+    .bind(RunStatus::Running)
+    .bind(RunStatus::Paused)
     .bind(limit)
     .fetch_all(db)
     .await
@@ -515,7 +509,7 @@ pub async fn claim_push_batch(
 
 pub struct Attempt<'a> {
     pub order_id: i64,
-    pub outcome: &'static str,
+    pub outcome: AttemptOutcome,
     pub http_status: Option<u16>,
     pub message: Option<&'a str>,
     pub payload_hash: &'a str,
@@ -556,17 +550,18 @@ pub async fn mark_synced(
     .to_string();
     sqlx::query(
         "INSERT INTO order_attempts (order_id, at, outcome, http_status, message, payload_hash)
-         SELECT json_extract(value, '$[0]'), ?, 'synced', 201, NULL, json_extract(value, '$[1]')
+         SELECT json_extract(value, '$[0]'), ?, ?, 201, NULL, json_extract(value, '$[1]')
          FROM json_each(?)",
     )
     .bind(now)
+    .bind(AttemptOutcome::Synced)
     .bind(&pushed)
     .execute(&mut *conn)
     .await?;
     sqlx::query(
         "UPDATE orders SET
             synced_hash = pushed.hash, synced_state = pushed.state, locked_until = NULL, updated_at = ?,
-            sync_status = CASE WHEN orders.payload_hash = pushed.hash THEN 'synced' ELSE orders.sync_status END,
+            sync_status = CASE WHEN orders.payload_hash = pushed.hash THEN ? ELSE orders.sync_status END,
             status_reason = CASE WHEN orders.payload_hash = pushed.hash THEN NULL ELSE orders.status_reason END,
             next_attempt_at = CASE WHEN orders.payload_hash = pushed.hash THEN orders.next_attempt_at ELSE ? END
          FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS hash,
@@ -575,6 +570,7 @@ pub async fn mark_synced(
          WHERE orders.id = pushed.id",
     )
     .bind(now)
+    .bind(SyncStatus::Synced)
     .bind(now)
     .bind(&pushed)
     .execute(conn)
@@ -592,13 +588,14 @@ pub async fn mark_retry_or_failed(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE orders SET locked_until = NULL, updated_at = ?, status_reason = ?,
-            sync_status = CASE WHEN ? IS NULL THEN 'failed' ELSE sync_status END,
+            sync_status = CASE WHEN ? IS NULL THEN ? ELSE sync_status END,
             next_attempt_at = coalesce(?, next_attempt_at)
          WHERE id = ?",
     )
     .bind(now)
     .bind(reason)
     .bind(next_attempt_at)
+    .bind(SyncStatus::Failed)
     .bind(next_attempt_at)
     .bind(order_id)
     .execute(conn)
@@ -615,14 +612,16 @@ pub async fn requeue_failed(
     if order_ids.is_some_and(<[i64]>::is_empty) {
         return Ok(0);
     }
-    let mut query = sqlx::QueryBuilder::new(
-        "UPDATE orders SET sync_status = 'pending', attempts = 0, next_attempt_at = ",
-    );
+    let mut query = sqlx::QueryBuilder::new("UPDATE orders SET sync_status = ");
     query
+        .push_bind(SyncStatus::Pending)
+        .push(", attempts = 0, next_attempt_at = ")
         .push_bind(now)
         .push(", status_reason = NULL, updated_at = ")
-        .push_bind(now);
-    query.push(" WHERE sync_status = 'failed' AND payload IS NOT NULL");
+        .push_bind(now)
+        .push(" WHERE sync_status = ")
+        .push_bind(SyncStatus::Failed)
+        .push(" AND payload IS NOT NULL");
     if let Some(ids) = order_ids {
         query.push(" AND id IN (");
         let mut list = query.separated(", ");
@@ -648,17 +647,18 @@ pub struct RunCounts {
 pub async fn start_run(
     db: &SqlitePool,
     connection_id: i64,
-    kind: &str,
+    kind: RunKind,
     started_by: &str,
     now: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {
     Ok(sqlx::query(
-        "INSERT INTO sync_runs (connection_id, kind, started_by, started_at, status) VALUES (?, ?, ?, ?, 'running')",
+        "INSERT INTO sync_runs (connection_id, kind, started_by, started_at, status) VALUES (?, ?, ?, ?, ?)",
     )
     .bind(connection_id)
     .bind(kind)
     .bind(started_by)
     .bind(now)
+    .bind(RunStatus::Running)
     .execute(db)
     .await?
     .last_insert_rowid())
@@ -667,7 +667,7 @@ pub async fn start_run(
 pub async fn finish_run(
     db: &SqlitePool,
     run_id: i64,
-    status: &str,
+    status: RunStatus,
     reason: Option<&str>,
     counts: &RunCounts,
     now: DateTime<Utc>,
@@ -702,7 +702,7 @@ pub async fn claim_run_batch(
     sqlx::query_as(
         "UPDATE orders SET locked_until = ?, attempts = attempts + 1, last_attempt_at = ?
          WHERE id IN (SELECT id FROM orders
-                      WHERE run_id = ? AND sync_status = 'pending' AND attempts = 0
+                      WHERE run_id = ? AND sync_status = ? AND attempts = 0
                         AND (locked_until IS NULL OR locked_until < ?) AND payload IS NOT NULL
                       ORDER BY id LIMIT ?)
          RETURNING id, payload, payload_hash, fapi_state, attempts",
@@ -710,6 +710,7 @@ pub async fn claim_run_batch(
     .bind(now + lock_for)
     .bind(now)
     .bind(run_id)
+    .bind(SyncStatus::Pending)
     .bind(now)
     .bind(limit)
     .fetch_all(db)
@@ -719,9 +720,10 @@ pub async fn claim_run_batch(
 /// Orders of a run still waiting for their first push.
 pub async fn run_unsent(db: &SqlitePool, run_id: i64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT COUNT(*) FROM orders WHERE run_id = ? AND sync_status = 'pending' AND attempts = 0",
+        "SELECT COUNT(*) FROM orders WHERE run_id = ? AND sync_status = ? AND attempts = 0",
     )
     .bind(run_id)
+    .bind(SyncStatus::Pending)
     .fetch_one(db)
     .await
 }

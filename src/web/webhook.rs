@@ -16,7 +16,8 @@ use axum::routing::post;
 use http::{HeaderMap, StatusCode, header};
 
 use crate::connections;
-use crate::sync::store::{OwnedNotification, notification_status};
+use crate::model::NotificationStatus;
+use crate::sync::store::OwnedNotification;
 use crate::web::client_addr;
 use crate::web::state::AppState;
 
@@ -174,16 +175,16 @@ async fn receive(
     let fields = parse(content_type, &body).await;
     let (status, reason, answer) = match (&fields.id, connection.forwarding_enabled) {
         (None, _) => (
-            notification_status::INVALID,
+            NotificationStatus::Invalid,
             Some("the notification has no usable id"),
             (StatusCode::BAD_REQUEST, "Missing or invalid id"),
         ),
         (Some(_), false) => (
-            notification_status::FORWARDING_OFF,
+            NotificationStatus::ForwardingOff,
             None,
             (StatusCode::OK, "OK"),
         ),
-        (Some(_), true) => (notification_status::QUEUED, None, (StatusCode::OK, "OK")),
+        (Some(_), true) => (NotificationStatus::Queued, None, (StatusCode::OK, "OK")),
     };
     let client_addr = client_addr::resolve(state.config.trust_forwarded_for, &headers, peer);
     let stored = state
@@ -204,7 +205,7 @@ async fn receive(
         .await;
     match stored {
         Ok(_) => {
-            if status == notification_status::QUEUED {
+            if status == NotificationStatus::Queued {
                 state.ctx.work.notifications.notify_one();
             }
             answer.into_response()

@@ -475,7 +475,7 @@ async fn a_slow_invoice_holds_back_no_other_notification_of_its_batch() {
                 invoice_id: Some(id),
                 notified_time: Some(time),
                 security: Some(security),
-                status: "queued",
+                status: fapi_bridge::model::NotificationStatus::Queued,
                 status_reason: None,
             }
         })

@@ -3,11 +3,21 @@
 use leptos::prelude::*;
 
 use crate::api::audit::audit_log;
-use crate::app::components::{ErrorMessage, Loading, Time};
+use crate::app::components::Time;
+use crate::app::paged_table::{Column, Older, PagedTable};
 use crate::app::pages::not_found::Forbidden;
-use crate::error::AppError;
 use crate::i18n::use_i18n;
+use crate::model::{AuditEntry, AuditPage};
 use crate::t;
+
+const COLUMNS: &[Column] = &[
+    |t| t.col_time,
+    |t| t.col_actor,
+    |t| t.col_action,
+    |t| t.col_target,
+    |t| t.col_details,
+    |t| t.col_client,
+];
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
@@ -16,70 +26,35 @@ pub fn AuditPage() -> impl IntoView {
     let page = Resource::new(move || before.get(), audit_log);
 
     view! {
-        <Transition fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Err(AppError::Forbidden) => view! { <Forbidden /> }.into_any(),
-                    Err(error) => view! { <ErrorMessage error=Some(error) /> }.into_any(),
-                    Ok(page) => {
-                        let next = page.next_before;
-                        let empty = page.entries.is_empty();
-                        view! {
-                            <h1>{t!(i18n, audit_title)}</h1>
-                            <p>{t!(i18n, audit_intro)}</p>
-                            <Show when=move || empty>
-                                <p>{t!(i18n, audit_empty)}</p>
-                            </Show>
-                            <div class="table-wrap">
-                                <table>
-                                    <thead>
-                                        <tr>
-                                            <th scope="col">{t!(i18n, col_time)}</th>
-                                            <th scope="col">{t!(i18n, col_actor)}</th>
-                                            <th scope="col">{t!(i18n, col_action)}</th>
-                                            <th scope="col">{t!(i18n, col_target)}</th>
-                                            <th scope="col">{t!(i18n, col_details)}</th>
-                                            <th scope="col">{t!(i18n, col_client)}</th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
-                                        {page
-                                            .entries
-                                            .into_iter()
-                                            .map(|entry| {
-                                                let action = entry.action.clone();
-                                                view! {
-                                                    <tr data-action=entry.action.clone()>
-                                                        <td>
-                                                            <Time time=entry.at />
-                                                        </td>
-                                                        <td>{entry.actor.unwrap_or_default()}</td>
-                                                        <td>{move || i18n.t().audit_action(&action)}</td>
-                                                        <td>{entry.target.unwrap_or_default()}</td>
-                                                        <td>
-                                                            <code>{entry.details.unwrap_or_default()}</code>
-                                                        </td>
-                                                        <td>{entry.client_addr.unwrap_or_default()}</td>
-                                                    </tr>
-                                                }
-                                            })
-                                            .collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                            {next
-                                .map(|next| {
-                                    view! {
-                                        <button class="secondary" on:click=move |_| before.set(Some(next))>
-                                            {t!(i18n, older_entries)}
-                                        </button>
-                                    }
-                                })}
-                        }
-                            .into_any()
-                    }
+        <PagedTable
+            page
+            above=move |_: &AuditPage| {
+                view! {
+                    <h1>{t!(i18n, audit_title)}</h1>
+                    <p>{t!(i18n, audit_intro)}</p>
                 }
-            })}
-        </Transition>
+            }
+            empty=move || view! { <p>{t!(i18n, audit_empty)}</p> }
+            forbidden=|| view! { <Forbidden /> }
+            columns=COLUMNS
+            row=move |entry: AuditEntry| {
+                let action = entry.action.clone();
+                view! {
+                    <tr data-action=entry.action.clone()>
+                        <td>
+                            <Time time=entry.at />
+                        </td>
+                        <td>{entry.actor.unwrap_or_default()}</td>
+                        <td>{move || i18n.t().audit_action(&action)}</td>
+                        <td>{entry.target.unwrap_or_default()}</td>
+                        <td>
+                            <code>{entry.details.unwrap_or_default()}</code>
+                        </td>
+                        <td>{entry.client_addr.unwrap_or_default()}</td>
+                    </tr>
+                }
+            }
+            older=Older::Button(before)
+        />
     }
 }

@@ -13,7 +13,7 @@ use crate::api::contacts::{
 use crate::app::components::{ErrorMessage, Loading, Time, ticker};
 use crate::app::pages::orders::{ConnectionSelect, query_text, url_escape};
 use crate::i18n::use_i18n;
-use crate::model::{ContactFilter, ContactJobView, ContactPage, ContactRow};
+use crate::model::{ContactFilter, ContactJobStatus, ContactJobView, ContactPage, ContactRow};
 use crate::t;
 
 fn page_link(filter: &ContactFilter, page: i64) -> String {
@@ -77,7 +77,7 @@ pub fn ContactsPage() -> impl IntoView {
                 match page.await {
                     Err(error) => view! { <ErrorMessage error=Some(error) /> }.into_any(),
                     Ok(page) => {
-                        jobs_active.set(page.jobs.iter().any(|j| matches!(j.status.as_str(), "queued" | "running")));
+                        jobs_active.set(page.jobs.iter().any(|j| matches!(j.status, ContactJobStatus::Queued | ContactJobStatus::Running)));
                         let current = filter();
                         view! { <ContactsView page current refresh bulk /> }.into_any()
                     }
@@ -250,7 +250,7 @@ fn ContactLine(
             <td>{row.orders}</td>
             <td>{row.spent.join(", ")}</td>
             <td>{row.last_order.clone().map(|at| view! { <Time time=at /> })}</td>
-            <td>{move || states.iter().map(|s| i18n.t().fapi_state(s)).collect::<Vec<_>>().join(", ")}</td>
+            <td>{move || states.iter().map(|&s| i18n.t().fapi_state(s)).collect::<Vec<_>>().join(", ")}</td>
         </tr>
     }
 }
@@ -400,14 +400,14 @@ fn JobList(jobs: Vec<ContactJobView>) -> impl IntoView {
                 </thead>
                 <tbody>
                     {jobs.into_iter().map(|job| {
-                        let (kind, status) = (job.kind.clone(), job.status.clone());
+                        let (kind, status) = (job.kind, job.status);
                         let list = job.list_name.clone();
                         view! {
-                            <tr data-kind=job.kind.clone() data-status=job.status.clone()>
+                            <tr data-kind=kind.as_str() data-status=status.as_str()>
                                 <td><a href=format!("/contacts/jobs/{}", job.id)><Time time=job.created_at.clone() /></a> " — " {job.started_by.clone()}</td>
                                 <td>{job.connection.clone()}</td>
-                                <td>{move || i18n.t().contact_job_kind(&kind)} {list.map(|l| format!(" „{l}“"))}</td>
-                                <td>{move || i18n.t().contact_job_status(&status)} {job.status_reason.clone().map(|r| format!(" — {r}"))}</td>
+                                <td>{move || i18n.t().contact_job_kind(kind)} {list.map(|l| format!(" „{l}“"))}</td>
+                                <td>{move || i18n.t().contact_job_status(status)} {job.status_reason.clone().map(|r| format!(" — {r}"))}</td>
                                 <td>{move || (i18n.t().job_progress)(job.done, job.total, job.succeeded, job.failed)}</td>
                             </tr>
                         }
@@ -444,13 +444,13 @@ pub fn ContactJobPage() -> impl IntoView {
                     Err(error) => view! { <ErrorMessage error=Some(error) /> }.into_any(),
                     Ok(detail) => {
                         let job = detail.job;
-                        active.set(matches!(job.status.as_str(), "queued" | "running"));
-                        let (kind, status) = (job.kind.clone(), job.status.clone());
+                        active.set(matches!(job.status, ContactJobStatus::Queued | ContactJobStatus::Running));
+                        let (kind, status) = (job.kind, job.status);
                         view! {
-                            <h1>{move || crate::i18n::capitalize(&i18n.t().contact_job_kind(&kind))} " – " {job.connection.clone()}</h1>
+                            <h1>{move || crate::i18n::capitalize(i18n.t().contact_job_kind(kind))} " – " {job.connection.clone()}</h1>
                             <dl class="facts">
                                 <dt>{t!(i18n, col_status)}</dt>
-                                <dd data-testid="job-status">{move || i18n.t().contact_job_status(&status)}</dd>
+                                <dd data-testid="job-status">{move || i18n.t().contact_job_status(status)}</dd>
                                 <dt>{t!(i18n, progress)}</dt>
                                 <dd data-testid="job-progress">{move || (i18n.t().job_progress)(job.done, job.total, job.succeeded, job.failed)}</dd>
                                 <dt>{t!(i18n, col_started)}</dt>
@@ -468,9 +468,9 @@ pub fn ContactJobPage() -> impl IntoView {
                                         </tr></thead>
                                         <tbody>
                                             {detail.items.into_iter().map(|item| view! {
-                                                <tr data-status=item.status.clone()>
+                                                <tr data-status=item.status.as_str()>
                                                     <td>{item.email}</td>
-                                                    <td>{item.status.clone()}</td>
+                                                    <td>{item.status.as_str()}</td>
                                                     <td>{item.message.unwrap_or_default()}</td>
                                                 </tr>
                                             }).collect_view()}
@@ -521,11 +521,11 @@ pub fn ContactPage() -> impl IntoView {
                                     </tr></thead>
                                     <tbody>
                                         {detail.orders.into_iter().map(|order| {
-                                            let (fapi_state, se_status) = (order.fapi_state.clone(), order.se_status.clone());
+                                            let (fapi_state, se_status) = (order.fapi_state, order.se_status.clone());
                                             view! {
                                                 <tr>
                                                     <td><a href=format!("/orders/{}", order.id)>{order.fapi_numbers.clone()}</a></td>
-                                                    <td>{move || i18n.t().fapi_state(&fapi_state)}</td>
+                                                    <td>{move || i18n.t().fapi_state(fapi_state)}</td>
                                                     <td>{se_status.unwrap_or_else(|| "—".into())}</td>
                                                     <td>{order.total.clone().unwrap_or_default()} " " {order.currency.clone().unwrap_or_default()}</td>
                                                     <td>{order.created.clone().map(|at| view! { <Time time=at /> })}</td>

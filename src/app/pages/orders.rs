@@ -9,19 +9,32 @@ use crate::api::orders::{
     RetryFailedOrders, RetryOrder, get_order, list_notifications, list_orders,
 };
 use crate::app::components::{ActionOutcome, ErrorMessage, Loading, Time};
+use crate::app::paged_table::{Column, Older, PagedTable};
 use crate::i18n::use_i18n;
-use crate::model::{ConnectionRef, OrderFilter, OrderRow};
+use crate::model::{
+    ConnectionRef, NotificationPage, NotificationRow, NotificationStatus, OrderFilter, OrderPage,
+    OrderRow, SyncStatus,
+};
 use crate::t;
 
-const SYNC_STATUSES: [&str; 4] = ["pending", "synced", "failed", "skipped"];
-const NOTIFICATION_STATUSES: [&str; 7] = [
-    "queued",
-    "processing",
-    "processed",
-    "rejected",
-    "invalid",
-    "forwarding_off",
-    "failed",
+const ORDER_COLUMNS: &[Column] = &[
+    |t| t.col_fapi_numbers,
+    |t| t.col_connection,
+    |t| t.col_email,
+    |t| t.col_amount,
+    |t| t.col_fapi_state,
+    |t| t.col_se_status,
+    |t| t.col_sync_status,
+    |t| t.col_last_attempt,
+];
+
+const NOTIFICATION_COLUMNS: &[Column] = &[
+    |t| t.col_time,
+    |t| t.col_connection,
+    |t| t.col_invoice_id,
+    |t| t.col_status,
+    |t| t.col_order,
+    |t| t.col_raw,
 ];
 
 pub(crate) fn query_text(name: &'static str) -> impl Fn() -> Option<String> + Copy {
@@ -35,8 +48,10 @@ fn page_link(filter: &OrderFilter, before: i64) -> String {
     if let Some(connection) = filter.connection {
         parts.push(format!("connection={connection}"));
     }
+    if let Some(status) = filter.status {
+        parts.push(format!("status={status}"));
+    }
     for (name, value) in [
-        ("status", &filter.status),
         ("from", &filter.from),
         ("to", &filter.to),
         ("search", &filter.search),
@@ -93,7 +108,8 @@ pub fn OrdersPage() -> impl IntoView {
     );
     let filter = move || OrderFilter {
         connection: connection().and_then(|c| c.parse().ok()),
-        status: status(),
+        // An unknown status in the address filters nothing.
+        status: status().and_then(|s| SyncStatus::parse(&s)),
         from: from(),
         to: to(),
         search: search(),
@@ -116,109 +132,84 @@ pub fn OrdersPage() -> impl IntoView {
         <p>
             <a href="/notifications">{t!(i18n, notifications_link)}</a>
         </p>
-        <Transition fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Err(error) => view! { <ErrorMessage error=Some(error) /> }.into_any(),
-                    Ok(page) => {
-                        let current = filter();
-                        let empty = page.rows.is_empty();
-                        let next = page.next_before.map(|next| page_link(&current, next));
-                        view! {
-                            <Form method="GET" action="/orders" attr:class="filters">
-                                <div class="field-row">
-                                    <ConnectionSelect connections=page.connections.clone() selected=current.connection />
-                                    <div class="field">
-                                        <label for="filter-status">{t!(i18n, col_sync_status)}</label>
-                                        <select id="filter-status" name="status">
-                                            <option value="">{t!(i18n, all)}</option>
-                                            {SYNC_STATUSES
-                                                .into_iter()
-                                                .map(|s| {
-                                                    view! {
-                                                        <option value=s selected=current.status.as_deref() == Some(s)>
-                                                            {move || i18n.t().sync_status(s)}
-                                                        </option>
-                                                    }
-                                                })
-                                                .collect_view()}
-                                        </select>
-                                    </div>
-                                    <div class="field">
-                                        <label for="filter-from">{t!(i18n, created_from)}</label>
-                                        <input id="filter-from" type="date" name="from" value=current.from.clone().unwrap_or_default() />
-                                    </div>
-                                    <div class="field">
-                                        <label for="filter-to">{t!(i18n, created_to)}</label>
-                                        <input id="filter-to" type="date" name="to" value=current.to.clone().unwrap_or_default() />
-                                    </div>
-                                    <div class="field">
-                                        <label for="filter-search">{t!(i18n, search_orders)}</label>
-                                        <input id="filter-search" type="search" name="search" value=current.search.clone().unwrap_or_default() />
-                                    </div>
-                                </div>
-                                <button type="submit" class="secondary">{t!(i18n, filter)}</button>
-                            </Form>
-                            {(page.can_retry && page.failed_count > 0)
-                                .then(|| {
-                                    let count = page.failed_count;
-                                    view! {
-                                        <section class="card" aria-labelledby="retry-all-title">
-                                            <h2 id="retry-all-title">{t!(i18n, retry_all_failed)}</h2>
-                                            <ActionForm action=retry_all>
-                                                {current.connection.map(|c| view! { <input type="hidden" name="connection" value=c /> })}
-                                                <input type="hidden" name="expected" value=count />
-                                                <label class="checkbox">
-                                                    <input type="checkbox" name="confirm" value="yes" required />
-                                                    {move || (i18n.t().retry_all_failed_confirm)(count)}
-                                                </label>
-                                                <button type="submit">{t!(i18n, retry_all_failed)}</button>
-                                            </ActionForm>
-                                        </section>
-                                    }
-                                })}
-                            <ActionOutcome
-                                result=Signal::derive(move || retry_all.value().get().map(|r| r.map(|_| ())))
-                                success=|t| t.retry_queued
-                            />
-                            <Show when=move || empty>
-                                <p class="notice">{t!(i18n, no_orders)}</p>
-                            </Show>
-                            <div class="table-wrap">
-                                <table>
-                                    <thead>
-                                        <tr>
-                                            <th scope="col">{t!(i18n, col_fapi_numbers)}</th>
-                                            <th scope="col">{t!(i18n, col_connection)}</th>
-                                            <th scope="col">{t!(i18n, col_email)}</th>
-                                            <th scope="col">{t!(i18n, col_amount)}</th>
-                                            <th scope="col">{t!(i18n, col_fapi_state)}</th>
-                                            <th scope="col">{t!(i18n, col_se_status)}</th>
-                                            <th scope="col">{t!(i18n, col_sync_status)}</th>
-                                            <th scope="col">{t!(i18n, col_last_attempt)}</th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
-                                        {page.rows.into_iter().map(|row| view! { <OrderTableRow row /> }).collect_view()}
-                                    </tbody>
-                                </table>
+        <PagedTable
+            page
+            above=move |page: &OrderPage| {
+                let current = filter();
+                let connections = page.connections.clone();
+                let retry_count = (page.can_retry && page.failed_count > 0).then_some(page.failed_count);
+                view! {
+                    <Form method="GET" action="/orders" attr:class="filters">
+                        <div class="field-row">
+                            <ConnectionSelect connections selected=current.connection />
+                            <div class="field">
+                                <label for="filter-status">{t!(i18n, col_sync_status)}</label>
+                                <select id="filter-status" name="status">
+                                    <option value="">{t!(i18n, all)}</option>
+                                    {SyncStatus::ALL
+                                        .iter()
+                                        .map(|&s| {
+                                            view! {
+                                                <option value=s.as_str() selected=current.status == Some(s)>
+                                                    {move || i18n.t().sync_status(s)}
+                                                </option>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </select>
                             </div>
-                            {next.map(|href| view! { <p><a class="button secondary" href=href>{t!(i18n, older_entries)}</a></p> })}
-                        }
-                            .into_any()
-                    }
+                            <div class="field">
+                                <label for="filter-from">{t!(i18n, created_from)}</label>
+                                <input id="filter-from" type="date" name="from" value=current.from.clone().unwrap_or_default() />
+                            </div>
+                            <div class="field">
+                                <label for="filter-to">{t!(i18n, created_to)}</label>
+                                <input id="filter-to" type="date" name="to" value=current.to.clone().unwrap_or_default() />
+                            </div>
+                            <div class="field">
+                                <label for="filter-search">{t!(i18n, search_orders)}</label>
+                                <input id="filter-search" type="search" name="search" value=current.search.clone().unwrap_or_default() />
+                            </div>
+                        </div>
+                        <button type="submit" class="secondary">{t!(i18n, filter)}</button>
+                    </Form>
+                    {retry_count
+                        .map(|count| {
+                            view! {
+                                <section class="card" aria-labelledby="retry-all-title">
+                                    <h2 id="retry-all-title">{t!(i18n, retry_all_failed)}</h2>
+                                    <ActionForm action=retry_all>
+                                        {current.connection.map(|c| view! { <input type="hidden" name="connection" value=c /> })}
+                                        <input type="hidden" name="expected" value=count />
+                                        <label class="checkbox">
+                                            <input type="checkbox" name="confirm" value="yes" required />
+                                            {move || (i18n.t().retry_all_failed_confirm)(count)}
+                                        </label>
+                                        <button type="submit">{t!(i18n, retry_all_failed)}</button>
+                                    </ActionForm>
+                                </section>
+                            }
+                        })}
+                    <ActionOutcome
+                        result=Signal::derive(move || retry_all.value().get().map(|r| r.map(|_| ())))
+                        success=|t| t.retry_queued
+                    />
                 }
-            })}
-        </Transition>
+            }
+            empty=move || view! { <p class="notice">{t!(i18n, no_orders)}</p> }
+            columns=ORDER_COLUMNS
+            row=|row: OrderRow| view! { <OrderTableRow row /> }
+            older=Older::link(move |next| page_link(&filter(), next))
+        />
     }
 }
 
 #[component]
 fn OrderTableRow(row: OrderRow) -> impl IntoView {
     let i18n = use_i18n();
-    let status = row.sync_status.clone();
+    let status = row.sync_status;
     let status_class = format!("badge status-{status}");
-    let fapi_state = row.fapi_state.clone();
+    let fapi_state = row.fapi_state;
     let se_status = row.se_status.clone();
     let numbers = if row.fapi_numbers.is_empty() {
         row.eshop_code.clone()
@@ -226,17 +217,17 @@ fn OrderTableRow(row: OrderRow) -> impl IntoView {
         row.fapi_numbers.clone()
     };
     view! {
-        <tr data-order=row.eshop_code.clone() data-status=row.sync_status.clone()>
+        <tr data-order=row.eshop_code.clone() data-status=status.as_str()>
             <td>
                 <a href=format!("/orders/{}", row.id)>{numbers}</a>
             </td>
             <td>{row.connection.clone()}</td>
             <td>{row.customer_email.clone().unwrap_or_default()}</td>
             <td>{row.total.clone().map(|t| format!("{t} {}", row.currency.clone().unwrap_or_default())).unwrap_or_default()}</td>
-            <td>{move || i18n.t().fapi_state(&fapi_state)}</td>
+            <td>{move || i18n.t().fapi_state(fapi_state)}</td>
             <td>{se_status.unwrap_or_else(|| "—".into())}</td>
             <td>
-                <span class=status_class>{move || i18n.t().sync_status(&status)}</span>
+                <span class=status_class>{move || i18n.t().sync_status(status)}</span>
                 {row.status_reason.clone().map(|reason| view! { <br /><small class="reason">{reason}</small> })}
             </td>
             <td>{row.last_attempt.clone().map(|at| view! { <Time time=at /> })}</td>
@@ -270,10 +261,10 @@ pub fn OrderPage() -> impl IntoView {
                     Err(error) => view! { <ErrorMessage error=Some(error) /> }.into_any(),
                     Ok(detail) => {
                         let order = detail.order;
-                        let retryable = detail.can_retry && matches!(order.sync_status.as_str(), "failed" | "pending") && detail.payload.is_some();
-                        let status = order.sync_status.clone();
+                        let retryable = detail.can_retry && matches!(order.sync_status, SyncStatus::Failed | SyncStatus::Pending) && detail.payload.is_some();
+                        let status = order.sync_status;
                         let status_class = format!("badge status-{status}");
-                        let fapi_state = order.fapi_state.clone();
+                        let fapi_state = order.fapi_state;
                         let source = detail.source.clone();
                         view! {
                             <h1>{move || (i18n.t().order_title)(&order.eshop_code)}</h1>
@@ -287,13 +278,13 @@ pub fn OrderPage() -> impl IntoView {
                                 <dt>{t!(i18n, col_amount)}</dt>
                                 <dd>{order.total.clone().map(|t| format!("{t} {}", order.currency.clone().unwrap_or_default())).unwrap_or_default()}</dd>
                                 <dt>{t!(i18n, col_fapi_state)}</dt>
-                                <dd>{move || i18n.t().fapi_state(&fapi_state)}</dd>
+                                <dd>{move || i18n.t().fapi_state(fapi_state)}</dd>
                                 <dt>{t!(i18n, col_se_status)}</dt>
                                 <dd>{order.se_status.clone().unwrap_or_else(|| "—".into())}</dd>
                                 <dt>{t!(i18n, col_sync_status)}</dt>
                                 <dd>
                                     <span class=status_class data-testid="sync-status">
-                                        {move || i18n.t().sync_status(&status)}
+                                        {move || i18n.t().sync_status(status)}
                                     </span>
                                     {order.status_reason.clone().map(|r| view! { " — " <span class="reason">{r}</span> })}
                                 </dd>
@@ -329,11 +320,11 @@ pub fn OrderPage() -> impl IntoView {
                                             .attempts
                                             .into_iter()
                                             .map(|a| {
-                                                let outcome = a.outcome.clone();
+                                                let outcome = a.outcome;
                                                 view! {
                                                     <tr>
                                                         <td><Time time=a.at /></td>
-                                                        <td>{move || i18n.t().attempt_outcome(&outcome)}</td>
+                                                        <td>{move || i18n.t().attempt_outcome(outcome)}</td>
                                                         <td>{a.http_status.map(|s| s.to_string()).unwrap_or_default()}</td>
                                                         <td>{a.message.unwrap_or_default()}</td>
                                                     </tr>
@@ -354,7 +345,7 @@ pub fn OrderPage() -> impl IntoView {
                                             <li>
                                                 <details>
                                                     <summary>
-                                                        {move || i18n.t().document_kind(&kind)} " " {d.number.clone().unwrap_or_default()}
+                                                        {move || i18n.t().document_kind(&kind).to_string()} " " {d.number.clone().unwrap_or_default()}
                                                         " (FAPI id " {d.invoice_id} ", " {t!(i18n, fetched)} " " <Time time=d.fetched_at /> ")"
                                                     </summary>
                                                     <pre>{d.raw}</pre>
@@ -381,11 +372,13 @@ pub fn OrderPage() -> impl IntoView {
 #[component]
 pub fn NotificationsPage() -> impl IntoView {
     let i18n = use_i18n();
-    let (connection, status, before) = (
+    let (connection, status_text, before) = (
         query_text("connection"),
         query_text("status"),
         query_text("before"),
     );
+    // An unknown status in the address filters nothing.
+    let status = move || status_text().and_then(|s| NotificationStatus::parse(&s));
     let page = Resource::new(
         move || {
             (
@@ -408,72 +401,44 @@ pub fn NotificationsPage() -> impl IntoView {
                     <label for="notification-status">{t!(i18n, col_status)}</label>
                     <select id="notification-status" name="status">
                         <option value="">{t!(i18n, all)}</option>
-                        {NOTIFICATION_STATUSES
-                            .into_iter()
-                            .map(|s| view! { <option value=s selected=move || status().as_deref() == Some(s)>{move || i18n.t().notification_status(s)}</option> })
+                        {NotificationStatus::ALL
+                            .iter()
+                            .map(|&s| view! { <option value=s.as_str() selected=move || status() == Some(s)>{move || i18n.t().notification_status(s)}</option> })
                             .collect_view()}
                     </select>
                 </div>
             </div>
             <button type="submit" class="secondary">{t!(i18n, filter)}</button>
         </Form>
-        <Transition fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Err(error) => view! { <ErrorMessage error=Some(error) /> }.into_any(),
-                    Ok(page) => {
-                        let next = page.next_before.map(|b| {
-                            let status = status().map(|s| format!("&status={s}")).unwrap_or_default();
-                            format!("/notifications?before={b}{status}")
-                        });
-                        view! {
-                            <div class="table-wrap">
-                                <table>
-                                    <thead>
-                                        <tr>
-                                            <th scope="col">{t!(i18n, col_time)}</th>
-                                            <th scope="col">{t!(i18n, col_connection)}</th>
-                                            <th scope="col">{t!(i18n, col_invoice_id)}</th>
-                                            <th scope="col">{t!(i18n, col_status)}</th>
-                                            <th scope="col">{t!(i18n, col_order)}</th>
-                                            <th scope="col">{t!(i18n, col_raw)}</th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
-                                        {page
-                                            .rows
-                                            .into_iter()
-                                            .map(|n| {
-                                                let status = n.status.clone();
-                                                view! {
-                                                    <tr data-status=n.status.clone()>
-                                                        <td><Time time=n.received /></td>
-                                                        <td>{n.connection}</td>
-                                                        <td>{n.invoice_id.map(|i| i.to_string()).unwrap_or_else(|| "—".into())}</td>
-                                                        <td>
-                                                            {move || i18n.t().notification_status(&status)}
-                                                            {n.status_reason.map(|r| view! { <br /><small class="reason">{r}</small> })}
-                                                        </td>
-                                                        <td>{n.order_id.map(|o| view! { <a href=format!("/orders/{o}")>{o}</a> })}</td>
-                                                        <td>
-                                                            <details>
-                                                                <summary>{n.content_type.unwrap_or_default()} " " {n.remote_addr.unwrap_or_default()}</summary>
-                                                                <pre>{n.raw_body}</pre>
-                                                            </details>
-                                                        </td>
-                                                    </tr>
-                                                }
-                                            })
-                                            .collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                            {next.map(|href| view! { <p><a class="button secondary" href=href>{t!(i18n, older_entries)}</a></p> })}
-                        }
-                            .into_any()
-                    }
+        <PagedTable
+            page
+            above=|_: &NotificationPage| ()
+            columns=NOTIFICATION_COLUMNS
+            row=move |n: NotificationRow| {
+                let status = n.status;
+                view! {
+                    <tr data-status=status.as_str()>
+                        <td><Time time=n.received /></td>
+                        <td>{n.connection}</td>
+                        <td>{n.invoice_id.map(|i| i.to_string()).unwrap_or_else(|| "—".into())}</td>
+                        <td>
+                            {move || i18n.t().notification_status(status)}
+                            {n.status_reason.map(|r| view! { <br /><small class="reason">{r}</small> })}
+                        </td>
+                        <td>{n.order_id.map(|o| view! { <a href=format!("/orders/{o}")>{o}</a> })}</td>
+                        <td>
+                            <details>
+                                <summary>{n.content_type.unwrap_or_default()} " " {n.remote_addr.unwrap_or_default()}</summary>
+                                <pre>{n.raw_body}</pre>
+                            </details>
+                        </td>
+                    </tr>
                 }
-            })}
-        </Transition>
+            }
+            older=Older::link(move |b| {
+                let status = status().map(|s| format!("&status={s}")).unwrap_or_default();
+                format!("/notifications?before={b}{status}")
+            })
+        />
     }
 }

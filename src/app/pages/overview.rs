@@ -7,7 +7,7 @@ use crate::app::components::{ErrorMessage, Loading, Time};
 use crate::app::pages::connections::HealthLine;
 use crate::app::pages::reminders::ReminderScheduler;
 use crate::i18n::use_i18n;
-use crate::model::{OverviewCard, System};
+use crate::model::{OverviewCard, SyncStatus, System};
 use crate::t;
 
 #[component]
@@ -56,7 +56,7 @@ fn HealthCard(card: OverviewCard, can_schedule: bool) -> impl IntoView {
     let id = connection.id;
     let forwarding = connection.forwarding_enabled;
     let has_failed = card.failed > 0;
-    let orders = move |status: &str| format!("/orders?connection={id}&status={status}");
+    let orders = move |status: SyncStatus| format!("/orders?connection={id}&status={status}");
     view! {
         <li class="card health-card" data-connection=connection.name.clone()>
             <h2><a href=format!("/connections/{id}")>{connection.name.clone()}</a></h2>
@@ -76,19 +76,19 @@ fn HealthCard(card: OverviewCard, can_schedule: bool) -> impl IntoView {
                     }}
                 </dd>
                 <dt>{t!(i18n, orders_waiting)}</dt>
-                <dd data-testid="orders-waiting"><a href=orders("pending")>{card.waiting}</a></dd>
+                <dd data-testid="orders-waiting"><a href=orders(SyncStatus::Pending)>{card.waiting}</a></dd>
                 <dt>{t!(i18n, orders_failed)}</dt>
                 <dd data-testid="orders-failed" class:bad=has_failed>
-                    <a href=orders("failed")>{card.failed}</a>
+                    <a href=orders(SyncStatus::Failed)>{card.failed}</a>
                 </dd>
                 <dt>{t!(i18n, last_run)}</dt>
                 <dd data-testid="last-run">
                     {match card.last_run {
                         Some(run) => {
-                            let (kind, status) = (run.kind.clone(), run.status.clone());
+                            let (kind, status) = (run.kind, run.status);
                             view! {
                                 <a href=format!("/sync-history/{}", run.id)>
-                                    {move || i18n.t().run_kind(&kind)} ": " {move || i18n.t().run_status(&status)}
+                                    {move || i18n.t().run_kind(kind)} ": " {move || i18n.t().run_status(status)}
                                 </a>
                                 " " <Time time=run.finished_at.unwrap_or(run.started_at) />
                             }

@@ -9,7 +9,7 @@ use crate::api::reminders::{
 };
 use crate::app::components::{ErrorMessage, Loading, Time};
 use crate::i18n::use_i18n;
-use crate::model::{ConnectionRef, ReminderView};
+use crate::model::{ConnectionRef, ReminderState, ReminderView};
 use crate::t;
 
 /// "Schedule engagement reminder": shows the exact due time before the user confirms.
@@ -138,13 +138,13 @@ pub fn RemindersPage() -> impl IntoView {
                     Err(error) => view! { <ErrorMessage error=Some(error) /> }.into_any(),
                     Ok(page) => {
                         let can_manage = page.can_manage;
-                        let of = |state: &'static str| -> Vec<ReminderView> {
+                        let of = |state: ReminderState| -> Vec<ReminderView> {
                             page.reminders.iter().filter(|r| r.state == state).cloned().collect()
                         };
                         let finished: Vec<ReminderView> = page
                             .reminders
                             .iter()
-                            .filter(|r| matches!(r.state.as_str(), "done" | "cancelled"))
+                            .filter(|r| matches!(r.state, ReminderState::Done | ReminderState::Cancelled))
                             .cloned()
                             .collect();
                         view! {
@@ -152,9 +152,9 @@ pub fn RemindersPage() -> impl IntoView {
                                 <ReminderScheduler connections=page.connections.clone() action=schedule />
                             })}
                             <h2>{t!(i18n, reminders_due)}</h2>
-                            <ReminderTable reminders=of("due") can_manage finish testid="reminders-due" />
+                            <ReminderTable reminders=of(ReminderState::Due) can_manage finish testid="reminders-due" />
                             <h2>{t!(i18n, reminders_upcoming)}</h2>
-                            <ReminderTable reminders=of("upcoming") can_manage finish testid="reminders-upcoming" />
+                            <ReminderTable reminders=of(ReminderState::Upcoming) can_manage finish testid="reminders-upcoming" />
                             <h2>{t!(i18n, reminders_finished)}</h2>
                             <ReminderTable reminders=finished can_manage=false finish testid="reminders-finished" />
                             <ErrorMessage error=Signal::derive(move || finish.value().get().and_then(Result::err)) />
@@ -197,20 +197,19 @@ fn ReminderTable(
                     {reminders
                         .into_iter()
                         .map(|reminder| {
-                            let state = reminder.state.clone();
-                            let label = state.clone();
-                            let (action, button) = if state == "due" {
+                            let state = reminder.state;
+                            let (action, button) = if state == ReminderState::Due {
                                 ("done", i18n.t().mark_done)
                             } else {
                                 ("cancel", i18n.t().cancel_reminder)
                             };
                             view! {
-                                <tr data-state=state>
+                                <tr data-state=state.as_str()>
                                     <td><Time time=reminder.due_at /></td>
                                     <td>{reminder.connection}</td>
                                     <td>{reminder.note.unwrap_or_default()}</td>
                                     <td>{reminder.created_by} " " <Time time=reminder.created_at /></td>
-                                    <td>{move || i18n.t().reminder_state(&label)}</td>
+                                    <td>{move || i18n.t().reminder_state(state)}</td>
                                     <td>
                                         {reminder.finished_by.unwrap_or_default()} " "
                                         {reminder.finished_at.map(|at| view! { <Time time=at /> })}

@@ -8,11 +8,29 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use crate::api::reminders::ScheduleReminder;
 use crate::api::sync::{ControlSync, StartHistoricalSync, get_run, list_runs};
 use crate::app::components::{ErrorMessage, Loading, Time, ticker};
+use crate::app::paged_table::{Column, Older, PageOfRows, PagedTable};
 use crate::app::pages::reminders::ReminderScheduler;
 use crate::error::{AppError, Invalid};
 use crate::i18n::use_i18n;
-use crate::model::{ConnectionRef, RunRow};
+use crate::model::{ConnectionRef, OrderRow, RunKind, RunPage, RunRow, RunStatus};
 use crate::t;
+
+const RUN_COLUMNS: &[Column] = &[
+    |t| t.col_started,
+    |t| t.col_connection,
+    |t| t.col_kind,
+    |t| t.col_started_by,
+    |t| t.col_duration,
+    |t| t.col_status,
+    |t| t.col_counts,
+];
+
+const RUN_ORDER_COLUMNS: &[Column] = &[
+    |t| t.col_fapi_numbers,
+    |t| t.col_email,
+    |t| t.col_fapi_state,
+    |t| t.col_sync_status,
+];
 
 fn query_number(name: &'static str) -> impl Fn() -> Option<i64> + Copy {
     let query = use_query_map();
@@ -25,7 +43,8 @@ pub fn SyncHistoryPage() -> impl IntoView {
     let query = use_query_map();
     let connection = query_number("connection");
     let before = query_number("before");
-    let kind = move || query.read().get("kind").filter(|k| !k.is_empty());
+    // An unknown kind in the address filters nothing.
+    let kind = move || query.read().get("kind").and_then(|k| RunKind::parse(&k));
     let start = ServerAction::<StartHistoricalSync>::new();
     let page = Resource::new(
         move || (connection(), kind(), before(), start.version().get()),
@@ -40,67 +59,46 @@ pub fn SyncHistoryPage() -> impl IntoView {
     view! {
         <h1>{t!(i18n, nav_sync_history)}</h1>
         <p>{t!(i18n, sync_history_intro)}</p>
-        <Transition fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Err(error) => view! { <ErrorMessage error=Some(error) /> }.into_any(),
-                    Ok(page) => {
-                        let next = page.next_before.map(|b| {
-                            let mut href = format!("/sync-history?before={b}");
-                            if let Some(c) = connection() {
-                                href.push_str(&format!("&connection={c}"));
-                            }
-                            if let Some(k) = kind() {
-                                href.push_str(&format!("&kind={k}"));
-                            }
-                            href
-                        });
-                        view! {
-                            {page.can_start.then(|| view! { <StartSyncForm connections=page.connections.clone() selected=connection() start /> })}
-                            <Form method="GET" action="/sync-history" attr:class="filters">
-                                <div class="field-row">
-                                    <div class="field">
-                                        <label for="runs-connection">{t!(i18n, col_connection)}</label>
-                                        <select id="runs-connection" name="connection">
-                                            <option value="">{t!(i18n, all)}</option>
-                                            {page.connections.iter().map(|c| view! { <option value=c.id selected=Some(c.id) == connection()>{c.name.clone()}</option> }).collect_view()}
-                                        </select>
-                                    </div>
-                                    <div class="field">
-                                        <label for="runs-kind">{t!(i18n, col_kind)}</label>
-                                        <select id="runs-kind" name="kind">
-                                            <option value="">{t!(i18n, all)}</option>
-                                            {["historical", "reconciliation"].into_iter().map(|k| view! { <option value=k selected=kind().as_deref() == Some(k)>{move || i18n.t().run_kind(k)}</option> }).collect_view()}
-                                        </select>
-                                    </div>
-                                </div>
-                                <button type="submit" class="secondary">{t!(i18n, filter)}</button>
-                            </Form>
-                            <div class="table-wrap">
-                                <table>
-                                    <thead>
-                                        <tr>
-                                            <th scope="col">{t!(i18n, col_started)}</th>
-                                            <th scope="col">{t!(i18n, col_connection)}</th>
-                                            <th scope="col">{t!(i18n, col_kind)}</th>
-                                            <th scope="col">{t!(i18n, col_started_by)}</th>
-                                            <th scope="col">{t!(i18n, col_duration)}</th>
-                                            <th scope="col">{t!(i18n, col_status)}</th>
-                                            <th scope="col">{t!(i18n, col_counts)}</th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
-                                        {page.rows.into_iter().map(|run| view! { <RunTableRow run /> }).collect_view()}
-                                    </tbody>
-                                </table>
+        <PagedTable
+            page
+            above=move |page: &RunPage| {
+                let connections = page.connections.clone();
+                view! {
+                    {page.can_start.then(|| view! { <StartSyncForm connections=connections.clone() selected=connection() start /> })}
+                    <Form method="GET" action="/sync-history" attr:class="filters">
+                        <div class="field-row">
+                            <div class="field">
+                                <label for="runs-connection">{t!(i18n, col_connection)}</label>
+                                <select id="runs-connection" name="connection">
+                                    <option value="">{t!(i18n, all)}</option>
+                                    {connections.iter().map(|c| view! { <option value=c.id selected=Some(c.id) == connection()>{c.name.clone()}</option> }).collect_view()}
+                                </select>
                             </div>
-                            {next.map(|href| view! { <p><a class="button secondary" href=href>{t!(i18n, older_entries)}</a></p> })}
-                        }
-                            .into_any()
-                    }
+                            <div class="field">
+                                <label for="runs-kind">{t!(i18n, col_kind)}</label>
+                                <select id="runs-kind" name="kind">
+                                    <option value="">{t!(i18n, all)}</option>
+                                    {RunKind::ALL.iter().map(|&k| view! { <option value=k.as_str() selected=kind() == Some(k)>{move || i18n.t().run_kind(k)}</option> }).collect_view()}
+                                </select>
+                            </div>
+                        </div>
+                        <button type="submit" class="secondary">{t!(i18n, filter)}</button>
+                    </Form>
                 }
-            })}
-        </Transition>
+            }
+            columns=RUN_COLUMNS
+            row=|run: RunRow| view! { <RunTableRow run /> }
+            older=Older::link(move |b| {
+                let mut href = format!("/sync-history?before={b}");
+                if let Some(c) = connection() {
+                    href.push_str(&format!("&connection={c}"));
+                }
+                if let Some(k) = kind() {
+                    href.push_str(&format!("&kind={k}"));
+                }
+                href
+            })
+        />
     }
 }
 
@@ -161,16 +159,16 @@ fn StartSyncForm(
 #[component]
 fn RunTableRow(run: RunRow) -> impl IntoView {
     let i18n = use_i18n();
-    let (kind, status) = (run.kind.clone(), run.status.clone());
+    let (kind, status) = (run.kind, run.status);
     view! {
-        <tr data-run=run.id data-status=run.status.clone()>
+        <tr data-run=run.id data-status=status.as_str()>
             <td><a href=format!("/sync-history/{}", run.id)><Time time=run.started_at.clone() /></a></td>
             <td>{run.connection.clone()}</td>
-            <td>{move || i18n.t().run_kind(&kind)}</td>
+            <td>{move || i18n.t().run_kind(kind)}</td>
             <td>{run.started_by.clone()}</td>
             <td>{run.duration_secs.map(format_duration).unwrap_or_default()}</td>
             <td>
-                <span class=format!("badge run-{}", run.status)>{move || i18n.t().run_status(&status)}</span>
+                <span class=format!("badge run-{status}")>{move || i18n.t().run_status(status)}</span>
                 {run.status_reason.clone().map(|r| view! { <br /><small class="reason">{r}</small> })}
             </td>
             <td>{move || (i18n.t().run_counts)(run.created, run.updated, run.skipped, run.failed)}</td>
@@ -218,13 +216,14 @@ pub fn RunPage() -> impl IntoView {
                     Err(error) => view! { <ErrorMessage error=Some(error) /> }.into_any(),
                     Ok(detail) => {
                         let run = detail.run.clone();
-                        let running = matches!(run.status.as_str(), "running" | "paused");
+                        let running = matches!(run.status, RunStatus::Running | RunStatus::Paused);
                         active.set(running);
-                        let (kind, status, phase) = (run.kind.clone(), run.status.clone(), run.phase.clone().unwrap_or_default());
-                        let completed = run.status == "completed" && run.kind == "historical";
-                        let next = detail.next_orders_before.map(|b| format!("/sync-history/{}?orders_before={b}", run.id));
+                        let (kind, status, phase) = (run.kind, run.status, run.phase);
+                        let completed = run.status == RunStatus::Completed && run.kind == RunKind::Historical;
+                        let run_id = run.id;
+                        let older = Older::link(move |b| format!("/sync-history/{run_id}?orders_before={b}"));
                         view! {
-                            <h1>{move || (i18n.t().run_title)(&i18n.t().run_kind(&kind), &run.connection)}</h1>
+                            <h1>{move || (i18n.t().run_title)(i18n.t().run_kind(kind), &run.connection)}</h1>
                             <section class="card" aria-labelledby="progress-title" aria-live="polite">
                                 <h2 id="progress-title">{t!(i18n, progress)}</h2>
                                 {run.total.map(|total| view! {
@@ -235,8 +234,8 @@ pub fn RunPage() -> impl IntoView {
                                 })}
                                 <dl class="facts">
                                     <dt>{t!(i18n, col_status)}</dt>
-                                    <dd data-testid="run-status">{move || i18n.t().run_status(&status)}</dd>
-                                    {(!phase.is_empty()).then(|| view! { <dt>{t!(i18n, phase)}</dt><dd data-testid="run-phase">{move || i18n.t().run_phase(&phase)}</dd> })}
+                                    <dd data-testid="run-status">{move || i18n.t().run_status(status)}</dd>
+                                    {phase.map(|phase| view! { <dt>{t!(i18n, phase)}</dt><dd data-testid="run-phase">{move || i18n.t().run_phase(phase)}</dd> })}
                                     <dt>{t!(i18n, col_counts)}</dt>
                                     <dd data-testid="run-counts">{move || (i18n.t().run_counts)(run.created, run.updated, run.skipped, run.failed)}</dd>
                                     <dt>{t!(i18n, in_smartemailing)}</dt>
@@ -249,7 +248,7 @@ pub fn RunPage() -> impl IntoView {
                                     {run.status_reason.clone().map(|r| view! { <dt>{t!(i18n, reason)}</dt><dd>{r}</dd> })}
                                 </dl>
                                 {(detail.can_control && running).then(|| {
-                                    let paused = run.status == "paused";
+                                    let paused = run.status == RunStatus::Paused;
                                     let run_id = run.id;
                                     view! {
                                         <div class="actions">
@@ -280,32 +279,23 @@ pub fn RunPage() -> impl IntoView {
                                 })}
                             })}
                             <h2>{t!(i18n, run_orders)}</h2>
-                            <div class="table-wrap">
-                                <table>
-                                    <thead>
+                            <PageOfRows
+                                columns=RUN_ORDER_COLUMNS
+                                rows=detail.orders
+                                row=move |o: OrderRow| {
+                                    let (status, state) = (o.sync_status, o.fapi_state);
+                                    view! {
                                         <tr>
-                                            <th scope="col">{t!(i18n, col_fapi_numbers)}</th>
-                                            <th scope="col">{t!(i18n, col_email)}</th>
-                                            <th scope="col">{t!(i18n, col_fapi_state)}</th>
-                                            <th scope="col">{t!(i18n, col_sync_status)}</th>
+                                            <td><a href=format!("/orders/{}", o.id)>{if o.fapi_numbers.is_empty() { o.eshop_code.clone() } else { o.fapi_numbers.clone() }}</a></td>
+                                            <td>{o.customer_email.clone().unwrap_or_default()}</td>
+                                            <td>{move || i18n.t().fapi_state(state)}</td>
+                                            <td>{move || i18n.t().sync_status(status)} {o.status_reason.clone().map(|r| view! { <br /><small class="reason">{r}</small> })}</td>
                                         </tr>
-                                    </thead>
-                                    <tbody>
-                                        {detail.orders.into_iter().map(|o| {
-                                            let (status, state) = (o.sync_status.clone(), o.fapi_state.clone());
-                                            view! {
-                                                <tr>
-                                                    <td><a href=format!("/orders/{}", o.id)>{if o.fapi_numbers.is_empty() { o.eshop_code.clone() } else { o.fapi_numbers.clone() }}</a></td>
-                                                    <td>{o.customer_email.clone().unwrap_or_default()}</td>
-                                                    <td>{move || i18n.t().fapi_state(&state)}</td>
-                                                    <td>{move || i18n.t().sync_status(&status)} {o.status_reason.clone().map(|r| view! { <br /><small class="reason">{r}</small> })}</td>
-                                                </tr>
-                                            }
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                            {next.map(|href| view! { <p><a class="button secondary" href=href>{t!(i18n, older_entries)}</a></p> })}
+                                    }
+                                }
+                                next=detail.next_orders_before
+                                older
+                            />
                         }
                             .into_any()
                     }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, SqlitePool};
 
 use super::*;
+use crate::model::{ContactJobItemStatus, ContactJobKind};
 use crate::platform::Context;
 use crate::smartemailing::{
     BATCH_LIMIT, Blacklist, ContactImport, ForgetOutcome, ImportSettings, ListMembership,
@@ -27,9 +28,10 @@ async fn pending_items(
     sqlx::query_as(
         "SELECT i.contact_id, c.email, c.se_contact_id FROM contact_job_items i
          JOIN contacts c ON c.id = i.contact_id
-         WHERE i.job_id = ? AND i.status = 'pending' ORDER BY i.contact_id LIMIT ?",
+         WHERE i.job_id = ? AND i.status = ? ORDER BY i.contact_id LIMIT ?",
     )
     .bind(job)
+    .bind(ContactJobItemStatus::Pending)
     .bind(limit as i64)
     .fetch_all(db)
     .await
@@ -46,7 +48,11 @@ async fn record_items(
         sqlx::query(
             "UPDATE contact_job_items SET status = ?, message = ? WHERE job_id = ? AND contact_id = ?",
         )
-        .bind(if result.is_ok() { "done" } else { "failed" })
+        .bind(if result.is_ok() {
+            ContactJobItemStatus::Done
+        } else {
+            ContactJobItemStatus::Failed
+        })
         .bind(result.err())
         .bind(job)
         .bind(contact)
@@ -89,7 +95,7 @@ pub(super) async fn import(
         let contacts: Vec<ContactImport> = items
             .iter()
             .map(|item| match job.list_id {
-                Some(list) if job.kind == "move" => ContactImport {
+                Some(list) if job.kind == ContactJobKind::Move => ContactImport {
                     emailaddress: item.email.clone(),
                     contactlists: vec![ListMembership {
                         id: list,
@@ -113,7 +119,7 @@ pub(super) async fn import(
         let mut tx = ctx.db.begin().await?;
         match &result {
             Ok(_) => {
-                let update = if job.kind == "move" {
+                let update = if job.kind == ContactJobKind::Move {
                     // Checked again: an unsubscribed contact stays unsubscribed, so still in
                     // no list as confirmed.
                     "UPDATE contacts SET in_list = 1, check_due = 1, checked_at = ? WHERE id = ?"
@@ -150,9 +156,10 @@ async fn fail_pending(
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
     let rest: Vec<i64> = sqlx::query_scalar(
-        "SELECT contact_id FROM contact_job_items WHERE job_id = ? AND status = 'pending'",
+        "SELECT contact_id FROM contact_job_items WHERE job_id = ? AND status = ?",
     )
     .bind(job)
+    .bind(ContactJobItemStatus::Pending)
     .fetch_all(&mut *tx)
     .await?;
     record_items(&mut tx, job, &rest, Err(message), now).await?;

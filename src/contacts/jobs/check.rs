@@ -6,7 +6,9 @@ use crate::contacts::{self};
 use super::*;
 use crate::accounts::audit::Actor;
 use crate::connections;
+use crate::model::{ContactJobKind, ContactJobStatus};
 use crate::platform::Context;
+use crate::platform::db::partial_index::ACTIVE_HISTORICAL_RUN;
 use crate::smartemailing::{ContactQuery, SeError, SmartEmailingClient};
 
 /// Contacts looked up per round of the post-sync check.
@@ -36,13 +38,20 @@ const REFRESH_FROM: i64 = 500;
 /// Connections with a historical sync in progress wait until it ends (their buyers keep
 /// arriving); a connection with many contacts due gets one refresh instead of look-ups.
 pub async fn check_due(ctx: &Context) -> anyhow::Result<bool> {
-    const WAITING: &str = "connection_id NOT IN (
-            SELECT connection_id FROM sync_runs WHERE kind = 'historical' AND status IN ('running', 'paused')
-            UNION SELECT connection_id FROM contact_jobs WHERE kind = 'refresh' AND status IN ('queued', 'running'))";
+    // Active historical runs are read from their partial index (its predicate written out); the
+    // refresh's kind and statuses are bound, in this order.
+    let waiting = format!(
+        "connection_id NOT IN (
+            SELECT connection_id FROM sync_runs WHERE {ACTIVE_HISTORICAL_RUN}
+            UNION SELECT connection_id FROM contact_jobs WHERE kind = ? AND status IN (?, ?))"
+    );
     let many: Vec<i64> = sqlx::query_scalar(&format!(
-        "SELECT connection_id FROM contacts WHERE check_due = 1 AND {WAITING}
+        "SELECT connection_id FROM contacts WHERE check_due = 1 AND {waiting}
          GROUP BY connection_id HAVING COUNT(*) >= ?"
     ))
+    .bind(ContactJobKind::Refresh)
+    .bind(ContactJobStatus::Queued)
+    .bind(ContactJobStatus::Running)
     .bind(REFRESH_FROM)
     .fetch_all(&ctx.db)
     .await?;
@@ -50,9 +59,12 @@ pub async fn check_due(ctx: &Context) -> anyhow::Result<bool> {
         start_refresh(ctx, &Actor::system("contact check"), connection).await?;
     }
     let due: Vec<(i64, i64, String)> = sqlx::query_as(&format!(
-        "SELECT id, connection_id, email FROM contacts WHERE check_due = 1 AND {WAITING}
+        "SELECT id, connection_id, email FROM contacts WHERE check_due = 1 AND {waiting}
          ORDER BY connection_id, id LIMIT ?"
     ))
+    .bind(ContactJobKind::Refresh)
+    .bind(ContactJobStatus::Queued)
+    .bind(ContactJobStatus::Running)
     .bind(CHECKS_PER_ROUND)
     .fetch_all(&ctx.db)
     .await?;

@@ -9,7 +9,7 @@ use crate::contacts::queries;
 use crate::accounts::audit::{self, Actor};
 use crate::connections;
 use crate::error::{AppError, Invalid};
-use crate::model::{ContactFilter, System};
+use crate::model::{ContactFilter, ContactJobItemStatus, ContactJobKind, ContactJobStatus, System};
 use crate::platform::Context;
 
 pub mod actions {
@@ -28,11 +28,11 @@ pub enum BulkAction {
 }
 
 impl BulkAction {
-    fn kind(self) -> &'static str {
+    fn kind(self) -> ContactJobKind {
         match self {
-            BulkAction::Move { .. } => "move",
-            BulkAction::Blacklist => "blacklist",
-            BulkAction::Delete => "delete",
+            BulkAction::Move { .. } => ContactJobKind::Move,
+            BulkAction::Blacklist => ContactJobKind::Blacklist,
+            BulkAction::Delete => ContactJobKind::Delete,
         }
     }
 }
@@ -45,9 +45,12 @@ pub async fn start_refresh(
 ) -> Result<i64, AppError> {
     let connection = connections::find(&ctx.db, connection_id).await?;
     let running: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM contact_jobs WHERE connection_id = ? AND kind = 'refresh' AND status IN ('queued', 'running')",
+        "SELECT id FROM contact_jobs WHERE connection_id = ? AND kind = ? AND status IN (?, ?)",
     )
     .bind(connection.id)
+    .bind(ContactJobKind::Refresh)
+    .bind(ContactJobStatus::Queued)
+    .bind(ContactJobStatus::Running)
     .fetch_optional(&ctx.db)
     .await?;
     if let Some(id) = running {
@@ -55,11 +58,13 @@ pub async fn start_refresh(
     }
     let now = ctx.clock.now();
     let id = sqlx::query(
-        "INSERT INTO contact_jobs (connection_id, kind, started_by, created_at, status) VALUES (?, 'refresh', ?, ?, 'queued')",
+        "INSERT INTO contact_jobs (connection_id, kind, started_by, created_at, status) VALUES (?, ?, ?, ?, ?)",
     )
     .bind(connection.id)
+    .bind(ContactJobKind::Refresh)
     .bind(actor.name())
     .bind(now)
+    .bind(ContactJobStatus::Queued)
     .execute(&ctx.db)
     .await?
     .last_insert_rowid();
@@ -125,7 +130,7 @@ pub async fn start_bulk(
     let mut tx = ctx.db.begin().await?;
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO contact_jobs (connection_id, kind, list_id, list_name, request_key, started_by, created_at, status, total)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (request_key) DO NOTHING RETURNING id",
     )
     .bind(connection.id)
@@ -138,6 +143,7 @@ pub async fn start_bulk(
     .bind(request_key)
     .bind(actor.name())
     .bind(now)
+    .bind(ContactJobStatus::Queued)
     .bind(targets.len() as i64)
     .fetch_optional(&mut *tx)
     .await?;
@@ -149,11 +155,12 @@ pub async fn start_bulk(
     };
     for (contact_id, _, email, _) in &targets {
         sqlx::query(
-            "INSERT INTO contact_job_items (job_id, contact_id, email, status) VALUES (?, ?, ?, 'pending')",
+            "INSERT INTO contact_job_items (job_id, contact_id, email, status) VALUES (?, ?, ?, ?)",
         )
         .bind(job)
         .bind(contact_id)
         .bind(email)
+        .bind(ContactJobItemStatus::Pending)
         .execute(&mut *tx)
         .await?;
     }

@@ -6,6 +6,7 @@ use sqlx::{FromRow, SqlitePool};
 
 use super::*;
 use crate::connections;
+use crate::model::{ContactJobKind, ContactJobStatus};
 use crate::platform::Context;
 
 /// How long a claimed job stays claimed without a checkpoint before another worker may take it.
@@ -16,7 +17,7 @@ pub(super) const LOCK_FOR: chrono::Duration = chrono::Duration::minutes(10);
 pub(super) struct ClaimedJob {
     pub(super) id: i64,
     pub(super) connection_id: i64,
-    pub(super) kind: String,
+    pub(super) kind: ContactJobKind,
     pub(super) list_id: Option<i64>,
     pub(super) cursor: i64,
     pub(super) created_at: DateTime<Utc>,
@@ -26,12 +27,15 @@ pub(super) struct ClaimedJob {
 pub async fn run_next(ctx: &Context) -> anyhow::Result<bool> {
     let now = ctx.clock.now();
     let claimed: Option<ClaimedJob> = sqlx::query_as(
-        "UPDATE contact_jobs SET status = 'running', locked_until = ?
-         WHERE id = (SELECT id FROM contact_jobs WHERE status IN ('queued', 'running')
+        "UPDATE contact_jobs SET status = ?, locked_until = ?
+         WHERE id = (SELECT id FROM contact_jobs WHERE status IN (?, ?)
                      AND (locked_until IS NULL OR locked_until < ?) ORDER BY id LIMIT 1)
          RETURNING id, connection_id, kind, list_id, cursor, created_at",
     )
+    .bind(ContactJobStatus::Running)
     .bind(now + LOCK_FOR)
+    .bind(ContactJobStatus::Queued)
+    .bind(ContactJobStatus::Running)
     .bind(now)
     .fetch_optional(&ctx.db)
     .await?;
@@ -54,10 +58,10 @@ pub async fn run_next(ctx: &Context) -> anyhow::Result<bool> {
             return Ok(true);
         }
     };
-    let outcome = match job.kind.as_str() {
-        "refresh" => refresh(ctx, &client, &job).await?,
-        "delete" => delete(ctx, &client, &job).await?,
-        _ => import(ctx, &client, &job).await?,
+    let outcome = match job.kind {
+        ContactJobKind::Refresh => refresh(ctx, &client, &job).await?,
+        ContactJobKind::Delete => delete(ctx, &client, &job).await?,
+        ContactJobKind::Move | ContactJobKind::Blacklist => import(ctx, &client, &job).await?,
     };
     if let Some(stop) = outcome {
         finish(&ctx.db, job.id, ctx.clock.now(), stop.as_deref()).await?;
@@ -77,7 +81,11 @@ async fn finish(
     sqlx::query(
         "UPDATE contact_jobs SET status = ?, status_reason = ?, finished_at = ?, locked_until = NULL WHERE id = ?",
     )
-    .bind(if failure.is_some() { "failed" } else { "completed" })
+    .bind(if failure.is_some() {
+        ContactJobStatus::Failed
+    } else {
+        ContactJobStatus::Completed
+    })
     .bind(failure)
     .bind(now)
     .bind(job)

@@ -3,17 +3,20 @@
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, SqlitePool};
 
-use crate::model::{ContactJobDetail, ContactJobItem, ContactJobView, DisplayTime};
+use crate::model::{
+    ContactJobDetail, ContactJobItem, ContactJobItemStatus, ContactJobKind, ContactJobStatus,
+    ContactJobView, DisplayTime,
+};
 
 #[derive(FromRow)]
 struct JobRecord {
     id: i64,
     connection: String,
-    kind: String,
+    kind: ContactJobKind,
     list_name: Option<String>,
     started_by: String,
     created_at: DateTime<Utc>,
-    status: String,
+    status: ContactJobStatus,
     status_reason: Option<String>,
     total: Option<i64>,
     done: i64,
@@ -65,7 +68,7 @@ pub async fn detail(db: &SqlitePool, id: i64) -> Result<Option<ContactJobDetail>
     let Some(job) = job else {
         return Ok(None);
     };
-    let items: Vec<(String, String, Option<String>)> = sqlx::query_as(
+    let items: Vec<(String, ContactJobItemStatus, Option<String>)> = sqlx::query_as(
         "SELECT email, status, message FROM contact_job_items WHERE job_id = ? ORDER BY contact_id",
     )
     .bind(id)
