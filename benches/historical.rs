@@ -2,6 +2,12 @@
 //!
 //!     cargo bench --features ssr --bench historical            # 100,000 orders
 //!     HISTORICAL_BENCH_ORDERS=20000 cargo bench --features ssr --bench historical
+//!     HISTORICAL_BENCH_MAX_PAGE=1000 cargo bench --features ssr --bench historical
+//!     HISTORICAL_BENCH_LATENCY_MS=0 cargo bench --features ssr --bench historical
+//!
+//! The real FAPI is remote: by default the FAPI simulator answers each request after 100 ms
+//! (`HISTORICAL_BENCH_LATENCY_MS`) and refuses pages larger than 100 documents
+//! (`HISTORICAL_BENCH_MAX_PAGE`), so the run falls back from pages of 500 to pages of 100.
 //!
 //! Back-fills N generated FAPI orders into SmartEmailing and reports the wall time, the
 //! requests each simulator received, and the bridge's peak memory. The two simulators run as
@@ -24,10 +30,11 @@ struct Simulator {
 }
 
 impl Simulator {
-    fn spawn(api: &str, orders: usize) -> Simulator {
+    fn spawn(api: &str, orders: usize, max_page: usize) -> Simulator {
         let mut child = Command::new(env!("CARGO_BIN_EXE_fapi-bridge"))
             .args(["simulate", api, "--listen", "127.0.0.1:0"])
             .args(["--orders", &orders.to_string()])
+            .args(["--max-page-size", &max_page.to_string()])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
@@ -51,6 +58,17 @@ impl Simulator {
             .json()
             .await
             .unwrap()
+    }
+
+    /// Every request is answered this much later.
+    async fn set_latency(&self, latency_ms: u64) {
+        let response = reqwest::Client::new()
+            .put(format!("{}/_simulator/faults", self.base_url))
+            .json(&serde_json::json!({ "latency_ms": latency_ms }))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{response:?}");
     }
 }
 
@@ -78,10 +96,19 @@ fn peak_rss_mib() -> f64 {
         .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
 async fn run(orders: usize) {
+    let max_page: usize = env_or("HISTORICAL_BENCH_MAX_PAGE", 100);
+    let latency_ms: u64 = env_or("HISTORICAL_BENCH_LATENCY_MS", 100);
     let generating = Instant::now();
-    let fapi = Simulator::spawn("fapi", orders);
-    let smartemailing = Simulator::spawn("smartemailing", 0);
+    let fapi = Simulator::spawn("fapi", orders, max_page);
+    let smartemailing = Simulator::spawn("smartemailing", 0, max_page);
     println!(
         "simulators ready in {:.1} s ({orders} FAPI orders generated)",
         generating.elapsed().as_secs_f64()
@@ -93,6 +120,7 @@ async fn run(orders: usize) {
     let actor = Actor::system("bench");
     let connection = support::connect(&state, "Bench").await;
     tokio::spawn(app.run_until_stopped(std::future::pending()));
+    fapi.set_latency(latency_ms).await;
     let before_fapi = fapi.request_counts().await.values().sum::<usize>();
     let before_se = smartemailing.request_counts().await.values().sum::<usize>();
 
@@ -126,6 +154,7 @@ async fn run(orders: usize) {
     let se_counts = smartemailing.request_counts().await;
     let se_requests = se_counts.values().sum::<usize>() - before_se;
     let minimum = (synced as usize).div_ceil(500) + (buyers as usize).div_ceil(500);
+    println!("FAPI simulator: {latency_ms} ms per request, pages of at most {max_page} documents");
     println!(
         "historical sync of {orders} orders ({documents} FAPI documents): {status} in {:.2} s = {:.0} orders/s",
         elapsed.as_secs_f64(),
@@ -144,10 +173,7 @@ async fn run(orders: usize) {
 }
 
 fn main() {
-    let orders = std::env::var("HISTORICAL_BENCH_ORDERS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(100_000);
+    let orders = env_or("HISTORICAL_BENCH_ORDERS", 100_000);
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -40,11 +40,13 @@ pub struct ConnectionRecord {
     pub created_at: DateTime<Utc>,
     /// Reconciliation looked at documents changed up to this moment.
     pub reconciled_until: Option<DateTime<Utc>>,
+    /// The FAPI page size this connection's account accepted after refusing a larger one.
+    pub fapi_page_size: Option<i64>,
 }
 
 const COLUMNS: &str = "id, name, eshop_name, fapi_login, fapi_api_key, se_username, se_api_key, \
     webhook_token, forwarding_enabled, forwarding_enabled_at, default_list_id, default_list_name, \
-    fapi_checked_at, fapi_check, fapi_check_message, se_checked_at, se_check, se_check_message, created_at, reconciled_until";
+    fapi_checked_at, fapi_check, fapi_check_message, se_checked_at, se_check, se_check_message, created_at, reconciled_until, fapi_page_size";
 
 impl ConnectionRecord {
     pub fn fapi_client(&self, ctx: &Context) -> Result<FapiClient, AppError> {
@@ -177,4 +179,18 @@ pub async fn list(db: &SqlitePool) -> Result<Vec<ConnectionRecord>, sqlx::Error>
     ))
     .fetch_all(db)
     .await
+}
+
+/// Remembers the largest FAPI page the connection's account accepts.
+pub async fn remember_fapi_page_size(
+    db: &SqlitePool,
+    id: i64,
+    page_size: u32,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE connections SET fapi_page_size = ? WHERE id = ?")
+        .bind(i64::from(page_size))
+        .bind(id)
+        .execute(db)
+        .await
+        .map(|_| ())
 }

@@ -63,6 +63,13 @@ impl FapiError {
         }
     }
 
+    /// FAPI refused the page size (`limit`) of a list request, e.g. 400 "Limit must be at most
+    /// 100." (`ValidationException`): asking for smaller pages will do.
+    pub fn is_page_size_refused(&self) -> bool {
+        matches!(self, FapiError::Api { status: 400, message, .. }
+            if message.to_ascii_lowercase().contains("limit"))
+    }
+
     pub fn status(&self) -> Option<u16> {
         match self {
             FapiError::Unauthorized { status, .. } | FapiError::Api { status, .. } => Some(*status),

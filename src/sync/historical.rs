@@ -18,7 +18,7 @@ use sqlx::FromRow;
 use crate::accounts::audit::{self, Actor};
 use crate::connections::{self, ConnectionRecord};
 use crate::error::{AppError, Invalid};
-use crate::fapi::{FapiError, InvoiceQuery};
+use crate::fapi::{FapiClient, FapiError, InvoiceQuery};
 use crate::model::{RunKind, RunPhase, RunRequest, RunStatus, SyncStatus};
 use crate::platform::Context;
 use crate::platform::db::partial_index::ACTIVE_HISTORICAL_RUN;
@@ -27,9 +27,17 @@ use crate::sync::ingest::{self, Ingested, ParsedDocument};
 use crate::sync::mapping::Source;
 use crate::sync::{push, store};
 
-/// Documents asked for per FAPI page. FAPI's maximum is not documented: the run advances by
-/// what each page holds and ends at the counted total, so a smaller cap only means more pages.
-const PAGE: u32 = 500;
+/// Documents asked for per FAPI page at first. FAPI's maximum is not documented (one source
+/// says 100): a page size FAPI refuses makes the run fall back to [`FALLBACK_PAGE_SIZE`], and a
+/// page that holds fewer documents than asked before the counted total makes its length the
+/// page size; either is remembered for the connection.
+const FIRST_PAGE_SIZE: u32 = 500;
+const FALLBACK_PAGE_SIZE: u32 = 100;
+/// FAPI pages fetched at once. FAPI is remote (each answer takes a round trip) and documents no
+/// rate limit; eight requests in flight stay modest. Failures back off in the client.
+const PAGES_IN_FLIGHT: usize = 8;
+/// Documents ingested in one transaction, from as many fetched pages as that takes.
+const INGEST_BATCH: usize = 500;
 const BATCH: i64 = 500;
 const LOCK_FOR: chrono::Duration = chrono::Duration::minutes(10);
 
@@ -232,9 +240,10 @@ pub async fn dispatch(
     Ok(())
 }
 
-/// The next FAPI page, fetched while the current one is ingested; aborted when dropped unused.
+/// A FAPI page being fetched; aborted when dropped unused.
 struct Prefetch {
     offset: i64,
+    limit: u32,
     page: tokio::task::JoinHandle<Result<Vec<ParsedDocument>, FapiError>>,
 }
 
@@ -244,11 +253,50 @@ impl Drop for Prefetch {
     }
 }
 
+/// The pages after the run's cursor, fetched several at once while earlier ones are ingested
+/// and sent, and taken in order.
+#[derive(Default)]
+struct PageWindow {
+    /// The page size in use (set from the connection at the first step).
+    size: Option<u32>,
+    /// Contiguous pages, lowest offset first.
+    pages: std::collections::VecDeque<Prefetch>,
+}
+
+impl PageWindow {
+    /// Keeps up to [`PAGES_IN_FLIGHT`] pages from `from` on in flight (not past the counted
+    /// total, but at least the page at `from`, which tells an empty account).
+    fn fill(&mut self, fapi: &FapiClient, run: &Run, from: i64, size: u32) {
+        if self
+            .pages
+            .front()
+            .is_some_and(|first| first.offset != from || first.limit != size)
+        {
+            self.pages.clear();
+        }
+        let mut next = self
+            .pages
+            .back()
+            .map_or(from, |last| last.offset + i64::from(last.limit));
+        while self.pages.len() < PAGES_IN_FLIGHT
+            && (self.pages.is_empty() || run.total.is_none_or(|total| next < total))
+        {
+            let (fapi, query) = (fapi.clone(), query(run, next, size));
+            self.pages.push_back(Prefetch {
+                offset: next,
+                limit: size,
+                page: tokio::spawn(async move { fetch_page(&fapi, query).await }),
+            });
+            next += i64::from(size);
+        }
+    }
+}
+
 /// Executes a run until it finishes, pauses, is cancelled or the process stops.
 async fn execute(ctx: &Context, run_id: i64) -> anyhow::Result<()> {
     let mut stopping = ctx.work.stopping.subscribe();
     let mut failures = 0u32;
-    let mut prefetch: Option<Prefetch> = None;
+    let mut window = PageWindow::default();
     loop {
         if *stopping.borrow() {
             return Ok(());
@@ -283,7 +331,7 @@ async fn execute(ctx: &Context, run_id: i64) -> anyhow::Result<()> {
                 .await;
             }
         };
-        match step(ctx, &run, &connection, &mut prefetch).await {
+        match step(ctx, &run, &connection, &mut window).await {
             Ok(Step::Continue) => failures = 0,
             Ok(Step::Done) => return finish(ctx, run_id, RunStatus::Completed, None).await,
             Err(StepError::Refused(reason)) => {
@@ -314,7 +362,8 @@ enum Step {
 }
 
 enum StepError {
-    /// Credentials stopped working: the run stops, saying why.
+    /// Credentials stopped working, or FAPI refused a request for good (a 4xx that is not
+    /// transient): the run stops, saying why.
     Refused(String),
     /// FAPI or SmartEmailing failed for now: wait and try the same step again.
     Transient(String),
@@ -331,13 +380,15 @@ fn fapi_error(error: FapiError) -> StepError {
         FapiError::Unauthorized { message, .. } => {
             StepError::Refused(format!("FAPI refused the credentials: {message}"))
         }
-        other => StepError::Transient(other.to_string()),
+        transient if transient.is_transient() => StepError::Transient(transient.to_string()),
+        // Asking again would be refused again.
+        refused => StepError::Refused(refused.to_string()),
     }
 }
 
-fn query(run: &Run, offset: i64) -> InvoiceQuery {
+fn query(run: &Run, offset: i64, limit: u32) -> InvoiceQuery {
     InvoiceQuery {
-        limit: Some(PAGE),
+        limit: Some(limit),
         offset: Some(offset as u32),
         order: Some("id".into()),
         created_on_from: run.since,
@@ -349,7 +400,7 @@ async fn step(
     ctx: &Context,
     run: &Run,
     connection: &ConnectionRecord,
-    prefetch: &mut Option<Prefetch>,
+    window: &mut PageWindow,
 ) -> Result<Step, StepError> {
     let fapi = connection
         .fapi_client(ctx)
@@ -374,24 +425,39 @@ async fn step(
             Ok(Step::Continue)
         }
         RunPhase::Fetching => {
-            let page = match prefetch.take() {
-                Some(mut next) if next.offset == run.cursor => (&mut next.page)
-                    .await
-                    .map_err(|e| StepError::Transient(format!("fetching a page: {e}")))?,
-                _ => fetch_page(&fapi, query(run, run.cursor)).await,
-            }
-            .map_err(fapi_error)?;
-            let fetched = run.cursor + page.len() as i64;
-            let done = page.is_empty() || run.total.is_some_and(|total| fetched >= total);
-            // FAPI prepares the next page while this one is ingested.
+            let size = *window.size.get_or_insert_with(|| {
+                connection
+                    .fapi_page_size
+                    .and_then(|size| u32::try_from(size).ok())
+                    .filter(|size| *size > 0)
+                    .unwrap_or(FIRST_PAGE_SIZE)
+            });
+            window.fill(&fapi, run, run.cursor, size);
+            let Fetched {
+                documents,
+                end,
+                observed_cap,
+            } = match take_pages(window).await {
+                Err(error) if error.is_page_size_refused() && size > FALLBACK_PAGE_SIZE => {
+                    tracing::info!(run = run.id, %error, "FAPI refused pages of {size}; using {FALLBACK_PAGE_SIZE}");
+                    return use_page_size(ctx, window, connection, FALLBACK_PAGE_SIZE).await;
+                }
+                other => other.map_err(fapi_error)?,
+            };
+            let fetched = run.cursor + documents.len() as i64;
+            let done = end || run.total.is_some_and(|total| fetched >= total);
             if !done {
-                let (fapi, next) = (fapi.clone(), query(run, fetched));
-                *prefetch = Some(Prefetch {
-                    offset: fetched,
-                    page: tokio::spawn(async move { fetch_page(&fapi, next).await }),
-                });
+                // The following pages are fetched while this batch is ingested and sent.
+                window.fill(&fapi, run, fetched, size);
             }
-            ingest_page(ctx, run, connection, page, done).await?;
+            ingest_page(ctx, run, connection, documents, done).await?;
+            if let Some(cap) = observed_cap.filter(|_| !done) {
+                tracing::info!(
+                    run = run.id,
+                    "FAPI answered pages of {cap} when asked for {size}"
+                );
+                use_page_size(ctx, window, connection, cap).await?;
+            }
             // Full batches go out as they fill up (the rest when fetching is done). This is
             // deliberately not overlapped with ingesting: while a batch is on its way, the
             // run holds no write lock, and notifications arriving meanwhile get their turn
@@ -419,9 +485,81 @@ async fn step(
     }
 }
 
+/// Documents of consecutive pages, ready to be ingested together.
+struct Fetched {
+    documents: Vec<ParsedDocument>,
+    /// FAPI has no more: a page came back empty.
+    end: bool,
+    /// A page held fewer documents than asked for (but some): FAPI caps pages at this size
+    /// without saying so, or this is the last page.
+    observed_cap: Option<u32>,
+}
+
+/// Waits for the first page of the window, then takes the pages after it that have already
+/// arrived, in order, up to [`INGEST_BATCH`] documents; stops at a short page.
+async fn take_pages(window: &mut PageWindow) -> Result<Fetched, FapiError> {
+    let mut fetched = Fetched {
+        documents: Vec::new(),
+        end: false,
+        observed_cap: None,
+    };
+    while let Some(front) = window.pages.front_mut() {
+        let ready = fetched.documents.is_empty() || front.page.is_finished();
+        if !ready || fetched.documents.len() >= INGEST_BATCH {
+            break;
+        }
+        let limit = front.limit;
+        let page = match (&mut front.page).await {
+            Ok(page) => page,
+            Err(join) => Err(FapiError::Unreachable(format!(
+                "fetching a page failed: {join}"
+            ))),
+        };
+        window.pages.pop_front();
+        let page = match page {
+            Ok(page) => page,
+            // What was taken is ingested; this page is asked for again at the next step.
+            Err(_) if !fetched.documents.is_empty() => {
+                window.pages.clear();
+                break;
+            }
+            Err(error) => {
+                window.pages.clear();
+                return Err(error);
+            }
+        };
+        let short = page.len() < limit as usize;
+        fetched.end = page.is_empty();
+        if short && !page.is_empty() {
+            fetched.observed_cap = u32::try_from(page.len()).ok();
+        }
+        fetched.documents.extend(page);
+        if short {
+            // Pages fetched after a short one may have asked for the wrong offsets.
+            window.pages.clear();
+            break;
+        }
+    }
+    Ok(fetched)
+}
+
+/// Switches the run (and the connection, for later runs) to pages of `size`; the pages in
+/// flight, asked for with the old size, are dropped.
+async fn use_page_size(
+    ctx: &Context,
+    window: &mut PageWindow,
+    connection: &ConnectionRecord,
+    size: u32,
+) -> Result<Step, StepError> {
+    window.pages.clear();
+    window.size = Some(size);
+    connections::remember_fapi_page_size(&ctx.db, connection.id, size).await?;
+    Ok(Step::Continue)
+}
+
 /// A page of documents, read from JSON (on whichever task fetched it).
 async fn fetch_page(
-    fapi: &crate::fapi::FapiClient,
+    fapi: &FapiClient,
     query: InvoiceQuery,
 ) -> Result<Vec<ParsedDocument>, FapiError> {
     let page = fapi.list_invoices_json(&query).await?;

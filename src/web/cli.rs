@@ -50,6 +50,9 @@ enum Command {
         /// FAPI: seed of the generated data (the same seed gives the same data).
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// FAPI: the largest page (`limit`) a list request may ask for; more is refused.
+        #[arg(long, default_value_t = crate::simulators::fapi::DEFAULT_MAX_PAGE_SIZE)]
+        max_page_size: usize,
     },
 }
 
@@ -98,7 +101,8 @@ pub async fn run() -> ExitCode {
             listen,
             orders,
             seed,
-        } => simulate(api, listen, orders, seed).await,
+            max_page_size,
+        } => simulate(api, listen, orders, seed, max_page_size).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -131,21 +135,21 @@ async fn simulate(
     listen: std::net::SocketAddr,
     orders: usize,
     seed: u64,
+    max_page_size: usize,
 ) -> anyhow::Result<()> {
     use crate::simulators::{RunningSimulator, fapi, smartemailing};
     let (router, description) = match api {
         SimulatedApi::Fapi => {
             let simulator = fapi::FapiSimulator::with_default_account(seed);
             let now = chrono::Utc::now();
-            simulator.store.lock().expect("fresh store").generate(
-                orders,
-                now - chrono::Duration::days(365),
-                now,
-            );
+            let mut store = simulator.store.lock().expect("fresh store");
+            store.max_page_size = max_page_size.max(1);
+            store.generate(orders, now - chrono::Duration::days(365), now);
+            drop(store);
             (
                 simulator.router(),
                 format!(
-                    "FAPI simulator ({orders} orders)\n  login:   {}\n  API key: {}",
+                    "FAPI simulator ({orders} orders, pages of at most {max_page_size})\n  login:   {}\n  API key: {}",
                     fapi::DEFAULT_LOGIN,
                     fapi::DEFAULT_API_KEY
                 ),

@@ -116,6 +116,8 @@ async fn fapi_credentials_are_checked_and_errors_keep_fapis_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fapi_invoices_page_and_count() {
     let (sim, _running, client) = fapi().await;
+    // An account that allows pages of 1000 (the last request below asks for one).
+    sim.store.lock().unwrap().max_page_size = 1000;
     let total = sim.store.lock().unwrap().invoices.len() as u64;
     assert_eq!(
         client

@@ -484,3 +484,83 @@ async fn smartemailing_faults_during_a_sync_end_as_retried_orders_not_a_dead_run
     assert_eq!(store.orders.len(), expected.len());
     assert!(store.orders.values().all(|o| o.received == 1));
 }
+
+/// The `limit` of every list request FAPI received, in order.
+fn page_sizes_asked(app: &TestApp) -> Vec<String> {
+    app.fapi
+        .behaviour
+        .requests_to("GET", "/invoices")
+        .iter()
+        .filter_map(|r| {
+            let query = r.uri.split_once('?')?.1;
+            url::form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == "limit")
+                .map(|(_, v)| v.into_owned())
+        })
+        .collect()
+}
+
+/// FAPI's largest page is not documented (one source says 100). A FAPI that refuses pages of
+/// 500 ("Limit must be at most 100.") gets pages of 100 from then on, remembered for the
+/// connection; one that refuses even those ends the run as failed with FAPI's message instead
+/// of keeping it "running" and asking again for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fapi_that_caps_the_page_size_gets_smaller_pages_and_a_refusal_ends_the_run() {
+    let app = spawn_app().await;
+    past_orders(&app, 600);
+    app.fapi.store.lock().unwrap().max_page_size = 100;
+    let (admin, connection, _) = app.forwarding_connection().await;
+
+    let run: i64 = start(&app, &admin, connection).await.json().await.unwrap();
+    eventually("the run completes with pages of 100", || async {
+        run_status(&app, run).await == "completed"
+    })
+    .await;
+    let expected = expected_statuses(&app);
+    assert_eq!(
+        app.smartemailing.store.lock().unwrap().orders.len(),
+        expected.len(),
+        "each FAPI order exactly once"
+    );
+    let asked = page_sizes_asked(&app);
+    let refused = asked.iter().take_while(|limit| *limit == "500").count();
+    assert!(refused >= 1, "it asked for 500 first: {asked:?}");
+    assert!(
+        asked[refused..].iter().all(|limit| limit == "100"),
+        "then only for 100: {asked:?}"
+    );
+    let remembered: Option<i64> =
+        sqlx::query_scalar("SELECT fapi_page_size FROM connections WHERE id = ?")
+            .bind(connection)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(remembered, Some(100));
+
+    // The next run asks for 100 straight away.
+    let before = asked.len();
+    let second: i64 = start(&app, &admin, connection).await.json().await.unwrap();
+    eventually("the second run completes", || async {
+        run_status(&app, second).await == "completed"
+    })
+    .await;
+    let asked = page_sizes_asked(&app);
+    assert!(
+        asked[before..].iter().all(|limit| limit == "100"),
+        "{asked:?}"
+    );
+
+    // A FAPI that refuses even pages of 100: the run fails and says why.
+    app.fapi.store.lock().unwrap().max_page_size = 50;
+    let third: i64 = start(&app, &admin, connection).await.json().await.unwrap();
+    eventually("the third run fails", || async {
+        run_status(&app, third).await == "failed"
+    })
+    .await;
+    let reason: String = sqlx::query_scalar("SELECT status_reason FROM sync_runs WHERE id = ?")
+        .bind(third)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(reason.contains("Limit must be at most 50."), "{reason}");
+}
