@@ -36,7 +36,13 @@ pub async fn build_app(
     ];
     vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let config =
-        Config::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        // The last value of a name wins, so `extra` overrides the defaults above.
+        Config::from_lookup(|name| {
+            vars.iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
             .expect("benchmark configuration is valid");
     Application::build(config).await.expect("the app builds")
 }

@@ -13,46 +13,74 @@ use crate::sync::store::{self, Attempt, Payload, PushJob};
 /// How long a claimed batch stays claimed before another worker may take it.
 const LOCK_FOR: chrono::Duration = chrono::Duration::minutes(10);
 
-/// Pushes one batch for each connection with due orders; false when none was due.
-/// Pushes the orders that are due, per connection; how many it sent.
+/// Pushes one batch for each connection with due orders; how many orders it sent.
+///
+/// SmartEmailing is paced per account: the step first waits until the batch's two requests
+/// (contacts, then orders) may go, and only then claims the batch, so that under a stream of
+/// notifications the batch carries every order that became due meanwhile (up to 500) instead
+/// of one request pair per handful of orders.
 pub async fn push_due_orders(ctx: &Context) -> anyhow::Result<usize> {
-    let now = ctx.clock.now();
     let mut pushed = 0;
-    for connection_id in store::connections_with_due_orders(&ctx.db, now).await? {
-        let jobs = store::claim_push_batch(
-            &ctx.db,
-            connection_id,
-            now,
-            LOCK_FOR,
-            ctx.settings.sync.batch_size.min(500) as i64,
-        )
-        .await?;
+    for connection_id in store::connections_with_due_orders(&ctx.db, ctx.now()).await? {
+        let connection = connections::find(&ctx.db, connection_id).await.ok();
+        let client = match &connection {
+            Some(connection) => {
+                let client = connection
+                    .smartemailing_client(ctx)
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                client.reserve(2).await;
+                Some(client)
+            }
+            None => None,
+        };
+        let jobs = claim_batch(ctx, connection_id).await?;
         if jobs.is_empty() {
             continue;
         }
         pushed += jobs.len();
-        match connections::find(&ctx.db, connection_id).await {
-            Ok(connection) => {
-                push_batch(ctx, &connection, jobs).await?;
+        match connection.as_ref().zip(client.as_ref()) {
+            Some((connection, client)) => {
+                deliver(ctx, connection, client, jobs).await?;
             }
-            Err(_) => fail_all(ctx, &jobs, None, "the connection was deleted").await?,
+            None => fail_all(ctx, &jobs, None, "the connection was deleted").await?,
         }
     }
     Ok(pushed)
 }
 
+async fn claim_batch(ctx: &Context, connection_id: i64) -> Result<Vec<PushJob>, sqlx::Error> {
+    store::claim_push_batch(
+        &ctx.db,
+        connection_id,
+        ctx.now(),
+        LOCK_FOR,
+        ctx.settings.sync.batch_size.min(500) as i64,
+    )
+    .await
+}
+
 /// Sends a batch: contacts first, then orders. A batch SmartEmailing rejects is split into
 /// single orders so one bad order does not hold back the others. Returns SmartEmailing's
 /// message when it refused the credentials (the historical sync stops on that).
-pub fn push_batch<'a>(
+pub async fn push_batch(
+    ctx: &Context,
+    connection: &ConnectionRecord,
+    jobs: Vec<PushJob>,
+) -> anyhow::Result<Option<String>> {
+    let client = connection
+        .smartemailing_client(ctx)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    deliver(ctx, connection, &client, jobs).await
+}
+
+/// [`push_batch`] with a client at hand (the one that waited for the pace).
+fn deliver<'a>(
     ctx: &'a Context,
     connection: &'a ConnectionRecord,
+    client: &'a SmartEmailingClient,
     jobs: Vec<PushJob>,
 ) -> Pin<Box<dyn Future<Output = anyhow::Result<Option<String>>> + Send + 'a>> {
     Box::pin(async move {
-        let client = connection
-            .smartemailing_client(ctx)
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let mut payloads = Vec::with_capacity(jobs.len());
         let mut sendable = Vec::with_capacity(jobs.len());
         for job in jobs {
@@ -75,7 +103,7 @@ pub fn push_batch<'a>(
         if sendable.is_empty() {
             return Ok(None);
         }
-        match send(&client, &payloads).await {
+        match send(client, &payloads).await {
             Ok(contact_ids) => {
                 let now = ctx.clock.now();
                 let mut tx = ctx.db.begin().await?;
@@ -95,7 +123,7 @@ pub fn push_batch<'a>(
             Err(SeError::Rejected { .. }) if sendable.len() > 1 => {
                 let mut refused = None;
                 for job in sendable {
-                    refused = refused.or(push_batch(ctx, connection, vec![job]).await?);
+                    refused = refused.or(deliver(ctx, connection, client, vec![job]).await?);
                 }
                 return Ok(refused);
             }

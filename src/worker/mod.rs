@@ -43,6 +43,12 @@ pub fn spawn(ctx: Context, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()
     handles
 }
 
+/// After a push wakes the contact loop, it waits until pushes have paused this long (at most
+/// [`CONTACT_CHECK_MAX_WAIT`]), so a burst's buyers are checked together: one refresh instead
+/// of a look-up per buyer (see `contacts::jobs::check_due`).
+const CONTACT_CHECK_SETTLE: Duration = Duration::from_secs(1);
+const CONTACT_CHECK_MAX_WAIT: Duration = Duration::from_secs(30);
+
 /// Contact jobs (refresh, bulk actions), then the check of contacts whose orders were synced.
 async fn contacts_loop(ctx: Context, mut shutdown: watch::Receiver<bool>) {
     loop {
@@ -66,9 +72,23 @@ async fn contacts_loop(ctx: Context, mut shutdown: watch::Receiver<bool>) {
             continue;
         }
         tokio::select! {
-            () = ctx.work.contacts.notified() => {}
+            () = ctx.work.contacts.notified() => settle(&ctx.work.contacts, &mut shutdown).await,
             () = tokio::time::sleep(POLL * 5) => {}
             _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// Waits until `signal` has been quiet for [`CONTACT_CHECK_SETTLE`], at most
+/// [`CONTACT_CHECK_MAX_WAIT`] in all, or until the stop.
+async fn settle(signal: &tokio::sync::Notify, shutdown: &mut watch::Receiver<bool>) {
+    let deadline = tokio::time::Instant::now() + CONTACT_CHECK_MAX_WAIT;
+    loop {
+        tokio::select! {
+            () = signal.notified() => {}
+            () = tokio::time::sleep(CONTACT_CHECK_SETTLE) => return,
+            () = tokio::time::sleep_until(deadline) => return,
+            _ = shutdown.changed() => return,
         }
     }
 }

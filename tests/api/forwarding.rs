@@ -526,3 +526,57 @@ async fn a_slow_invoice_holds_back_no_other_notification_of_its_batch() {
     })
     .await;
 }
+
+/// A burst of orders while SmartEmailing is paced at its default 5 requests a second: the
+/// batches grow while the pace holds them back (instead of a request pair per handful of
+/// orders), and the burst's buyers are checked with one refresh instead of a look-up each
+/// (before, 300 look-ups at 5 a second took a minute).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_under_the_default_pace_goes_out_in_few_requests() {
+    let app =
+        crate::helpers::spawn_app_configured(&[("SMARTEMAILING_REQUESTS_PER_SECOND", "5")]).await;
+    let (_admin, _connection, webhook) = app.forwarding_connection().await;
+    let invoices: Vec<i64> = (0..300).map(|_| app.new_fapi_order(None)).collect();
+    let sends = invoices.chunks(38).map(|chunk| {
+        let (fapi, webhook, chunk) = (app.fapi.clone(), webhook.clone(), chunk.to_vec());
+        tokio::spawn(async move {
+            for invoice in chunk {
+                assert_eq!(fapi.notify(&webhook, invoice).await.unwrap().status(), 200);
+            }
+        })
+    });
+    for send in sends.collect::<Vec<_>>() {
+        send.await.unwrap();
+    }
+    eventually(
+        "every order is in SmartEmailing and every buyer checked",
+        || async {
+            let unchecked: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM contacts WHERE check_due = 1")
+                    .fetch_one(&app.db)
+                    .await
+                    .unwrap();
+            app.smartemailing.store.lock().unwrap().orders.len() == 300 && unchecked == 0
+        },
+    )
+    .await;
+    let requests = app.smartemailing.behaviour.requests();
+    let count = |method: &str, path: &str| {
+        requests
+            .iter()
+            .filter(|r| r.method == method && r.uri.split('?').next() == Some(path))
+            .count()
+    };
+    let look_ups = requests
+        .iter()
+        .filter(|r| r.uri.contains("emailaddress="))
+        .count();
+    let imports = count("POST", "/api/v3/import-orders");
+    assert!(imports <= 5, "300 orders in {imports} imports");
+    assert_eq!(
+        count("POST", "/api/v3/import"),
+        imports,
+        "one contact import per batch"
+    );
+    assert_eq!(look_ups, 0, "the buyers are checked with one refresh");
+}

@@ -65,6 +65,19 @@ pub async fn spawn_app_in(data_dir: Arc<TempDir>, clock: ManualClock, port: u16)
     .await
 }
 
+/// Like [`spawn_app`], with some configuration variables set otherwise (`(name, value)`).
+pub async fn spawn_app_configured(vars: &[(&str, &str)]) -> TestApp {
+    spawn_app_full(
+        Arc::new(tempfile::tempdir().unwrap()),
+        ManualClock::new(start_time()),
+        0,
+        FapiSimulator::with_default_account(11),
+        SmartEmailingSimulator::with_default_account(),
+        vars,
+    )
+    .await
+}
+
 /// Like [`spawn_app_in`], against (new servers for) the given simulators: a restarted app
 /// finds the accounts, and the request logs, as the previous one left them.
 pub async fn spawn_app_with(
@@ -73,6 +86,17 @@ pub async fn spawn_app_with(
     port: u16,
     fapi: FapiSimulator,
     smartemailing: SmartEmailingSimulator,
+) -> TestApp {
+    spawn_app_full(data_dir, clock, port, fapi, smartemailing, &[]).await
+}
+
+async fn spawn_app_full(
+    data_dir: Arc<TempDir>,
+    clock: ManualClock,
+    port: u16,
+    fapi: FapiSimulator,
+    smartemailing: SmartEmailingSimulator,
+    overrides: &[(&str, &str)],
 ) -> TestApp {
     // `RUST_LOG=fapi_bridge=debug cargo test …` shows the app's log for a failing test.
     let _ = tracing_subscriber::fmt()
@@ -102,9 +126,15 @@ pub async fn spawn_app_with(
         ("SYNC_MAX_ATTEMPTS", "3".to_string()),
     ];
     let config = Config::from_lookup(|name| {
-        vars.iter()
+        overrides
+            .iter()
             .find(|(key, _)| *key == name)
-            .map(|(_, value)| value.clone())
+            .map(|(_, value)| value.to_string())
+            .or_else(|| {
+                vars.iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| value.clone())
+            })
     })
     .expect("test configuration is valid");
     let app = Application::build_with_clock(config, Arc::new(clock.clone()))

@@ -222,7 +222,7 @@ fn OrderTableRow(row: OrderRow) -> impl IntoView {
                 <a href=format!("/orders/{}", row.id)>{numbers}</a>
             </td>
             <td>{row.connection.clone()}</td>
-            <td>{row.customer_email.clone().unwrap_or_default()}</td>
+            <td class="long">{row.customer_email.clone().unwrap_or_default()}</td>
             <td>{row.total.clone().map(|t| format!("{t} {}", row.currency.clone().unwrap_or_default())).unwrap_or_default()}</td>
             <td>{move || i18n.t().fapi_state(fapi_state)}</td>
             <td>{se_status.unwrap_or_else(|| "—".into())}</td>

@@ -29,86 +29,110 @@ pub(super) async fn lookup(
     Ok(page.contacts.into_iter().next())
 }
 
-/// From this many contacts due at once (a back-fill), one pass through all of SmartEmailing's
-/// contacts (500 a page) is cheaper than a look-up each.
-const REFRESH_FROM: i64 = 500;
-
 /// Looks up contacts whose orders were just synced. False when none was due.
 ///
 /// Connections with a historical sync in progress wait until it ends (their buyers keep
-/// arriving); a connection with many contacts due gets one refresh instead of look-ups.
+/// arriving). For each connection it picks the cheaper way: a look-up per contact due, or one
+/// refresh that pages through all of the account's contacts (500 a page) when that takes fewer
+/// requests — after a burst of orders or a back-fill. The account's size costs one request to
+/// learn.
 pub async fn check_due(ctx: &Context) -> anyhow::Result<bool> {
     // Active historical runs are read from their partial index (its predicate written out); the
     // refresh's kind and statuses are bound, in this order.
-    let waiting = format!(
-        "connection_id NOT IN (
+    let due_by_connection: Vec<(i64, i64)> = sqlx::query_as(&format!(
+        "SELECT connection_id, COUNT(*) FROM contacts WHERE check_due = 1 AND connection_id NOT IN (
             SELECT connection_id FROM sync_runs WHERE {ACTIVE_HISTORICAL_RUN}
-            UNION SELECT connection_id FROM contact_jobs WHERE kind = ? AND status IN (?, ?))"
-    );
-    let many: Vec<i64> = sqlx::query_scalar(&format!(
-        "SELECT connection_id FROM contacts WHERE check_due = 1 AND {waiting}
-         GROUP BY connection_id HAVING COUNT(*) >= ?"
+            UNION SELECT connection_id FROM contact_jobs WHERE kind = ? AND status IN (?, ?))
+         GROUP BY connection_id ORDER BY connection_id"
     ))
     .bind(ContactJobKind::Refresh)
     .bind(ContactJobStatus::Queued)
     .bind(ContactJobStatus::Running)
-    .bind(REFRESH_FROM)
     .fetch_all(&ctx.db)
     .await?;
-    for connection in many {
-        start_refresh(ctx, &Actor::system("contact check"), connection).await?;
-    }
-    let due: Vec<(i64, i64, String)> = sqlx::query_as(&format!(
-        "SELECT id, connection_id, email FROM contacts WHERE check_due = 1 AND {waiting}
-         ORDER BY connection_id, id LIMIT ?"
-    ))
-    .bind(ContactJobKind::Refresh)
-    .bind(ContactJobStatus::Queued)
-    .bind(ContactJobStatus::Running)
-    .bind(CHECKS_PER_ROUND)
-    .fetch_all(&ctx.db)
-    .await?;
-    if due.is_empty() {
-        return Ok(false);
-    }
-    let mut client: Option<(i64, SmartEmailingClient)> = None;
-    for (contact_id, connection_id, email) in due {
+    let mut worked = false;
+    for (connection_id, due) in due_by_connection {
         if stopping(ctx) {
             break;
         }
-        if client.as_ref().is_none_or(|(id, _)| *id != connection_id) {
-            let found = connections::find(&ctx.db, connection_id)
-                .await
-                .and_then(|c| c.smartemailing_client(ctx));
-            match found {
-                Ok(c) => client = Some((connection_id, c)),
-                Err(_) => {
-                    // The connection is gone: nothing to check against.
-                    sqlx::query("UPDATE contacts SET check_due = 0 WHERE id = ?")
-                        .bind(contact_id)
-                        .execute(&ctx.db)
-                        .await?;
-                    continue;
-                }
+        let client = connections::find(&ctx.db, connection_id)
+            .await
+            .and_then(|c| c.smartemailing_client(ctx));
+        let Ok(client) = client else {
+            // The connection is gone: nothing to check against.
+            sqlx::query(
+                "UPDATE contacts SET check_due = 0 WHERE connection_id = ? AND check_due = 1",
+            )
+            .bind(connection_id)
+            .execute(&ctx.db)
+            .await?;
+            continue;
+        };
+        let outcome = match refresh_is_cheaper(&client, due).await {
+            Ok(true) => {
+                start_refresh(ctx, &Actor::system("contact check"), connection_id).await?;
+                Ok(())
             }
-        }
-        let (_, se) = client.as_ref().expect("set above");
-        let now = ctx.clock.now();
-        match lookup(se, &email).await {
-            Ok(Some(contact)) => {
-                let mut conn = ctx.db.acquire().await?;
-                contacts::apply_lookup(&mut conn, connection_id, &contact, now).await?;
-            }
-            Ok(None) => {
-                let mut conn = ctx.db.acquire().await?;
-                contacts::mark_missing(&mut conn, contact_id, now).await?;
-            }
+            Ok(false) => look_up_due(ctx, &client, connection_id).await?,
+            Err(error) => Err(error),
+        };
+        match outcome {
+            Ok(()) => worked = true,
             // Checked again in the next round (the client already retried).
-            Err(error) => {
-                tracing::warn!(%error, "could not check contacts in SmartEmailing");
-                return Ok(false);
-            }
+            Err(error) => tracing::warn!(%error, "could not check contacts in SmartEmailing"),
         }
     }
-    Ok(true)
+    Ok(worked)
+}
+
+/// Whether one refresh of the account takes fewer requests than a look-up per due contact.
+async fn refresh_is_cheaper(client: &SmartEmailingClient, due: i64) -> Result<bool, SeError> {
+    if due <= 2 {
+        return Ok(false);
+    }
+    let account = client
+        .contacts(&ContactQuery {
+            limit: 1,
+            offset: 0,
+            emailaddress: None,
+            blacklisted: None,
+        })
+        .await?;
+    // Full pages of 500, then the short (or empty) last one.
+    let refresh = account.total_count / 500 + 1;
+    Ok(refresh < due as u64)
+}
+
+/// Looks up up to [`CHECKS_PER_ROUND`] due contacts of a connection, one request each. The
+/// inner error is SmartEmailing's (the rest waits for the next round).
+async fn look_up_due(
+    ctx: &Context,
+    client: &SmartEmailingClient,
+    connection_id: i64,
+) -> Result<Result<(), SeError>, sqlx::Error> {
+    let due: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, email FROM contacts WHERE check_due = 1 AND connection_id = ? ORDER BY id LIMIT ?",
+    )
+    .bind(connection_id)
+    .bind(CHECKS_PER_ROUND)
+    .fetch_all(&ctx.db)
+    .await?;
+    for (contact_id, email) in due {
+        if stopping(ctx) {
+            break;
+        }
+        let now = ctx.clock.now();
+        let found = match lookup(client, &email).await {
+            Ok(found) => found,
+            Err(error) => return Ok(Err(error)),
+        };
+        let mut conn = ctx.db.acquire().await?;
+        match found {
+            Some(contact) => {
+                contacts::apply_lookup(&mut conn, connection_id, &contact, now).await?;
+            }
+            None => contacts::mark_missing(&mut conn, contact_id, now).await?,
+        }
+    }
+    Ok(Ok(()))
 }
