@@ -13,9 +13,10 @@ const FAPI = `http://127.0.0.1:${FAPI_SIMULATOR_PORT}`;
 
 test('an operator starts a historical sync after the warning, pauses, resumes and sees it finish', async ({ page }) => {
   test.setTimeout(120_000);
-  // Slow FAPI answers, so the run is visibly in progress for several seconds.
+  // Slow FAPI answers, so the run is visibly in progress for several seconds (it fetches
+  // eight pages at once, after FAPI has refused pages of 500).
   const api = await request.newContext();
-  await api.put(`${FAPI}/_simulator/faults`, { data: { latency_ms: 700 } });
+  await api.put(`${FAPI}/_simulator/faults`, { data: { latency_ms: 2500 } });
 
   await signIn(page, OPERATOR.email, OPERATOR.password);
   await goto(page, '/connections');
