@@ -65,3 +65,12 @@ pub fn taken_if_unique<T>(
         }
     })
 }
+
+/// The text of a panic's payload (for the log and for the item that caused it).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}

@@ -18,6 +18,10 @@ pub struct WorkSignals {
     pub stopping: watch::Sender<bool>,
     /// Historical runs this process is executing (a run never executes twice at once).
     pub active_runs: Mutex<HashSet<i64>>,
+    /// Panics of each historical run in this process (the third ends the run).
+    pub run_panics: Mutex<std::collections::HashMap<i64, u32>>,
+    /// Loop restarts after panics (see `worker`), reported by `/readyz`.
+    pub health: WorkerHealth,
 }
 
 impl Default for WorkSignals {
@@ -29,6 +33,8 @@ impl Default for WorkSignals {
             contacts: Notify::new(),
             stopping: watch::channel(false).0,
             active_runs: Default::default(),
+            health: Default::default(),
+            run_panics: Default::default(),
         }
     }
 }
@@ -46,5 +52,42 @@ impl Generation {
 
     pub fn bump(&self) {
         self.0.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// How often each background loop had to be restarted after a panic, so that `/readyz` can
+/// report a loop that keeps dying.
+#[derive(Debug, Default)]
+pub struct WorkerHealth(Mutex<std::collections::HashMap<&'static str, Vec<std::time::Instant>>>);
+
+/// A loop restarted this many times within [`WorkerHealth::WINDOW`] is failing.
+const FAILING_AFTER: usize = 3;
+
+impl WorkerHealth {
+    pub const WINDOW: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+    pub fn record_restart(&self, worker: &'static str) {
+        let mut restarts = self.0.lock().expect("worker health lock");
+        let times = restarts.entry(worker).or_default();
+        times.push(std::time::Instant::now());
+        times.retain(|at| at.elapsed() < Self::WINDOW);
+    }
+
+    /// The loops that restarted at least three times in the last ten minutes.
+    pub fn failing(&self) -> Vec<&'static str> {
+        let restarts = self.0.lock().expect("worker health lock");
+        let mut failing: Vec<_> = restarts
+            .iter()
+            .filter(|(_, times)| {
+                times
+                    .iter()
+                    .filter(|at| at.elapsed() < Self::WINDOW)
+                    .count()
+                    >= FAILING_AFTER
+            })
+            .map(|(worker, _)| *worker)
+            .collect();
+        failing.sort_unstable();
+        failing
     }
 }

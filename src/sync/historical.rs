@@ -8,10 +8,12 @@
 //! checkpoint. New notifications keep flowing meanwhile; both paths key orders by FAPI order, so
 //! they never duplicate one.
 
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Prague;
+use futures_util::FutureExt;
 use serde_json::json;
 use sqlx::FromRow;
 
@@ -22,7 +24,7 @@ use crate::fapi::{FapiClient, FapiError, InvoiceQuery};
 use crate::model::{RunKind, RunPhase, RunRequest, RunStatus, SyncStatus};
 use crate::platform::Context;
 use crate::platform::db::partial_index::ACTIVE_HISTORICAL_RUN;
-use crate::platform::error::is_unique_violation;
+use crate::platform::error::{is_unique_violation, panic_message};
 use crate::sync::ingest::{self, Ingested, ParsedDocument};
 use crate::sync::mapping::Source;
 use crate::sync::{push, store};
@@ -222,22 +224,43 @@ pub async fn dispatch(
         {
             let ctx = ctx.clone();
             tasks.spawn(async move {
-                if let Err(error) = execute(&ctx, run_id).await {
-                    tracing::error!(
-                        run = run_id,
-                        error = format!("{error:#}"),
-                        "historical sync step failed"
-                    );
-                }
+                let outcome = AssertUnwindSafe(execute(&ctx, run_id)).catch_unwind().await;
                 ctx.work
                     .active_runs
                     .lock()
                     .expect("active runs lock")
                     .remove(&run_id);
+                match outcome {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => tracing::error!(
+                        run = run_id,
+                        error = format!("{error:#}"),
+                        "historical sync step failed"
+                    ),
+                    Err(panic) => after_panic(&ctx, run_id, &panic_message(panic.as_ref())).await,
+                }
             });
         }
     }
     Ok(())
+}
+
+/// A run whose step panicked (a defect) is dispatched again at the next poll; the third panic
+/// in this process ends it as failed with the defect's message.
+async fn after_panic(ctx: &Context, run_id: i64, message: &str) {
+    tracing::error!(run = run_id, %message, "a historical sync panicked");
+    let panics = {
+        let mut panics = ctx.work.run_panics.lock().expect("run panics lock");
+        let count = panics.entry(run_id).or_default();
+        *count += 1;
+        *count
+    };
+    if panics >= 3 {
+        let reason = format!("internal error: {message}");
+        if let Err(error) = finish(ctx, run_id, RunStatus::Failed, Some(&reason)).await {
+            tracing::error!(run = run_id, %error, "could not mark the run failed");
+        }
+    }
 }
 
 /// A FAPI page being fetched; aborted when dropped unused.

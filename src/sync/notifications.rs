@@ -1,15 +1,18 @@
 //! The notification step: claim due notifications, fetch their invoices from FAPI, verify the
 //! `security` hash, and ingest the invoices, recording every notification's outcome.
 
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 
 use crate::connections::{self, ConnectionRecord};
-use crate::fapi::security;
+use crate::error::AppError;
+use crate::fapi::{FapiClient, security};
 use crate::model::NotificationStatus;
 use crate::platform::Context;
+use crate::platform::error::panic_message;
 use crate::sync::ingest::{self, Ingested, ParsedDocument};
 use crate::sync::mapping::Source;
 use crate::sync::store;
@@ -22,6 +25,30 @@ const NOTIFICATION_BATCH: i64 = 32;
 const CONCURRENT_FETCHES: usize = 4;
 /// How long fetched invoices wait for the rest of their batch before they are committed.
 const FETCH_LINGER: Duration = Duration::from_millis(200);
+/// A claimed notification without an outcome after this long is due again (its worker failed
+/// between the claim and the commit). Fetching takes at most a few timeouts.
+const LEASE: chrono::Duration = chrono::Duration::minutes(5);
+
+/// A notification's connection, as far as this batch can tell.
+enum Found {
+    Ready(Box<(ConnectionRecord, FapiClient)>),
+    /// Deleted: the notification fails for good.
+    Deleted,
+    /// Cannot be used now (a database error, an API key that does not decrypt): its
+    /// notifications are tried again later, like a FAPI outage.
+    Unavailable(String),
+}
+
+async fn find_connection(ctx: &Context, id: i64) -> Found {
+    match connections::find(&ctx.db, id).await {
+        Ok(connection) => match connection.fapi_client(ctx) {
+            Ok(client) => Found::Ready(Box::new((connection, client))),
+            Err(_) => Found::Unavailable("the connection's FAPI key cannot be read".into()),
+        },
+        Err(AppError::NotFound) => Found::Deleted,
+        Err(_) => Found::Unavailable("the connection could not be read from the database".into()),
+    }
+}
 
 /// What a claimed notification needs after its FAPI fetch.
 enum Prepared<'a> {
@@ -35,7 +62,8 @@ enum Prepared<'a> {
 
 /// Processes a batch of due notifications; false when none was due.
 pub async fn process_next(ctx: &Context) -> anyhow::Result<bool> {
-    let jobs = store::claim_notifications(&ctx.db, ctx.clock.now(), NOTIFICATION_BATCH).await?;
+    let jobs =
+        store::claim_notifications(&ctx.db, ctx.clock.now(), LEASE, NOTIFICATION_BATCH).await?;
     if jobs.is_empty() {
         return Ok(false);
     }
@@ -46,17 +74,12 @@ pub async fn process_next(ctx: &Context) -> anyhow::Result<bool> {
         if let std::collections::hash_map::Entry::Vacant(entry) =
             connections.entry(job.connection_id)
         {
-            let connection = connections::find(&ctx.db, job.connection_id).await.ok();
-            let client = match &connection {
-                Some(c) => Some(c.fapi_client(ctx).map_err(|e| anyhow::anyhow!("{e:?}"))?),
-                None => None,
-            };
-            entry.insert(connection.zip(client));
+            entry.insert(find_connection(ctx, job.connection_id).await);
         }
     }
     let fetches: Vec<_> = jobs
         .iter()
-        .map(|job| prepare(ctx, connections[&job.connection_id].as_ref(), job))
+        .map(|job| prepare(ctx, &connections[&job.connection_id], job))
         .collect();
     // What has been fetched is committed in groups: all at once when FAPI answers quickly, and
     // whatever arrived within FETCH_LINGER when an invoice is slow, so that a slow invoice
@@ -77,31 +100,83 @@ pub async fn process_next(ctx: &Context) -> anyhow::Result<bool> {
     Ok(true)
 }
 
+/// Why committing notifications failed.
+enum CommitError {
+    Database(sqlx::Error),
+    /// Ingesting panicked (a defect): the message.
+    Panic(String),
+}
+
+/// [`commit_notifications`], with a panic caught as an error (its transaction rolls back), so
+/// that one poisonous document cannot take the worker down or keep its batch in flight.
+async fn commit_guarded(
+    ctx: &Context,
+    work: &[(&store::NotificationJob, &Prepared<'_>)],
+) -> Result<(), CommitError> {
+    match AssertUnwindSafe(commit_notifications(ctx, work))
+        .catch_unwind()
+        .await
+    {
+        Ok(result) => result.map_err(CommitError::Database),
+        Err(panic) => Err(CommitError::Panic(panic_message(panic.as_ref()))),
+    }
+}
+
 /// Commits the outcomes of fetched notifications in one transaction or, if that fails, one
 /// by one, so one notification's failure does not hold back the others.
 async fn commit_or_one_by_one(
     ctx: &Context,
     work: &[(&store::NotificationJob, &Prepared<'_>)],
 ) -> anyhow::Result<()> {
-    match commit_notifications(ctx, work).await {
-        Ok(()) => {}
-        Err(error) if work.len() > 1 => {
+    match commit_guarded(ctx, work).await {
+        Ok(()) => return Ok(()),
+        Err(CommitError::Database(error)) if work.len() > 1 => {
             tracing::warn!(%error, "storing a batch of notifications failed; one at a time");
-            for item in work {
-                if let Err(error) = commit_notifications(ctx, std::slice::from_ref(item)).await {
-                    retry_after_database_error(ctx, item.0, &error).await?;
-                }
-            }
         }
-        Err(error) => retry_after_database_error(ctx, work[0].0, &error).await?,
+        Err(CommitError::Panic(message)) if work.len() > 1 => {
+            tracing::error!(%message, "ingesting a batch of notifications panicked; one at a time");
+        }
+        Err(error) => return give_back(ctx, work[0].0, error).await,
+    }
+    for item in work {
+        if let Err(error) = commit_guarded(ctx, std::slice::from_ref(item)).await {
+            give_back(ctx, item.0, error).await?;
+        }
     }
     Ok(())
+}
+
+/// A notification whose outcome could not be committed: after a database error it goes back
+/// to the queue; after a panic it is marked failed with the defect's message (doing it again
+/// would panic again).
+async fn give_back(
+    ctx: &Context,
+    job: &store::NotificationJob,
+    error: CommitError,
+) -> anyhow::Result<()> {
+    match error {
+        CommitError::Database(error) => retry_after_database_error(ctx, job, &error).await,
+        CommitError::Panic(message) => {
+            tracing::error!(notification = job.id, %message, "ingesting a notification panicked");
+            let mut conn = ctx.db.acquire().await?;
+            store::finish_notification(
+                &mut conn,
+                job.id,
+                NotificationStatus::Failed,
+                Some(&format!("internal error while ingesting: {message}")),
+                None,
+                ctx.now(),
+            )
+            .await?;
+            Ok(())
+        }
+    }
 }
 
 /// [`prepare_one`], paired with its notification (fetches finish in any order).
 async fn prepare<'a>(
     ctx: &Context,
-    connection: Option<&'a (ConnectionRecord, crate::fapi::FapiClient)>,
+    connection: &'a Found,
     job: &'a store::NotificationJob,
 ) -> (&'a store::NotificationJob, Prepared<'a>) {
     (job, prepare_one(ctx, connection, job).await)
@@ -110,14 +185,35 @@ async fn prepare<'a>(
 /// Fetches and verifies a notification's invoice (or decides it needs none).
 async fn prepare_one<'a>(
     ctx: &Context,
-    connection: Option<&'a (ConnectionRecord, crate::fapi::FapiClient)>,
+    connection: &'a Found,
     job: &store::NotificationJob,
 ) -> Prepared<'a> {
-    let Some((connection, fapi)) = connection else {
+    let max_attempts = ctx.settings.sync.max_attempts;
+    // Claimed again and again without an outcome (its lease ran out each time): stop.
+    if job.attempts as u32 > max_attempts {
         return Prepared::Finished(
             NotificationStatus::Failed,
-            Some("the connection was deleted".into()),
+            Some(format!("gave up after {} attempts", job.attempts - 1)),
         );
+    }
+    let (connection, fapi) = match connection {
+        Found::Ready(ready) => (&ready.0, &ready.1),
+        Found::Deleted => {
+            return Prepared::Finished(
+                NotificationStatus::Failed,
+                Some("the connection was deleted".into()),
+            );
+        }
+        Found::Unavailable(reason) if (job.attempts as u32) < max_attempts => {
+            let at = ctx
+                .settings
+                .sync
+                .next_attempt(ctx.now(), job.attempts as u32);
+            return Prepared::Retry(at, reason.clone());
+        }
+        Found::Unavailable(reason) => {
+            return Prepared::Finished(NotificationStatus::Failed, Some(reason.clone()));
+        }
     };
     if !connection.forwarding_enabled {
         return Prepared::Finished(NotificationStatus::ForwardingOff, None);

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::connections::{self, ConnectionRecord};
+use crate::error::AppError;
 use crate::model::AttemptOutcome;
 use crate::platform::Context;
 use crate::smartemailing::{ImportSettings, SeError, SmartEmailingClient};
@@ -22,28 +23,36 @@ const LOCK_FOR: chrono::Duration = chrono::Duration::minutes(10);
 pub async fn push_due_orders(ctx: &Context) -> anyhow::Result<usize> {
     let mut pushed = 0;
     for connection_id in store::connections_with_due_orders(&ctx.db, ctx.now()).await? {
-        let connection = connections::find(&ctx.db, connection_id).await.ok();
-        let client = match &connection {
-            Some(connection) => {
-                let client = connection
-                    .smartemailing_client(ctx)
-                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-                client.reserve(2).await;
-                Some(client)
+        // Only a deleted connection fails its orders; a database error is the worker's (the
+        // orders stay due and the step is tried again).
+        let connection = match connections::find(&ctx.db, connection_id).await {
+            Ok(connection) => connection,
+            Err(AppError::NotFound) => {
+                let jobs = claim_batch(ctx, connection_id).await?;
+                pushed += jobs.len();
+                fail_all(ctx, &jobs, None, "the connection was deleted").await?;
+                continue;
             }
-            None => None,
+            Err(error) => anyhow::bail!("could not read connection {connection_id}: {error}"),
         };
+        let client = match connection.smartemailing_client(ctx) {
+            Ok(client) => client,
+            Err(_) => {
+                // Like SmartEmailing refusing the key: the orders wait for a retry.
+                let jobs = claim_batch(ctx, connection_id).await?;
+                pushed += jobs.len();
+                let reason = "the connection's SmartEmailing key cannot be read";
+                retry_or_fail(ctx, &jobs, None, reason).await?;
+                continue;
+            }
+        };
+        client.reserve(2).await;
         let jobs = claim_batch(ctx, connection_id).await?;
         if jobs.is_empty() {
             continue;
         }
         pushed += jobs.len();
-        match connection.as_ref().zip(client.as_ref()) {
-            Some((connection, client)) => {
-                deliver(ctx, connection, client, jobs).await?;
-            }
-            None => fail_all(ctx, &jobs, None, "the connection was deleted").await?,
-        }
+        deliver(ctx, &connection, &client, jobs).await?;
     }
     Ok(pushed)
 }
@@ -127,10 +136,12 @@ fn deliver<'a>(
                 }
                 return Ok(refused);
             }
-            Err(error) if error.is_transient() => retry_or_fail(ctx, &sendable, &error).await?,
+            Err(error) if error.is_transient() => {
+                retry_or_fail(ctx, &sendable, error.status(), &error.to_string()).await?
+            }
             Err(error @ SeError::Unauthorized { .. }) => {
                 // Not the orders' fault: they wait for a retry once the key is fixed.
-                retry_or_fail(ctx, &sendable, &error).await?;
+                retry_or_fail(ctx, &sendable, error.status(), &error.to_string()).await?;
                 return Ok(Some(error.to_string()));
             }
             Err(error) => fail_all(ctx, &sendable, error.status(), &error.to_string()).await?,
@@ -168,9 +179,13 @@ fn full_name(contact: &crate::smartemailing::ContactImport) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
-async fn retry_or_fail(ctx: &Context, jobs: &[PushJob], error: &SeError) -> anyhow::Result<()> {
+async fn retry_or_fail(
+    ctx: &Context,
+    jobs: &[PushJob],
+    http_status: Option<u16>,
+    message: &str,
+) -> anyhow::Result<()> {
     let now = ctx.clock.now();
-    let message = error.to_string();
     let mut tx = ctx.db.begin().await?;
     for job in jobs {
         let exhausted = job.attempts as u32 >= ctx.settings.sync.max_attempts;
@@ -184,8 +199,8 @@ async fn retry_or_fail(ctx: &Context, jobs: &[PushJob], error: &SeError) -> anyh
                 } else {
                     AttemptOutcome::Retry
                 },
-                http_status: error.status(),
-                message: Some(&message),
+                http_status,
+                message: Some(message),
                 payload_hash: &job.payload_hash,
             },
             now,
@@ -194,7 +209,7 @@ async fn retry_or_fail(ctx: &Context, jobs: &[PushJob], error: &SeError) -> anyh
         let reason = if exhausted {
             format!("gave up after {} attempts: {message}", job.attempts)
         } else {
-            message.clone()
+            message.to_string()
         };
         store::mark_retry_or_failed(&mut tx, job.id, next, &reason, now).await?;
     }

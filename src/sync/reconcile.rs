@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::fapi::{FapiError, InvoiceQuery};
 use crate::model::{RunKind, RunStatus};
 use crate::platform::Context;
-use crate::sync::ingest::{self, Ingested};
+use crate::sync::ingest::{self, IngestError, Ingested};
 use crate::sync::mapping::Source;
 use crate::sync::store::{self, RunCounts};
 
@@ -148,7 +148,14 @@ async fn scan(
                     new_order: false, ..
                 }) => counts.updated += 1,
                 Ok(Ingested::Skipped { .. }) => counts.skipped += 1,
-                Ok(Ingested::Failed { .. }) | Err(_) => counts.failed += 1,
+                Ok(Ingested::Failed { .. }) | Err(IngestError::Invalid(_)) => counts.failed += 1,
+                // Not the document's fault: the run fails and keeps its window, so the next
+                // one scans these documents again.
+                Err(IngestError::Database(error)) => {
+                    return Err(FapiError::Decode(format!(
+                        "storing a document failed ({error}); the next reconciliation looks again"
+                    )));
+                }
                 Ok(Ingested::Unchanged { .. }) => {}
             }
         }

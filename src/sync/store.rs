@@ -74,19 +74,24 @@ pub struct NotificationJob {
 }
 
 /// Takes up to `limit` of the oldest due notifications, in the order they came.
+/// Claims up to `limit` due notifications for `lease`: queued ones whose time has come, and
+/// claimed ones whose lease ran out (their worker failed before recording an outcome).
 pub async fn claim_notifications(
     db: &SqlitePool,
     now: DateTime<Utc>,
+    lease: chrono::Duration,
     limit: i64,
 ) -> Result<Vec<NotificationJob>, sqlx::Error> {
     let mut jobs: Vec<NotificationJob> = sqlx::query_as(
-        "UPDATE notifications SET status = ?, attempts = attempts + 1
-         WHERE id IN (SELECT id FROM notifications WHERE status = ? AND next_attempt_at <= ?
+        "UPDATE notifications SET status = ?, attempts = attempts + 1, next_attempt_at = ?
+         WHERE id IN (SELECT id FROM notifications WHERE status IN (?, ?) AND next_attempt_at <= ?
                       ORDER BY next_attempt_at, id LIMIT ?)
          RETURNING id, connection_id, invoice_id, notified_time, security, attempts",
     )
     .bind(NotificationStatus::Processing)
+    .bind(now + lease)
     .bind(NotificationStatus::Queued)
+    .bind(NotificationStatus::Processing)
     .bind(now)
     .bind(limit)
     .fetch_all(db)
@@ -137,13 +142,19 @@ pub async fn retry_notification(
 }
 
 /// At start, nothing is in flight: what a crash interrupted goes back to the queue.
-pub async fn reset_in_flight(db: &SqlitePool) -> Result<(u64, u64), sqlx::Error> {
-    let notifications = sqlx::query("UPDATE notifications SET status = ? WHERE status = ?")
-        .bind(NotificationStatus::Queued)
-        .bind(NotificationStatus::Processing)
-        .execute(db)
-        .await?
-        .rows_affected();
+pub async fn reset_in_flight(
+    db: &SqlitePool,
+    now: DateTime<Utc>,
+) -> Result<(u64, u64), sqlx::Error> {
+    // Due at once: their leases belonged to this process, which is starting or stopping.
+    let notifications =
+        sqlx::query("UPDATE notifications SET status = ?, next_attempt_at = ? WHERE status = ?")
+            .bind(NotificationStatus::Queued)
+            .bind(now)
+            .bind(NotificationStatus::Processing)
+            .execute(db)
+            .await?
+            .rows_affected();
     let orders =
         sqlx::query("UPDATE orders SET locked_until = NULL WHERE locked_until IS NOT NULL")
             .execute(db)

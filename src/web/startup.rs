@@ -118,7 +118,7 @@ impl Application {
         let setup_link =
             setup::issue_link_if_needed(&db, &config.public_base(), clock.now()).await?;
 
-        let (notifications, orders) = store::reset_in_flight(&db).await?;
+        let (notifications, orders) = store::reset_in_flight(&db, clock.now()).await?;
         if notifications + orders > 0 {
             tracing::info!(
                 notifications,
@@ -244,7 +244,9 @@ impl Application {
             );
             // Unclaim what they hold, so the queue is clean at the next start. (Re-sending an
             // order that did reach SmartEmailing only updates it: orders are keyed by code.)
-            if let Err(error) = store::reset_in_flight(&self.state.ctx.db).await {
+            if let Err(error) =
+                store::reset_in_flight(&self.state.ctx.db, self.state.ctx.now()).await
+            {
                 tracing::error!(%error, "could not re-queue work in flight");
             }
         }

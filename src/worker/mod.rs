@@ -6,12 +6,15 @@
 //! and stop; anything interrupted harder (a crash, `kill -9`) is put back in the queue at the
 //! next start.
 
+use std::future::Future;
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::contacts;
+use crate::platform::error::panic_message;
+use crate::platform::signals::WorkSignals;
 use crate::platform::{Context, db};
 use crate::sync::{historical, notifications, push, reconcile};
 
@@ -21,26 +24,101 @@ const POLL: Duration = Duration::from_secs(1);
 /// requests per account, so orders per request is what bounds throughput).
 const LINGER: Duration = Duration::from_millis(150);
 
-/// Starts every worker; they stop when `shutdown` turns true.
+/// Starts every worker, each supervised; they stop when `shutdown` turns true.
 pub fn spawn(ctx: Context, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let (c, s) = (&ctx, &shutdown);
     let mut handles = Vec::new();
     for _ in 0..ctx.settings.sync.notification_workers.max(1) {
-        handles.push(tokio::spawn(run_loop(
-            ctx.clone(),
-            shutdown.clone(),
-            Queue::Notifications,
-        )));
+        handles.push(supervise(c, "notifications", s, |ctx, stop| {
+            run_loop(ctx, stop, Queue::Notifications)
+        }));
     }
-    handles.push(tokio::spawn(run_loop(
-        ctx.clone(),
-        shutdown.clone(),
-        Queue::Orders,
-    )));
-    handles.push(tokio::spawn(historical_loop(ctx.clone(), shutdown.clone())));
-    handles.push(tokio::spawn(contacts_loop(ctx.clone(), shutdown.clone())));
-    handles.push(tokio::spawn(checkpoint_loop(ctx.clone(), shutdown.clone())));
-    handles.push(tokio::spawn(reconcile_loop(ctx, shutdown)));
+    handles.push(supervise(c, "pushes", s, |ctx, stop| {
+        run_loop(ctx, stop, Queue::Orders)
+    }));
+    handles.push(supervise(c, "historical syncs", s, historical_loop));
+    handles.push(supervise(c, "contacts", s, contacts_loop));
+    handles.push(supervise(c, "checkpoints", s, checkpoint_loop));
+    handles.push(supervise(c, "reconciliation", s, reconcile_loop));
     handles
+}
+
+/// Runs a loop and, if it panics, logs it, counts it (`/readyz` reports a loop that keeps
+/// dying) and starts it again after a pause that doubles up to a minute. Aborting the returned
+/// task aborts the loop too.
+fn supervise<F, Fut>(
+    ctx: &Context,
+    name: &'static str,
+    shutdown: &watch::Receiver<bool>,
+    run: F,
+) -> JoinHandle<()>
+where
+    F: Fn(Context, watch::Receiver<bool>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let restarts = Restarts {
+        work: ctx.work.clone(),
+        first_pause: Duration::from_secs(1),
+    };
+    supervise_with(ctx.clone(), restarts, name, shutdown, run)
+}
+
+/// Where restarts are counted, and the pause before the first one.
+struct Restarts {
+    work: std::sync::Arc<WorkSignals>,
+    first_pause: Duration,
+}
+
+/// [`supervise`], for any state the loop takes.
+fn supervise_with<S, F, Fut>(
+    state: S,
+    restarts: Restarts,
+    name: &'static str,
+    shutdown: &watch::Receiver<bool>,
+    run: F,
+) -> JoinHandle<()>
+where
+    S: Clone + Send + 'static,
+    F: Fn(S, watch::Receiver<bool>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let mut shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        let mut pause = restarts.first_pause;
+        loop {
+            let started = tokio::time::Instant::now();
+            let mut task = AbortOnDrop(tokio::spawn(run(state.clone(), shutdown.clone())));
+            let panic = match (&mut task.0).await {
+                Err(error) if error.is_panic() => panic_message(error.into_panic().as_ref()),
+                // It ended (the stop) or was cancelled.
+                _ => return,
+            };
+            restarts.work.health.record_restart(name);
+            tracing::error!(worker = name, %panic, ?pause, "a background loop panicked; restarting it");
+            if started.elapsed() > RESTART_PAUSE_MAX {
+                pause = restarts.first_pause;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+            pause = (pause * 2).min(RESTART_PAUSE_MAX);
+        }
+    })
+}
+
+const RESTART_PAUSE_MAX: Duration = Duration::from_secs(60);
+
+/// A task that is aborted when its handle is dropped (its supervisor was aborted).
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// After a push wakes the contact loop, it waits until pushes have paused this long (at most
@@ -184,5 +262,44 @@ async fn checkpoint_loop(ctx: Context, mut shutdown: watch::Receiver<bool>) {
         if let Err(error) = db::checkpoint(&ctx.db).await {
             tracing::warn!(%error, "WAL checkpoint failed; the next one tries again");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_loop_that_panics_is_restarted_and_reported_once_it_keeps_dying() {
+        let work = Arc::new(WorkSignals::default());
+        let restarts = Restarts {
+            work: work.clone(),
+            first_pause: Duration::from_millis(10),
+        };
+        let (stop, stopped) = watch::channel(false);
+        let runs = Arc::new(AtomicU32::new(0));
+        let supervisor = supervise_with(runs.clone(), restarts, "test loop", &stopped, {
+            |runs: Arc<AtomicU32>, mut stopped: watch::Receiver<bool>| async move {
+                // The first four runs die at once; the fifth runs until the stop.
+                if runs.fetch_add(1, Ordering::SeqCst) < 4 {
+                    panic!("broken input");
+                }
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }
+        });
+        while runs.load(Ordering::SeqCst) < 5 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(work.health.failing(), ["test loop"], "restarted four times");
+        stop.send(true).unwrap();
+        supervisor.await.unwrap();
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            5,
+            "not restarted after a clean end"
+        );
     }
 }

@@ -7,6 +7,7 @@ mod clients;
 mod connections;
 mod contacts;
 mod crash;
+mod faults;
 mod forwarding;
 mod helpers;
 mod historical;
