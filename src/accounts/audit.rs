@@ -175,3 +175,19 @@ pub async fn page(
         next_before,
     })
 }
+
+/// Deletes up to `limit` entries made before `cutoff` (retention); how many.
+pub async fn delete_older_than(
+    db: &SqlitePool,
+    cutoff: DateTime<Utc>,
+    limit: i64,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY id LIMIT ?)",
+    )
+    .bind(cutoff)
+    .bind(limit)
+    .execute(db)
+    .await
+    .map(|done| done.rows_affected())
+}

@@ -12,7 +12,7 @@ use url::Url;
 use crate::platform::clock::Clock;
 use crate::platform::crypto::SecretKey;
 use crate::platform::http::HttpSettings;
-use crate::platform::settings::{ReminderRule, SyncSettings};
+use crate::platform::settings::{ReminderRule, RetentionSettings, SyncSettings};
 use crate::platform::signals::{Generation, WorkSignals};
 
 #[derive(Clone)]
@@ -45,6 +45,8 @@ pub struct Settings {
     pub sync: SyncSettings,
     /// When engagement is recalculated and when reminders ring (Prague time).
     pub reminders: ReminderRule,
+    /// How long finished records are kept.
+    pub retention: RetentionSettings,
 }
 
 impl Context {

@@ -28,6 +28,9 @@ pub async fn checkpoint(pool: &SqlitePool) -> Result<(), sqlx::Error> {
         .map(|_| ())
 }
 
+/// Bytes the WAL file keeps after a checkpoint (64 MiB).
+pub const JOURNAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
+
 /// Opens (creating the file and its folder if missing) and migrates the database.
 pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
     let options = SqliteConnectOptions::from_str(database_url)
@@ -40,7 +43,10 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         // No commit checkpoints: the one that did would sync the WAL and the database file to
         // disk and stall itself and every request waiting on it. the checkpoint worker does it in
         // the background instead.
-        .pragma("wal_autocheckpoint", "0");
+        .pragma("wal_autocheckpoint", "0")
+        // After a burst the WAL file is truncated to this size at the next checkpoint instead
+        // of keeping its largest size for ever.
+        .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT.to_string());
 
     let file = options.get_filename().to_path_buf();
     if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {

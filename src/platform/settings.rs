@@ -69,3 +69,24 @@ impl Default for ReminderRule {
         }
     }
 }
+
+/// How long finished records are kept before the retention worker deletes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionSettings {
+    /// Notifications that reached an outcome (up to 64 KiB each).
+    pub notifications: Duration,
+    /// Push attempts of orders that are synced.
+    pub order_attempts: Duration,
+    pub audit_log: Duration,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        const DAY: u64 = 24 * 3600;
+        RetentionSettings {
+            notifications: Duration::from_secs(30 * DAY),
+            order_attempts: Duration::from_secs(90 * DAY),
+            audit_log: Duration::from_secs(365 * DAY),
+        }
+    }
+}

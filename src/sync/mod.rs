@@ -11,6 +11,7 @@
 //! - [`push`] is the push step: batched imports to SmartEmailing with retries.
 //! - [`historical`] is the resumable back-fill; [`reconcile`] catches documents whose
 //!   notification never arrived.
+//! - [`retention`] deletes finished notifications and old attempts of synced orders.
 //! - [`queries`] and [`runs`] are the read models of the Orders, Notifications and Sync history
 //!   pages.
 //!
@@ -24,5 +25,6 @@ pub mod notifications;
 pub mod push;
 pub mod queries;
 pub mod reconcile;
+pub mod retention;
 pub mod runs;
 pub mod store;

@@ -58,6 +58,8 @@ enum Prepared<'a> {
     Retry(DateTime<Utc>, String),
     /// The verified invoice, to be ingested for its connection.
     Ingest(&'a ConnectionRecord, serde_json::Value),
+    /// The same notification was processed before (leading to this order).
+    Repeat(Option<i64>),
 }
 
 /// Processes a batch of due notifications; false when none was due.
@@ -77,9 +79,12 @@ pub async fn process_next(ctx: &Context) -> anyhow::Result<bool> {
             entry.insert(find_connection(ctx, job.connection_id).await);
         }
     }
+    // FAPI sends a notification again when our answer was slow or lost: a repeat of one
+    // already processed costs no FAPI request.
+    let repeats = store::repeats(&ctx.db, &jobs).await?;
     let fetches: Vec<_> = jobs
         .iter()
-        .map(|job| prepare(ctx, &connections[&job.connection_id], job))
+        .map(|job| prepare(ctx, &connections[&job.connection_id], job, &repeats))
         .collect();
     // What has been fetched is committed in groups: all at once when FAPI answers quickly, and
     // whatever arrived within FETCH_LINGER when an invoice is slow, so that a slow invoice
@@ -178,7 +183,11 @@ async fn prepare<'a>(
     ctx: &Context,
     connection: &'a Found,
     job: &'a store::NotificationJob,
+    repeats: &std::collections::HashMap<i64, Option<i64>>,
 ) -> (&'a store::NotificationJob, Prepared<'a>) {
+    if let Some(order) = repeats.get(&job.id) {
+        return (job, Prepared::Repeat(*order));
+    }
     (job, prepare_one(ctx, connection, job).await)
 }
 
@@ -281,6 +290,11 @@ async fn commit_notifications(
     for (job, prepared) in work {
         let (status, reason, order_id) = match prepared {
             Prepared::Finished(status, reason) => (*status, reason.clone(), None),
+            Prepared::Repeat(order) => (
+                NotificationStatus::Processed,
+                Some("a repeat of a notification already processed".to_string()),
+                *order,
+            ),
             Prepared::Retry(at, reason) => {
                 store::retry_notification(&mut tx, job.id, *at, reason).await?;
                 continue;

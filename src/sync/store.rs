@@ -73,7 +73,6 @@ pub struct NotificationJob {
     pub attempts: i64,
 }
 
-/// Takes up to `limit` of the oldest due notifications, in the order they came.
 /// Claims up to `limit` due notifications for `lease`: queued ones whose time has come, and
 /// claimed ones whose lease ran out (their worker failed before recording an outcome).
 pub async fn claim_notifications(
@@ -98,6 +97,44 @@ pub async fn claim_notifications(
     .await?;
     jobs.sort_by_key(|job| job.id);
     Ok(jobs)
+}
+
+/// Of `jobs`, those that repeat a notification already processed (the same connection,
+/// invoice, `time` and `security`: FAPI sent it again): job id → the order the first led to.
+pub async fn repeats(
+    db: &SqlitePool,
+    jobs: &[NotificationJob],
+) -> Result<std::collections::HashMap<i64, Option<i64>>, sqlx::Error> {
+    let keys: Vec<_> = jobs
+        .iter()
+        .filter_map(|job| {
+            Some(serde_json::json!([
+                job.id,
+                job.connection_id,
+                job.invoice_id?,
+                job.notified_time.as_deref()?,
+                job.security.as_deref()?
+            ]))
+        })
+        .collect();
+    if keys.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT json_extract(k.value, '$[0]'), max(n.order_id)
+         FROM json_each(?) k
+         JOIN notifications n ON n.invoice_id = json_extract(k.value, '$[2]')
+             AND n.connection_id = json_extract(k.value, '$[1]')
+             AND n.notified_time = json_extract(k.value, '$[3]')
+             AND n.security = json_extract(k.value, '$[4]')
+             AND n.status = ? AND n.id <> json_extract(k.value, '$[0]')
+         GROUP BY 1",
+    )
+    .bind(serde_json::Value::Array(keys).to_string())
+    .bind(NotificationStatus::Processed)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().collect())
 }
 
 pub async fn finish_notification(

@@ -12,7 +12,7 @@ use url::Url;
 use crate::platform::context::Settings;
 use crate::platform::crypto::SecretKey;
 use crate::platform::http::{HttpSettings, RetryPolicy};
-use crate::platform::settings::{ReminderRule, SyncSettings};
+use crate::platform::settings::{ReminderRule, RetentionSettings, SyncSettings};
 use crate::reminders::schedule::Recalculation;
 
 /// Where the encryption key for stored API keys comes from.
@@ -48,6 +48,8 @@ pub struct Config {
     pub sync: SyncSettings,
     /// When engagement is recalculated and when reminders ring (Prague time).
     pub reminders: ReminderRule,
+    /// How long finished notifications, attempts and audit entries are kept.
+    pub retention: RetentionSettings,
     /// End-to-end tests only: the clock can be moved over HTTP (`PUT /_test/clock`).
     pub test_clock: bool,
 }
@@ -129,6 +131,11 @@ impl Config {
         let http_retry_delay = duration("HTTP_RETRY_DELAY", "500ms");
         let retry_delay = duration("SYNC_RETRY_DELAY", "5m");
         let reconcile_interval = duration("RECONCILE_INTERVAL", "10m");
+        let retention = RetentionSettings {
+            notifications: duration("RETAIN_NOTIFICATIONS", "30d"),
+            order_attempts: duration("RETAIN_ORDER_ATTEMPTS", "90d"),
+            audit_log: duration("RETAIN_AUDIT_LOG", "365d"),
+        };
 
         let login_max_failures = match get("LOGIN_MAX_FAILURES") {
             None => 5,
@@ -264,6 +271,7 @@ impl Config {
                 ..SyncSettings::default()
             },
             reminders,
+            retention,
             test_clock,
         })
     }
@@ -277,6 +285,7 @@ impl Config {
             http: self.http.clone(),
             sync: self.sync.clone(),
             reminders: self.reminders,
+            retention: self.retention,
         }
     }
 

@@ -12,11 +12,12 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::accounts::audit;
 use crate::contacts;
 use crate::platform::error::panic_message;
 use crate::platform::signals::WorkSignals;
 use crate::platform::{Context, db};
-use crate::sync::{historical, notifications, push, reconcile};
+use crate::sync::{historical, notifications, push, reconcile, retention};
 
 const POLL: Duration = Duration::from_secs(1);
 /// After pushing a small batch, the push worker waits this long so that, under a stream of
@@ -40,6 +41,7 @@ pub fn spawn(ctx: Context, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()
     handles.push(supervise(c, "contacts", s, contacts_loop));
     handles.push(supervise(c, "checkpoints", s, checkpoint_loop));
     handles.push(supervise(c, "reconciliation", s, reconcile_loop));
+    handles.push(supervise(c, "retention", s, retention_loop));
     handles
 }
 
@@ -246,6 +248,60 @@ async fn reconcile_loop(ctx: Context, mut shutdown: watch::Receiver<bool>) {
             tracing::error!(error = format!("{error:#}"), "reconciliation failed");
         }
     }
+}
+
+/// Deletes what is past its retention once at start and then every hour, a batch at a time
+/// with pauses in between (writers waiting for the lock get their turn).
+async fn retention_loop(ctx: Context, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if let Err(error) = retention_pass(&ctx, &shutdown).await {
+            tracing::warn!(%error, "deleting expired records failed; the next pass tries again");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(RETENTION_INTERVAL) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}
+
+const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
+
+async fn retention_pass(
+    ctx: &Context,
+    shutdown: &watch::Receiver<bool>,
+) -> Result<(), sqlx::Error> {
+    let keep = ctx.settings.retention;
+    let before = |age: Duration| ctx.now() - chrono::Duration::from_std(age).unwrap_or_default();
+    for table in ["notifications", "order_attempts", "audit_log"] {
+        loop {
+            if *shutdown.borrow() {
+                return Ok(());
+            }
+            let deleted = match table {
+                "notifications" => {
+                    retention::delete_notifications(&ctx.db, before(keep.notifications)).await?
+                }
+                "order_attempts" => {
+                    retention::delete_order_attempts(&ctx.db, before(keep.order_attempts)).await?
+                }
+                _ => {
+                    audit::delete_older_than(&ctx.db, before(keep.audit_log), retention::BATCH)
+                        .await?
+                }
+            };
+            if deleted > 0 {
+                tracing::info!(table, deleted, "deleted records past their retention");
+            }
+            if deleted < retention::BATCH as u64 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    Ok(())
 }
 
 /// Copies SQLite's WAL into the database file every second, off the request path, until the

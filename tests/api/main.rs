@@ -15,5 +15,6 @@ mod ingest;
 mod orders;
 mod pages;
 mod reminders;
+mod retention;
 mod simulators;
 mod team;
