@@ -40,7 +40,10 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         // No commit checkpoints: the one that did would sync the WAL and the database file to
         // disk and stall itself and every request waiting on it. the checkpoint worker does it in
         // the background instead.
-        .pragma("wal_autocheckpoint", "0");
+        .pragma("wal_autocheckpoint", "0")
+        // Deleted and overwritten content is zeroed, not left in free space and free pages:
+        // a forgotten buyer's address must not stay readable in the file (GDPR delete).
+        .pragma("secure_delete", "on");
 
     let file = options.get_filename().to_path_buf();
     if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {

@@ -88,6 +88,11 @@ pub struct ContactImport {
     pub country: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cellphone: Option<String>,
+    /// POSIX locale, e.g. `cs_CZ`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contactlists: Vec<ListMembership>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

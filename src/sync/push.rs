@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::connections::{self, ConnectionRecord};
+use crate::contacts::suppression;
 use crate::model::AttemptOutcome;
 use crate::platform::Context;
 use crate::smartemailing::{ImportSettings, SeError, SmartEmailingClient};
@@ -99,6 +100,40 @@ fn deliver<'a>(
                     .await?
                 }
             }
+        }
+        // A buyer forgotten after the order was queued: dropped here, never sent.
+        let hashes: Vec<String> = payloads
+            .iter()
+            .map(|p| suppression::email_hash(&ctx.secret_key, &p.contact.emailaddress))
+            .collect();
+        let forgotten = {
+            let mut conn = ctx.db.acquire().await?;
+            suppression::forgotten(&mut conn, connection.id, &hashes).await?
+        };
+        if !forgotten.is_empty() {
+            let now = ctx.clock.now();
+            let mut tx = ctx.db.begin().await?;
+            let mut kept = (Vec::new(), Vec::new());
+            for ((payload, job), hash) in payloads.into_iter().zip(sendable).zip(&hashes) {
+                match forgotten.get(hash) {
+                    Some(marker) => {
+                        store::mark_forgotten(
+                            &mut tx,
+                            job.id,
+                            marker,
+                            crate::sync::ingest::SKIPPED_FORGOTTEN,
+                            now,
+                        )
+                        .await?
+                    }
+                    None => {
+                        kept.0.push(payload);
+                        kept.1.push(job);
+                    }
+                }
+            }
+            tx.commit().await?;
+            (payloads, sendable) = kept;
         }
         if sendable.is_empty() {
             return Ok(None);
