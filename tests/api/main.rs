@@ -8,6 +8,7 @@ mod connections;
 mod contacts;
 mod crash;
 mod forwarding;
+mod gdpr;
 mod helpers;
 mod historical;
 mod ingest;
