@@ -8,7 +8,9 @@ use crate::connections::{self, ConnectionRecord};
 use crate::contacts::suppression;
 use crate::model::AttemptOutcome;
 use crate::platform::Context;
-use crate::smartemailing::{ImportSettings, SeError, SmartEmailingClient};
+use crate::smartemailing::{
+    CancelledSpelling, ImportSettings, OrderStatus, SeError, SmartEmailingClient,
+};
 use crate::sync::store::{self, Attempt, Payload, PushJob};
 
 /// How long a claimed batch stays claimed before another worker may take it.
@@ -138,7 +140,24 @@ fn deliver<'a>(
         if sendable.is_empty() {
             return Ok(None);
         }
-        match send(client, &payloads).await {
+        let spelling = store::cancelled_spelling(&ctx.db, &connection.se_username).await?;
+        let mut result = send(client, &payloads, spelling).await;
+        // SmartEmailing's documentation and its PHP clients disagree on how "cancelled" is
+        // spelled: an order whose status it refuses goes once more with the other spelling,
+        // and the account's answer is remembered.
+        if let Err(error) = &result
+            && error.refuses_status()
+            && payloads.len() == 1
+            && payloads[0].order.status == OrderStatus::Cancelled
+        {
+            let other = spelling.other();
+            result = send(client, &payloads, other).await;
+            if result.is_ok() {
+                tracing::info!(account = %connection.se_username, spelling = other.as_str(), "SmartEmailing accepts this spelling of the cancelled status");
+                store::remember_cancelled_spelling(&ctx.db, &connection.se_username, other).await?;
+            }
+        }
+        match result {
             Ok(contact_ids) => {
                 let now = ctx.clock.now();
                 let mut tx = ctx.db.begin().await?;
@@ -155,7 +174,7 @@ fn deliver<'a>(
                 tx.commit().await?;
                 ctx.work.contacts.notify_one();
             }
-            Err(SeError::Rejected { .. }) if sendable.len() > 1 => {
+            Err(error) if error.is_validation() && sendable.len() > 1 => {
                 let mut refused = None;
                 for job in sendable {
                     refused = refused.or(deliver(ctx, connection, client, vec![job]).await?);
@@ -177,6 +196,7 @@ fn deliver<'a>(
 async fn send(
     client: &SmartEmailingClient,
     payloads: &[Payload],
+    cancelled: CancelledSpelling,
 ) -> Result<Vec<crate::smartemailing::ContactMapEntry>, SeError> {
     // One contact per buyer, even when they placed several orders in the batch.
     let mut contacts: Vec<_> = Vec::with_capacity(payloads.len());
@@ -190,7 +210,7 @@ async fn send(
         .import_contacts(&contacts, &ImportSettings::default())
         .await?;
     let orders: Vec<_> = payloads.iter().map(|p| p.order.clone()).collect();
-    client.import_orders(&orders).await?;
+    client.import_orders(&orders, cancelled).await?;
     Ok(contact_ids)
 }
 

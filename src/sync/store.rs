@@ -533,6 +533,40 @@ pub async fn mark_forgotten(
     Ok(())
 }
 
+/// How the SmartEmailing account spells the cancelled status: as it last accepted, else as
+/// its documentation says (`cancelled`).
+pub async fn cancelled_spelling(
+    db: &SqlitePool,
+    username: &str,
+) -> Result<crate::smartemailing::CancelledSpelling, sqlx::Error> {
+    let stored: Option<String> = sqlx::query_scalar(
+        "SELECT cancelled_spelling FROM smartemailing_accounts WHERE username = ?",
+    )
+    .bind(username.trim().to_lowercase())
+    .fetch_optional(db)
+    .await?;
+    Ok(stored
+        .as_deref()
+        .and_then(crate::smartemailing::CancelledSpelling::parse)
+        .unwrap_or(crate::smartemailing::CancelledSpelling::Cancelled))
+}
+
+pub async fn remember_cancelled_spelling(
+    db: &SqlitePool,
+    username: &str,
+    spelling: crate::smartemailing::CancelledSpelling,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO smartemailing_accounts (username, cancelled_spelling) VALUES (?, ?)
+         ON CONFLICT (username) DO UPDATE SET cancelled_spelling = excluded.cancelled_spelling",
+    )
+    .bind(username.trim().to_lowercase())
+    .bind(spelling.as_str())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// An order claimed for a push, with what to send.
 #[derive(Debug, Clone, FromRow)]
 pub struct PushJob {
