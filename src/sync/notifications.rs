@@ -35,7 +35,7 @@ enum Prepared<'a> {
     Ingest(
         &'a ConnectionRecord,
         serde_json::Value,
-        Option<crate::fapi::FapiClientRecord>,
+        Option<Box<crate::fapi::FapiClientRecord>>,
     ),
 }
 
@@ -165,7 +165,8 @@ async fn prepare_one<'a>(
                         .as_str()
                         .and_then(|c| c.trim().parse().ok())
                 })
-                .and_then(|id| fetched.remove(&id)),
+                .and_then(|id| fetched.remove(&id))
+                .map(Box::new),
             Err(error) => {
                 tracing::warn!(%error, "could not look up the client record cache");
                 None
@@ -186,7 +187,7 @@ async fn commit_notifications(
     let mut runs: Vec<(&ConnectionRecord, Vec<ParsedDocument>)> = Vec::new();
     for (_, prepared) in work {
         if let Prepared::Ingest(connection, invoice, client) = prepared {
-            let document = ParsedDocument::parse(invoice).with_client(client.clone());
+            let document = ParsedDocument::parse(invoice).with_client(client.as_deref().cloned());
             match runs.last_mut() {
                 Some((current, documents)) if current.id == connection.id => {
                     documents.push(document)

@@ -240,14 +240,13 @@ async fn a_forgotten_buyer_is_never_sent_or_stored_again() {
     }
 
     // The order stays in the history, says its buyer was forgotten, and follows FAPI.
+    let order_key = app.fapi.store.lock().unwrap().invoices[&proforma]
+        .new_order
+        .to_string();
     let (order_id, state, status, forgotten): (i64, String, String, bool) = sqlx::query_as(
         "SELECT id, fapi_state, sync_status, buyer_forgotten FROM orders WHERE order_key = ?",
     )
-    .bind(
-        app.fapi.store.lock().unwrap().invoices[&proforma]
-            .new_order
-            .to_string(),
-    )
+    .bind(order_key)
     .fetch_one(&app.db)
     .await
     .unwrap();
@@ -338,17 +337,18 @@ async fn only_the_contact_with_exactly_the_address_is_forgotten() {
             .contains("not this one"),
         "{detail}"
     );
-    let store = app.smartemailing.store.lock().unwrap();
-    assert!(
-        store.contact("jan@example.cz").is_none(),
-        "Jan is forgotten"
-    );
-    assert!(
-        store.contact("dajan@example.cz").is_some(),
-        "Dajan, listed first, is not"
-    );
-    assert!(store.contact("paola@example.cz").is_some(), "nor Paola");
-    drop(store);
+    {
+        let store = app.smartemailing.store.lock().unwrap();
+        assert!(
+            store.contact("jan@example.cz").is_none(),
+            "Jan is forgotten"
+        );
+        assert!(
+            store.contact("dajan@example.cz").is_some(),
+            "Dajan, listed first, is not"
+        );
+        assert!(store.contact("paola@example.cz").is_some(), "nor Paola");
+    }
     // Ola was not forgotten by the bridge either: her orders keep her address.
     let kept: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM orders WHERE customer_email = 'ola@example.cz' AND buyer_forgotten = 0",
