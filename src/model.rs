@@ -522,6 +522,8 @@ pub struct OrderRow {
     pub attempts: i64,
     pub created: Option<DisplayTime>,
     pub last_attempt: Option<DisplayTime>,
+    /// The buyer was forgotten (GDPR): the order has no personal data and is never sent.
+    pub buyer_forgotten: bool,
 }
 
 /// Filters of the Orders page (all optional).

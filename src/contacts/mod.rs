@@ -8,6 +8,7 @@
 
 pub mod jobs;
 pub mod queries;
+pub mod suppression;
 
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;

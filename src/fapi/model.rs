@@ -70,6 +70,8 @@ pub struct Invoice {
     pub total: Option<Decimal>,
     pub total_vat: Option<Decimal>,
     pub currency: String,
+    /// The document's language (`cs`, `sk`, `pl` …).
+    pub language: Option<String>,
     pub payment_type: Option<String>,
     pub form: Option<i64>,
     pub form_url: Option<String>,
@@ -124,11 +126,79 @@ impl Invoice {
             total: f.opt_decimal("total")?,
             total_vat: f.opt_decimal("total_vat")?,
             currency: f.opt_string("currency").unwrap_or_else(|| "CZK".into()),
+            language: f.opt_string("language"),
             payment_type: f.opt_string("payment_type"),
             form: f.opt_id("form")?,
             form_url: f.opt_string("form_url"),
         })
     }
+}
+
+/// The fields of a document that say nothing about its buyer: what the bridge keeps of a
+/// forgotten buyer's documents, so that the order's state can still be told (and never moves
+/// back), without personal data. Everything else (customer, client, custom fields, shipping,
+/// notes, the public link …) is dropped.
+const IMPERSONAL_FIELDS: &[&str] = &[
+    "id",
+    "number",
+    "type",
+    "proforma",
+    "simplified_invoice",
+    "credit_note",
+    "payment_confirmation",
+    "paid",
+    "paid_on",
+    "cancelled",
+    "has_credit_note",
+    "created_on",
+    "last_modified_on",
+    "create_date",
+    "new_order",
+    "parent",
+    "currency",
+    "total",
+    "total_vat",
+    "language",
+    "payment_type",
+    "form",
+];
+
+/// Fields of an item kept for a forgotten buyer (the product lines, not who bought them).
+const IMPERSONAL_ITEM_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "code",
+    "price",
+    "count",
+    "vat",
+    "including_vat",
+    "round_item",
+    "correction_item",
+];
+
+/// The document without personal data (see [`IMPERSONAL_FIELDS`]).
+pub fn without_personal_data(raw: &Value) -> Value {
+    let keep = |value: &Value, fields: &[&str]| -> Value {
+        match value.as_object() {
+            Some(map) => Value::Object(
+                map.iter()
+                    .filter(|(key, _)| fields.contains(&key.as_str()))
+                    .map(|(key, value)| (key.clone(), value.clone()))
+                    .collect(),
+            ),
+            None => Value::Object(Default::default()),
+        }
+    };
+    let mut document = keep(raw, IMPERSONAL_FIELDS);
+    if let Some(items) = raw.get("items").and_then(Value::as_array) {
+        document["items"] = Value::Array(
+            items
+                .iter()
+                .map(|item| keep(item, IMPERSONAL_ITEM_FIELDS))
+                .collect(),
+        );
+    }
+    document
 }
 
 fn address(a: &Fields<'_>) -> Address {
@@ -193,7 +263,7 @@ impl FapiOrder {
     }
 }
 
-/// A FAPI client record (customer card).
+/// A FAPI client record (customer card): where the buyer's company, IČ and DIČ live.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FapiClientRecord {
     pub id: i64,
@@ -202,6 +272,10 @@ pub struct FapiClientRecord {
     pub last_name: Option<String>,
     pub phone: Option<String>,
     pub company: Option<String>,
+    /// IČ (company registration number).
+    pub ic: Option<String>,
+    /// DIČ (VAT number).
+    pub dic: Option<String>,
     pub address: Address,
 }
 
@@ -215,6 +289,8 @@ impl FapiClientRecord {
             last_name: f.opt_string("last_name"),
             phone: f.opt_string("phone"),
             company: f.opt_string("company"),
+            ic: f.opt_string("ic"),
+            dic: f.opt_string("dic"),
             address: f.object("address").map(|a| address(&a)).unwrap_or_default(),
         })
     }

@@ -243,6 +243,7 @@ pub static TEXTS: Texts = Texts {
     fetched: "načteno",
     payload_sent: "Data pro SmartEmailing",
     no_payload: "Pro tuto objednávku se nic neodesílá.",
+    buyer_forgotten: "Kupující byl zapomenut (GDPR): objednávka zůstává v historii bez osobních údajů a do SmartEmailingu se už nic neodesílá.",
     sync_status_pending: "čeká",
     sync_status_synced: "přeneseno",
     sync_status_failed: "chyba",

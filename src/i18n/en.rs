@@ -239,6 +239,7 @@ pub static TEXTS: Texts = Texts {
     fetched: "fetched",
     payload_sent: "Data for SmartEmailing",
     no_payload: "Nothing is sent for this order.",
+    buyer_forgotten: "The buyer was forgotten (GDPR): the order stays in the history without personal data, and nothing is sent to SmartEmailing any more.",
     sync_status_pending: "pending",
     sync_status_synced: "synced",
     sync_status_failed: "failed",

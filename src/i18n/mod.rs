@@ -270,6 +270,8 @@ pub struct Texts {
     pub fetched: &'static str,
     pub payload_sent: &'static str,
     pub no_payload: &'static str,
+    /// On an order whose buyer was deleted (GDPR forget) from the Contacts page.
+    pub buyer_forgotten: &'static str,
     pub sync_status_pending: &'static str,
     pub sync_status_synced: &'static str,
     pub sync_status_failed: &'static str,

@@ -1,7 +1,9 @@
-//! Encryption of secrets at rest (API keys of connected accounts).
+//! Encryption of secrets at rest (API keys of connected accounts), and keyed hashes.
 //!
 //! AES-256-GCM with the configured key and a fresh random nonce per value. Stored form:
-//! `nonce (12 bytes) || ciphertext+tag`.
+//! `nonce (12 bytes) || ciphertext+tag`. Keyed hashes (HMAC-SHA256 with the same key) let the
+//! bridge recognise a value it must not keep, such as a forgotten buyer's e-mail, without
+//! storing it: without the key the hash cannot be checked against guessed addresses.
 
 use std::path::Path;
 
@@ -74,6 +76,18 @@ impl SecretKey {
         out
     }
 
+    /// HMAC-SHA256 of `message` under this key, for one `purpose` (hashes for different
+    /// purposes never match), as lower-case hex.
+    pub fn keyed_hash(&self, purpose: &str, message: &[u8]) -> String {
+        use hmac::Mac;
+        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0)
+            .expect("HMAC accepts a key of any length");
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(message);
+        hex::encode(mac.finalize().into_bytes())
+    }
+
     pub fn decrypt(&self, stored: &[u8]) -> anyhow::Result<Vec<u8>> {
         if stored.len() < NONCE_LEN {
             bail!("encrypted value is too short");
@@ -140,6 +154,21 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn keyed_hashes_depend_on_the_key_and_the_purpose() {
+        let key = SecretKey::generate();
+        let hash = key.keyed_hash("buyer", b"jana@example.cz");
+        assert_eq!(hash, key.keyed_hash("buyer", b"jana@example.cz"));
+        assert_eq!(hash.len(), 64);
+        assert!(!hash.contains("jana"));
+        assert_ne!(hash, key.keyed_hash("other", b"jana@example.cz"));
+        assert_ne!(hash, key.keyed_hash("buyer", b"petr@example.cz"));
+        assert_ne!(
+            hash,
+            SecretKey::generate().keyed_hash("buyer", b"jana@example.cz")
+        );
     }
 
     #[test]

@@ -46,7 +46,10 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         .pragma("wal_autocheckpoint", "0")
         // After a burst the WAL file is truncated to this size at the next checkpoint instead
         // of keeping its largest size for ever.
-        .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT.to_string());
+        .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT.to_string())
+        // Deleted and overwritten content is zeroed, not left in free space and free pages:
+        // a forgotten buyer's address must not stay readable in the file (GDPR delete).
+        .pragma("secure_delete", "on");
 
     let file = options.get_filename().to_path_buf();
     if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {

@@ -144,6 +144,9 @@ pub struct Person {
     pub city: String,
     pub zip: String,
     pub company: Option<String>,
+    /// IČ and DIČ of the company, if any.
+    pub ic: Option<String>,
+    pub dic: Option<String>,
 }
 
 /// A person; `serial` keeps e-mails unique across a generated data set.
@@ -195,6 +198,25 @@ pub fn person(rng: &mut impl Rng, serial: u64) -> Person {
         company: rng
             .gen_bool(0.1)
             .then(|| COMPANIES[rng.gen_range(0..COMPANIES.len())].to_string()),
+        ic: None,
+        dic: None,
+    }
+    .with_company_numbers(serial)
+}
+
+impl Person {
+    /// IČ and DIČ for a person with a company (derived from the serial, so the random
+    /// sequence of a seed stays as it was).
+    pub fn with_company_numbers(mut self, serial: u64) -> Person {
+        if self.company.is_some() {
+            let ic = format!("{:08}", 10_000_000 + (serial * 7_919) % 89_999_999);
+            self.dic = Some(format!("CZ{ic}"));
+            self.ic = Some(ic);
+        } else {
+            self.ic = None;
+            self.dic = None;
+        }
+        self
     }
 }
 

@@ -3,7 +3,9 @@
 //!
 //! Quirks reproduced from the recordings: Prague local times without offset, `new_order` as a
 //! string, keys omitted when empty (`paid_on`, `form`, customer name), the customer's `name`
-//! falling back to the e-mail, errors as `{"message", "type"}` with 400/401/404.
+//! falling back to the e-mail, errors as `{"message", "type"}` with 400/401/404, `paid_on` a
+//! date (`… 00:00:00`), the buyer's company, IČ and DIČ only on the client record
+//! (`/clients/{id}`), not in the document's `customer`.
 //!
 //! Assumed where the reference says "unknown": `limit` defaults to 100, and a larger `limit`
 //! than the account's `max_page_size` (default 100, the safe assumption; one source says FAPI
@@ -498,7 +500,11 @@ impl FapiStore {
             "labels": [],
         });
         if let Some(paid_on) = invoice.paid_on {
-            body["paid_on"] = json!(format_prague_local(paid_on));
+            // A date, as FAPI has it.
+            body["paid_on"] = json!(format!(
+                "{} 00:00:00",
+                crate::platform::time::to_prague(paid_on).format("%Y-%m-%d")
+            ));
         }
         if let Some(form) = invoice.form {
             body["form"] = json!(form);
@@ -882,9 +888,20 @@ async fn get_client(
     let Some(person) = store.clients.get(&id) else {
         return not_found();
     };
-    let mut body = json!({ "id": id, "email": person.email, "tax_payer": false, "first_name": person.first_name, "last_name": person.last_name });
-    if let Some(company) = &person.company {
-        body["company"] = json!(company);
+    // Keys without a value are left out, as FAPI does.
+    let mut body = json!({
+        "id": id, "email": person.email, "tax_payer": person.dic.is_some(),
+        "first_name": person.first_name, "last_name": person.last_name, "phone": person.phone,
+        "address": { "street": person.street, "city": person.city, "zip": person.zip, "country": "CZ" },
+    });
+    for (key, value) in [
+        ("company", &person.company),
+        ("ic", &person.ic),
+        ("dic", &person.dic),
+    ] {
+        if let Some(value) = value {
+            body[key] = json!(value);
+        }
     }
     Json(body).into_response()
 }

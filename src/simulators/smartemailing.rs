@@ -9,7 +9,11 @@
 //!
 //! Assumed where the reference says "unknown": `/import-orders` upserts on (`eshop_name`,
 //! `eshop_code`) and answers `201 {"status":"created","meta":[],"message":null}`; the cancelled
-//! status is spelled `cancelled`; a 501st item is refused with 422.
+//! status is accepted as `cancelled` and as `canceled` unless the account is set to accept only
+//! one ([`SeStore::cancelled_spelling`]; the other is then a 422 "Invalid order status …");
+//! the `emailaddress` filter matches the whole address (or, when
+//! [`SeStore::lookup_matches_part`] is set, any address containing it); a 501st item is refused
+//! with 422.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -67,6 +71,10 @@ pub struct SeStore {
     pub orders: BTreeMap<(String, String), SimOrder>,
     next_contact_id: i64,
     next_list_id: i64,
+    /// The only spelling of the cancelled status this account accepts; `None`: both.
+    pub cancelled_spelling: Option<String>,
+    /// `GET /contacts?emailaddress=` matches every address that contains the value.
+    pub lookup_matches_part: bool,
 }
 
 impl SeStore {
@@ -80,6 +88,8 @@ impl SeStore {
             orders: BTreeMap::new(),
             next_contact_id: 6_722_449,
             next_list_id: 769,
+            cancelled_spelling: None,
+            lookup_matches_part: false,
         }
     }
 
@@ -104,6 +114,14 @@ impl SeStore {
             contact.lists.insert(list, status);
         }
         true
+    }
+
+    /// Removes a contact (someone deleted it in SmartEmailing's UI); whether it existed.
+    pub fn remove_contact(&mut self, email: &str) -> bool {
+        match self.by_email.remove(&email.trim().to_lowercase()) {
+            Some(id) => self.contacts.remove(&id).is_some(),
+            None => false,
+        }
     }
 
     pub fn contact_or_create(&mut self, email: &str) -> &mut SimContact {
@@ -381,7 +399,14 @@ async fn import_contacts(
         .into_response()
 }
 
-const ORDER_STATUSES: &[&str] = &["placed", "processing", "shipped", "cancelled", "unknown"];
+const ORDER_STATUSES: &[&str] = &[
+    "placed",
+    "processing",
+    "shipped",
+    "cancelled",
+    "canceled",
+    "unknown",
+];
 
 async fn import_orders(
     State(sim): State<SmartEmailingSimulator>,
@@ -406,6 +431,12 @@ async fn import_orders(
     let skip_invalid = body["settings"]["skip_invalid_orders"]
         .as_bool()
         .unwrap_or(false);
+    let only_spelling = sim
+        .store
+        .lock()
+        .expect("store lock")
+        .cancelled_spelling
+        .clone();
     let problem = |order: &Value| -> Option<String> {
         let email = order["emailaddress"].as_str().unwrap_or_default();
         if !valid_email(email) {
@@ -415,7 +446,9 @@ async fn import_orders(
             return Some("Field eshop_name is required.".into());
         }
         let status = order["status"].as_str().unwrap_or("placed");
-        if !ORDER_STATUSES.contains(&status) {
+        let other_spelling = matches!(status, "cancelled" | "canceled")
+            && only_spelling.as_deref().is_some_and(|only| only != status);
+        if !ORDER_STATUSES.contains(&status) || other_spelling {
             return Some(format!("Invalid order status {status}."));
         }
         None
@@ -508,10 +541,15 @@ async fn contacts(
     let (limit, offset) = paging(&params);
     let email = params.get("emailaddress").map(|e| e.trim().to_lowercase());
     let blacklisted = params.get("blacklisted").map(|b| b == "1");
+    let part = store.lookup_matches_part;
     let matching: Vec<&SimContact> = store
         .contacts
         .values()
-        .filter(|c| email.as_ref().is_none_or(|e| &c.email == e))
+        .filter(|c| {
+            email
+                .as_ref()
+                .is_none_or(|e| &c.email == e || (part && c.email.contains(e.as_str())))
+        })
         .filter(|c| blacklisted.is_none_or(|b| c.blacklisted == b))
         .collect();
     let data: Vec<Value> = matching

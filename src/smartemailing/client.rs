@@ -57,17 +57,85 @@ pub enum SeError {
     Decode(String),
 }
 
+/// Whether SmartEmailing's message says the request itself is wrong (an invalid e-mail, a
+/// missing or unknown field or value …) rather than that it failed for now. SmartEmailing
+/// documents no error codes, so its words are what there is to go by.
+pub fn is_validation_message(message: &str) -> bool {
+    let message = message.to_lowercase();
+    [
+        "invalid",
+        "not valid",
+        "required",
+        "missing",
+        "must ",
+        "exceed",
+        "does not exist",
+        "not allowed",
+        "unknown",
+        "malformed",
+        "too long",
+    ]
+    .iter()
+    .any(|words| message.contains(words))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_in_a_2xx_body_are_classified_by_their_message() {
+        let body = |message: &str| SeError::ErrorInBody {
+            status: 200,
+            message: message.into(),
+        };
+        let invalid = body("Emailaddress x@y@z is not valid email address.");
+        assert!(invalid.is_validation() && !invalid.is_transient());
+        let status = body("Invalid order status canceled.");
+        assert!(status.refuses_status());
+        let outage = body("Simulated error inside a 200 answer");
+        assert!(outage.is_transient() && !outage.is_validation());
+        assert!(
+            !SeError::Server {
+                status: 500,
+                message: "Invalid state".into()
+            }
+            .refuses_status()
+        );
+    }
+}
+
 impl SeError {
-    /// Worth trying again later.
+    /// Worth trying again later. A 2xx answer that reports an error counts as a 4xx or a 5xx by
+    /// its message.
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
+        match self {
             SeError::RateLimited
-                | SeError::Server { .. }
-                | SeError::ErrorInBody { .. }
-                | SeError::Timeout(_)
-                | SeError::Unreachable(_)
-        )
+            | SeError::Server { .. }
+            | SeError::Timeout(_)
+            | SeError::Unreachable(_) => true,
+            SeError::ErrorInBody { message, .. } => !is_validation_message(message),
+            _ => false,
+        }
+    }
+
+    /// SmartEmailing refused the request's content: sending it again as it is will not help.
+    pub fn is_validation(&self) -> bool {
+        match self {
+            SeError::Rejected { .. } => true,
+            SeError::ErrorInBody { message, .. } => is_validation_message(message),
+            _ => false,
+        }
+    }
+
+    /// SmartEmailing refused an order's status.
+    pub fn refuses_status(&self) -> bool {
+        match self {
+            SeError::Rejected { message, .. } | SeError::ErrorInBody { message, .. } => {
+                self.is_validation() && message.to_lowercase().contains("status")
+            }
+            _ => false,
+        }
     }
 
     pub fn status(&self) -> Option<u16> {
@@ -202,10 +270,25 @@ impl SmartEmailingClient {
         Ok(map)
     }
 
-    /// `POST /import-orders` in batches of 500. Orders are keyed by e-shop name and code, so a
-    /// batch sent twice (a retry) updates rather than duplicates.
-    pub async fn import_orders(&self, orders: &[OrderImport]) -> Result<(), SeError> {
+    /// `POST /import-orders` in batches of 500, cancelled orders with the account's spelling.
+    /// Orders are keyed by e-shop name and code, so a batch sent twice (a retry) updates rather
+    /// than duplicates.
+    pub async fn import_orders(
+        &self,
+        orders: &[OrderImport],
+        cancelled: CancelledSpelling,
+    ) -> Result<(), SeError> {
         for batch in orders.chunks(BATCH_LIMIT) {
+            let batch: Vec<Value> = batch
+                .iter()
+                .map(|order| {
+                    let mut value = serde_json::to_value(order).unwrap_or_default();
+                    if order.status == OrderStatus::Cancelled {
+                        value["status"] = json!(cancelled.as_str());
+                    }
+                    value
+                })
+                .collect();
             let body = json!({ "settings": { "skip_invalid_orders": false }, "data": batch });
             self.send(Method::POST, "/import-orders", Some(&body), &[])
                 .await?;
@@ -254,6 +337,18 @@ impl SmartEmailingClient {
             .await?;
         let contacts: Vec<Contact> = serde_json::from_value(body["data"].clone())
             .map_err(|e| SeError::Decode(format!("contacts: {e}")))?;
+        for contact in &contacts {
+            for entry in &contact.contactlists {
+                if let MembershipStatus::Other(status) = &entry.status {
+                    tracing::warn!(
+                        contact = contact.id,
+                        list = entry.contactlist_id,
+                        %status,
+                        "SmartEmailing reported a list membership status the bridge does not know; kept as other"
+                    );
+                }
+            }
+        }
         let total_count = body["meta"]["total_count"]
             .as_u64()
             .unwrap_or(contacts.len() as u64);

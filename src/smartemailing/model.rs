@@ -88,6 +88,11 @@ pub struct ContactImport {
     pub country: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cellphone: Option<String>,
+    /// POSIX locale, e.g. `cs_CZ`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contactlists: Vec<ListMembership>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,6 +104,38 @@ pub struct ContactImport {
 pub struct ContactMapEntry {
     pub emailaddress: String,
     pub contact_id: i64,
+}
+
+/// How an account spells the cancelled status of an order: SmartEmailing's documentation and
+/// its own plugin say `cancelled`, both published PHP clients send `canceled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelledSpelling {
+    Cancelled,
+    Canceled,
+}
+
+impl CancelledSpelling {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CancelledSpelling::Cancelled => "cancelled",
+            CancelledSpelling::Canceled => "canceled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<CancelledSpelling> {
+        match text {
+            "cancelled" => Some(CancelledSpelling::Cancelled),
+            "canceled" => Some(CancelledSpelling::Canceled),
+            _ => None,
+        }
+    }
+
+    pub fn other(self) -> CancelledSpelling {
+        match self {
+            CancelledSpelling::Cancelled => CancelledSpelling::Canceled,
+            CancelledSpelling::Canceled => CancelledSpelling::Cancelled,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,11 +206,32 @@ pub struct ContactList {
     pub name: String,
 }
 
+/// A membership status as SmartEmailing reports it: one the bridge knows, or another one
+/// (kept as "other" with its text, so that a new status never fails a page of contacts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MembershipStatus {
+    Known(ListStatus),
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for MembershipStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        Ok(match serde_json::from_value::<ListStatus>(value.clone()) {
+            Ok(status) => MembershipStatus::Known(status),
+            Err(_) => MembershipStatus::Other(match value {
+                serde_json::Value::String(text) => text,
+                other => other.to_string(),
+            }),
+        })
+    }
+}
+
 /// A contact's membership in one list, as `GET /contacts` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ContactListEntry {
     pub contactlist_id: i64,
-    pub status: ListStatus,
+    pub status: MembershipStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -195,7 +253,7 @@ impl Contact {
     pub fn in_a_list(&self) -> bool {
         self.contactlists
             .iter()
-            .any(|entry| entry.status == ListStatus::Confirmed)
+            .any(|entry| entry.status == MembershipStatus::Known(ListStatus::Confirmed))
     }
 }
 
@@ -301,6 +359,23 @@ mod tests {
             serde_json::to_value(&order).unwrap(),
             sample["request_body"]["data"][0]
         );
+    }
+
+    #[test]
+    fn an_unknown_membership_status_is_other() {
+        let contact: Contact = serde_json::from_value(serde_json::json!({
+            "id": 1, "emailaddress": "a@example.cz",
+            "contactlists": [
+                {"contactlist_id": 7, "status": "bounced"},
+                {"contactlist_id": 8, "status": "confirmed"}
+            ]
+        }))
+        .unwrap();
+        assert_eq!(
+            contact.contactlists[0].status,
+            MembershipStatus::Other("bounced".into())
+        );
+        assert!(contact.in_a_list());
     }
 
     #[test]

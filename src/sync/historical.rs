@@ -289,7 +289,7 @@ struct PageWindow {
 impl PageWindow {
     /// Keeps up to [`PAGES_IN_FLIGHT`] pages from `from` on in flight (not past the counted
     /// total, but at least the page at `from`, which tells an empty account).
-    fn fill(&mut self, fapi: &FapiClient, run: &Run, from: i64, size: u32) {
+    fn fill(&mut self, ctx: &Context, fapi: &FapiClient, run: &Run, from: i64, size: u32) {
         if self
             .pages
             .front()
@@ -304,11 +304,14 @@ impl PageWindow {
         while self.pages.len() < PAGES_IN_FLIGHT
             && (self.pages.is_empty() || run.total.is_none_or(|total| next < total))
         {
-            let (fapi, query) = (fapi.clone(), query(run, next, size));
+            let (ctx, fapi, query) = (ctx.clone(), fapi.clone(), query(run, next, size));
+            let connection_id = run.connection_id;
             self.pages.push_back(Prefetch {
                 offset: next,
                 limit: size,
-                page: tokio::spawn(async move { fetch_page(&fapi, query).await }),
+                page: tokio::spawn(
+                    async move { fetch_page(&ctx, connection_id, &fapi, query).await },
+                ),
             });
             next += i64::from(size);
         }
@@ -455,7 +458,7 @@ async fn step(
                     .filter(|size| *size > 0)
                     .unwrap_or(FIRST_PAGE_SIZE)
             });
-            window.fill(&fapi, run, run.cursor, size);
+            window.fill(ctx, &fapi, run, run.cursor, size);
             let Fetched {
                 documents,
                 end,
@@ -471,7 +474,7 @@ async fn step(
             let done = end || run.total.is_some_and(|total| fetched >= total);
             if !done {
                 // The following pages are fetched while this batch is ingested and sent.
-                window.fill(&fapi, run, fetched, size);
+                window.fill(ctx, &fapi, run, fetched, size);
             }
             ingest_page(ctx, run, connection, documents, done).await?;
             if let Some(cap) = observed_cap.filter(|_| !done) {
@@ -580,13 +583,29 @@ async fn use_page_size(
     Ok(Step::Continue)
 }
 
-/// A page of documents, read from JSON (on whichever task fetched it).
+/// A page of documents, read from JSON (on whichever task fetched it), with the client records
+/// of their buyers that are not cached yet.
 async fn fetch_page(
+    ctx: &Context,
+    connection_id: i64,
     fapi: &FapiClient,
     query: InvoiceQuery,
 ) -> Result<Vec<ParsedDocument>, FapiError> {
     let page = fapi.list_invoices_json(&query).await?;
-    Ok(page.iter().map(ParsedDocument::parse).collect())
+    let raws: Vec<&serde_json::Value> = page.iter().collect();
+    let mut clients =
+        crate::sync::clients::fetch_needed(&ctx.db, &ctx.secret_key, connection_id, fapi, &raws)
+            .await
+            .map_err(|e| FapiError::Unreachable(format!("the client record cache: {e}")))?;
+    Ok(page
+        .iter()
+        .map(|raw| {
+            let document = ParsedDocument::parse(raw);
+            // A client's record goes with the first of its documents in the page.
+            let client = document.client_id().and_then(|id| clients.remove(&id));
+            document.with_client(client)
+        })
+        .collect())
 }
 
 /// Ingests a page in one transaction with its checkpoint (the next offset and the counts).
@@ -604,6 +623,7 @@ async fn ingest_page(
     let outcomes = ingest::ingest_batch(
         &mut tx,
         now,
+        &ctx.secret_key,
         connection,
         page,
         Source::HistoricalSync,

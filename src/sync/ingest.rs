@@ -8,15 +8,24 @@ use serde_json::Value;
 use sqlx::SqliteConnection;
 
 use crate::connections::ConnectionRecord;
+use crate::contacts::suppression;
 use crate::error::AppError;
-use crate::fapi::{DocumentKind, Invoice};
+use crate::fapi::model::without_personal_data;
+use crate::fapi::{Customer, DocumentKind, FapiClientRecord, Invoice};
 use crate::model::SyncStatus;
 use crate::platform::Context;
-use crate::sync::mapping::{self, OrderContext, Source};
-use crate::sync::store::{self, DocumentRow, NewOrder, OrderContent, OrderRecord, Payload};
+use crate::platform::crypto::SecretKey;
+use crate::sync::mapping::{self, BuyerDetails, OrderContext, Source};
+use crate::sync::store::{
+    self, CachedClient, DocumentRow, NewOrder, OrderContent, OrderRecord, Payload,
+};
 
 pub const SKIPPED_BEFORE_FORWARDING: &str =
     "created before forwarding was enabled — use the historical sync";
+/// The reason on an order whose buyer was forgotten (the order's page says it in words).
+pub const SKIPPED_FORGOTTEN: &str = suppression::SKIPPED_REASON;
+/// What stands in for a forgotten buyer's address when the marker is not known.
+const FORGOTTEN_MARKER: &str = "forgotten@invalid";
 
 /// What ingesting one document did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,8 +59,33 @@ pub async fn ingest(
     raw: &Value,
     source: Source,
 ) -> Result<Ingested, IngestError> {
+    ingest_with_client(ctx, connection, raw, None, source).await
+}
+
+/// [`ingest`] with the buyer's client record as just fetched from FAPI.
+pub async fn ingest_with_client(
+    ctx: &Context,
+    connection: &ConnectionRecord,
+    raw: &Value,
+    client: Option<FapiClientRecord>,
+    source: Source,
+) -> Result<Ingested, IngestError> {
     let mut tx = ctx.db.begin_with("BEGIN IMMEDIATE").await?;
-    let outcome = ingest_in(&mut tx, ctx.clock.now(), connection, raw, source, None).await?;
+    let batch = vec![ParsedDocument::parse(raw).with_client(client)];
+    let mut outcomes = ingest_batch(
+        &mut tx,
+        ctx.clock.now(),
+        &ctx.secret_key,
+        connection,
+        batch,
+        source,
+        None,
+    )
+    .await?;
+    let outcome = outcomes
+        .pop()
+        .expect("one outcome per document")
+        .map_err(IngestError::Invalid)?;
     tx.commit().await?;
     if matches!(outcome, Ingested::Queued { .. }) {
         ctx.work.orders.notify_one();
@@ -61,16 +95,18 @@ pub async fn ingest(
 
 /// Ingests one document inside the caller's write transaction. Orders queued here are tagged
 /// with `run_id`, if given.
+#[allow(clippy::too_many_arguments)]
 pub async fn ingest_in(
     tx: &mut SqliteConnection,
     now: DateTime<Utc>,
+    key: &SecretKey,
     connection: &ConnectionRecord,
     raw: &Value,
     source: Source,
     run_id: Option<i64>,
 ) -> Result<Ingested, IngestError> {
     let batch = vec![ParsedDocument::parse(raw)];
-    let mut outcomes = ingest_batch(tx, now, connection, batch, source, run_id).await?;
+    let mut outcomes = ingest_batch(tx, now, key, connection, batch, source, run_id).await?;
     outcomes
         .pop()
         .expect("one outcome per document")
@@ -81,16 +117,35 @@ pub async fn ingest_in(
 /// next page while the current one is ingested).
 pub struct ParsedDocument {
     document: Result<Invoice, String>,
-    /// The JSON as stored.
-    raw_text: String,
+    /// The JSON as FAPI sent it (stored unless its buyer was forgotten).
+    raw: Value,
+    /// The buyer's client record, if it was fetched with the document.
+    client: Option<FapiClientRecord>,
 }
 
 impl ParsedDocument {
     pub fn parse(raw: &Value) -> ParsedDocument {
         ParsedDocument {
             document: Invoice::from_json(raw).map_err(|e| e.to_string()),
-            raw_text: raw.to_string(),
+            raw: raw.clone(),
+            client: None,
         }
+    }
+
+    /// The document with its buyer's client record (fetched from FAPI).
+    pub fn with_client(mut self, client: Option<FapiClientRecord>) -> ParsedDocument {
+        self.client = client;
+        self
+    }
+
+    /// The FAPI client id of the document's buyer.
+    pub fn client_id(&self) -> Option<i64> {
+        self.document.as_ref().ok()?.client
+    }
+
+    /// The document as FAPI sent it.
+    pub fn raw(&self) -> &Value {
+        &self.raw
     }
 }
 
@@ -100,26 +155,47 @@ impl ParsedDocument {
 /// batch needs (three queries), the decisions in memory, then the writes — new orders and all
 /// documents in multi-row statements, and one `UPDATE` per change of an order that existed
 /// before the batch.
+///
+/// Buyers on the connection's suppression list (forgotten under GDPR) are recognised by the
+/// keyed hash of their e-mail: their documents are stored without personal data, their client
+/// records are neither used nor kept, and their orders are skipped, never queued.
+#[allow(clippy::too_many_arguments)]
 pub async fn ingest_batch(
     tx: &mut SqliteConnection,
     now: DateTime<Utc>,
+    key: &SecretKey,
     connection: &ConnectionRecord,
     documents: Vec<ParsedDocument>,
     source: Source,
     run_id: Option<i64>,
 ) -> Result<Vec<Result<Ingested, String>>, sqlx::Error> {
-    let mut batch = Batch::load(tx, connection.id, &documents).await?;
+    let mut batch = Batch::load(tx, key, connection.id, &documents).await?;
     let mut outcomes = Vec::with_capacity(documents.len());
-    for ParsedDocument { document, raw_text } in documents {
+    for ParsedDocument {
+        document,
+        raw,
+        client,
+    } in documents
+    {
         outcomes.push(match document {
             Ok(document) => Ok(batch
-                .ingest(tx, now, connection, document, raw_text, source, run_id)
+                .ingest(tx, now, connection, document, raw, client, source, run_id)
                 .await?),
             Err(reason) => Err(reason),
         });
     }
     batch.write(tx, connection.id, now).await?;
     Ok(outcomes)
+}
+
+/// The e-mail of a document's buyer as the suppression list compares it.
+fn email_of(document: &Invoice) -> Option<String> {
+    document
+        .customer
+        .email
+        .as_deref()
+        .map(|e| e.trim().to_lowercase())
+        .filter(|e| !e.is_empty())
 }
 
 /// A document to store, as last seen in the batch.
@@ -147,6 +223,12 @@ struct Batch {
     last_id: Option<i64>,
     new_orders: Vec<NewOrder>,
     documents: BTreeMap<i64, DocumentWrite>,
+    /// Forgotten buyers among the batch's: e-mail → the marker that stands in for it.
+    forgotten: HashMap<String, String>,
+    /// Client records by FAPI client id, cached or fetched with the batch.
+    clients: HashMap<i64, CachedClient>,
+    /// Client records fetched with the batch, to store.
+    client_writes: BTreeMap<i64, CachedClient>,
 }
 
 impl Batch {
@@ -154,10 +236,24 @@ impl Batch {
     /// belong to, and those orders' documents.
     async fn load(
         tx: &mut SqliteConnection,
+        key: &SecretKey,
         connection_id: i64,
         documents: &[ParsedDocument],
     ) -> Result<Batch, sqlx::Error> {
         let readable = || documents.iter().filter_map(|d| d.document.as_ref().ok());
+        let mut emails: Vec<String> = readable().filter_map(email_of).collect();
+        emails.sort_unstable();
+        emails.dedup();
+        let hashes: Vec<String> = emails
+            .iter()
+            .map(|email| suppression::email_hash(key, email))
+            .collect();
+        let markers = suppression::forgotten(&mut *tx, connection_id, &hashes).await?;
+        let forgotten: HashMap<String, String> = emails
+            .into_iter()
+            .zip(hashes)
+            .filter_map(|(email, hash)| markers.get(&hash).map(|m| (email, m.clone())))
+            .collect();
         let mut invoice_ids: Vec<i64> = readable()
             .flat_map(|d| [Some(d.id), d.parent.filter(|_| d.new_order.is_none())])
             .flatten()
@@ -192,6 +288,9 @@ impl Batch {
             last_id: None,
             new_orders: Vec::new(),
             documents: BTreeMap::new(),
+            forgotten,
+            clients: HashMap::new(),
+            client_writes: BTreeMap::new(),
         };
         for document in stored {
             batch.owners.insert(
@@ -217,6 +316,15 @@ impl Batch {
                     .contents
                     .insert((document.order_id, document.invoice_id), invoice);
             }
+        }
+        let mut client_ids: Vec<i64> = readable()
+            .chain(batch.contents.values())
+            .filter_map(|d| d.client)
+            .collect();
+        client_ids.sort_unstable();
+        client_ids.dedup();
+        for client in store::cached_clients(&mut *tx, connection_id, &client_ids).await? {
+            batch.clients.insert(client.client_id, client);
         }
         Ok(batch)
     }
@@ -276,7 +384,8 @@ impl Batch {
         now: DateTime<Utc>,
         connection: &ConnectionRecord,
         document: Invoice,
-        raw: String,
+        raw: Value,
+        client: Option<FapiClientRecord>,
         source: Source,
         run_id: Option<i64>,
     ) -> Result<Ingested, sqlx::Error> {
@@ -289,6 +398,40 @@ impl Batch {
         let order_id = match &order {
             Some(order) => order.id,
             None => self.next_order_id(tx).await?,
+        };
+        // A forgotten buyer: on the suppression list, or the order's buyer was forgotten.
+        let forgotten = email_of(&document)
+            .and_then(|email| self.forgotten.get(&email).cloned())
+            .or_else(|| {
+                order.as_ref().filter(|o| o.buyer_forgotten).map(|o| {
+                    o.customer_email
+                        .clone()
+                        .unwrap_or_else(|| FORGOTTEN_MARKER.into())
+                })
+            });
+        let (document, raw) = match &forgotten {
+            // Kept without personal data: enough to tell the order's state, nothing more.
+            Some(_) => (
+                Invoice {
+                    customer: Customer::default(),
+                    client: None,
+                    ..document
+                },
+                without_personal_data(&raw).to_string(),
+            ),
+            None => {
+                if let Some(client) = client.filter(|c| Some(c.id) == document.client) {
+                    let cached = CachedClient {
+                        client_id: client.id,
+                        company: client.company,
+                        phone: client.phone,
+                        document_modified_on: document.last_modified_on,
+                    };
+                    self.clients.insert(client.id, cached.clone());
+                    self.client_writes.insert(client.id, cached);
+                }
+                (document, raw.to_string())
+            }
         };
         let stored = self.store_document(order_id, &document, raw);
 
@@ -329,6 +472,13 @@ impl Batch {
             .iter()
             .filter(|d| d.kind != DocumentKind::CreditNote)
             .max_by_key(|d| (d.created_on, d.id));
+        let buyer = principal
+            .and_then(|d| d.client)
+            .and_then(|id| self.clients.get(&id))
+            .map(|c| BuyerDetails {
+                company: c.company.clone(),
+                phone: c.phone.clone(),
+            });
 
         // Orders placed before forwarding was switched on belong to the historical sync, unless
         // SmartEmailing already has them.
@@ -360,9 +510,11 @@ impl Batch {
                 _ => source,
             },
             previous: order.as_ref().and_then(|o| o.synced_state),
+            first_seen: order.as_ref().map_or(now, |o| o.first_seen_at),
         };
         let built = mapping::build_order(&documents, &context).and_then(|order_import| {
-            let contact = mapping::build_contact(&documents, connection.default_list_id)?;
+            let contact =
+                mapping::build_contact(&documents, buyer.as_ref(), connection.default_list_id)?;
             Ok(Payload {
                 contact,
                 order: order_import,
@@ -377,6 +529,12 @@ impl Batch {
             Failed(String),
         }
         let (status, reason, payload, verdict) = match built {
+            _ if forgotten.is_some() => (
+                SyncStatus::Skipped,
+                Some(SKIPPED_FORGOTTEN.to_string()),
+                None,
+                Verdict::Skipped(SKIPPED_FORGOTTEN.into()),
+            ),
             _ if skip => (
                 SyncStatus::Skipped,
                 Some(SKIPPED_BEFORE_FORWARDING.to_string()),
@@ -399,9 +557,14 @@ impl Batch {
                 (status, None, Some((payload, hash)), verdict)
             }
         };
+        let buyer_forgotten = forgotten.is_some();
         let content = OrderContent {
-            customer_email: email,
-            total: principal.and_then(|d| d.total).map(|t| t.to_string()),
+            customer_email: forgotten.or(email),
+            total: mapping::order_value(&documents)
+                .ok()
+                .flatten()
+                .or_else(|| principal.and_then(|d| d.total))
+                .map(|t| t.to_string()),
             currency: principal.map(|d| d.currency.clone()),
             fapi_state,
             fapi_created_at: created_at,
@@ -413,7 +576,9 @@ impl Batch {
                 .map(|(payload, _)| serde_json::to_string(payload).expect("payloads serialize")),
             payload_hash: payload.map(|(_, hash)| hash),
             run_id: run_id.filter(|_| matches!(verdict, Verdict::Queued)),
+            buyer_forgotten,
         };
+        let customer_email = content.customer_email.clone();
         let order = match order {
             Some(mut order) => {
                 match self.created.get(&order_id) {
@@ -422,6 +587,8 @@ impl Batch {
                 }
                 order.fapi_state = fapi_state;
                 order.sync_status = status;
+                order.buyer_forgotten = buyer_forgotten;
+                order.customer_email = customer_email;
                 if taking_over {
                     order.source = source.as_str().to_string();
                 }
@@ -447,6 +614,9 @@ impl Batch {
                     sync_status: status,
                     source: source.as_str().to_string(),
                     synced_hash: None,
+                    customer_email,
+                    buyer_forgotten,
+                    first_seen_at: now,
                 }
             }
         };
@@ -470,6 +640,8 @@ impl Batch {
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
         store::insert_orders(&mut *tx, &self.new_orders, now).await?;
+        let clients: Vec<CachedClient> = self.client_writes.into_values().collect();
+        store::upsert_clients(&mut *tx, connection_id, &clients, now).await?;
         let documents: Vec<DocumentRow<'_>> = self
             .documents
             .iter()

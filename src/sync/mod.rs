@@ -17,6 +17,7 @@
 //!
 //! The loops that run these steps are in the `worker` module.
 
+pub mod clients;
 pub mod historical;
 pub mod inbox;
 pub mod ingest;

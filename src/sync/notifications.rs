@@ -13,6 +13,7 @@ use crate::fapi::{FapiClient, security};
 use crate::model::NotificationStatus;
 use crate::platform::Context;
 use crate::platform::error::panic_message;
+use crate::sync::clients;
 use crate::sync::ingest::{self, Ingested, ParsedDocument};
 use crate::sync::mapping::Source;
 use crate::sync::store;
@@ -56,8 +57,13 @@ enum Prepared<'a> {
     Finished(NotificationStatus, Option<String>),
     /// FAPI failed for now: try again at this time.
     Retry(DateTime<Utc>, String),
-    /// The verified invoice, to be ingested for its connection.
-    Ingest(&'a ConnectionRecord, serde_json::Value),
+    /// The verified invoice, to be ingested for its connection, with its buyer's client
+    /// record when it had to be fetched.
+    Ingest(
+        &'a ConnectionRecord,
+        serde_json::Value,
+        Option<Box<crate::fapi::FapiClientRecord>>,
+    ),
     /// The same notification was processed before (leading to this order).
     Repeat(Option<i64>),
 }
@@ -253,7 +259,25 @@ async fn prepare_one<'a>(
             Some("the security hash does not match the invoice".into()),
         );
     }
-    Prepared::Ingest(connection, invoice)
+    let client =
+        match clients::fetch_needed(&ctx.db, &ctx.secret_key, connection.id, fapi, &[&invoice])
+            .await
+        {
+            Ok(mut fetched) => invoice["client"]
+                .as_i64()
+                .or_else(|| {
+                    invoice["client"]
+                        .as_str()
+                        .and_then(|c| c.trim().parse().ok())
+                })
+                .and_then(|id| fetched.remove(&id))
+                .map(Box::new),
+            Err(error) => {
+                tracing::warn!(%error, "could not look up the client record cache");
+                None
+            }
+        };
+    Prepared::Ingest(connection, invoice, client)
 }
 
 /// Ingests the fetched invoices and records every notification's outcome, in one transaction.
@@ -267,8 +291,8 @@ async fn commit_notifications(
     // happens in the notifications' order (new orders are numbered in it, too).
     let mut runs: Vec<(&ConnectionRecord, Vec<ParsedDocument>)> = Vec::new();
     for (_, prepared) in work {
-        if let Prepared::Ingest(connection, invoice) = prepared {
-            let document = ParsedDocument::parse(invoice);
+        if let Prepared::Ingest(connection, invoice, client) = prepared {
+            let document = ParsedDocument::parse(invoice).with_client(client.as_deref().cloned());
             match runs.last_mut() {
                 Some((current, documents)) if current.id == connection.id => {
                     documents.push(document)
@@ -281,8 +305,16 @@ async fn commit_notifications(
     let mut ingested = Vec::new();
     for (connection, documents) in runs {
         ingested.extend(
-            ingest::ingest_batch(&mut tx, now, connection, documents, Source::Webhook, None)
-                .await?,
+            ingest::ingest_batch(
+                &mut tx,
+                now,
+                &ctx.secret_key,
+                connection,
+                documents,
+                Source::Webhook,
+                None,
+            )
+            .await?,
         );
     }
     let mut ingested = ingested.into_iter();

@@ -5,10 +5,13 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::connections::{self, ConnectionRecord};
+use crate::contacts::suppression;
 use crate::error::AppError;
 use crate::model::AttemptOutcome;
 use crate::platform::Context;
-use crate::smartemailing::{ImportSettings, SeError, SmartEmailingClient};
+use crate::smartemailing::{
+    CancelledSpelling, ImportSettings, OrderStatus, SeError, SmartEmailingClient,
+};
 use crate::sync::store::{self, Attempt, Payload, PushJob};
 
 /// How long a claimed batch stays claimed before another worker may take it.
@@ -109,10 +112,61 @@ fn deliver<'a>(
                 }
             }
         }
+        // A buyer forgotten after the order was queued: dropped here, never sent.
+        let hashes: Vec<String> = payloads
+            .iter()
+            .map(|p| suppression::email_hash(&ctx.secret_key, &p.contact.emailaddress))
+            .collect();
+        let forgotten = {
+            let mut conn = ctx.db.acquire().await?;
+            suppression::forgotten(&mut conn, connection.id, &hashes).await?
+        };
+        if !forgotten.is_empty() {
+            let now = ctx.clock.now();
+            let mut tx = ctx.db.begin().await?;
+            let mut kept = (Vec::new(), Vec::new());
+            for ((payload, job), hash) in payloads.into_iter().zip(sendable).zip(&hashes) {
+                match forgotten.get(hash) {
+                    Some(marker) => {
+                        store::mark_forgotten(
+                            &mut tx,
+                            job.id,
+                            marker,
+                            crate::sync::ingest::SKIPPED_FORGOTTEN,
+                            now,
+                        )
+                        .await?
+                    }
+                    None => {
+                        kept.0.push(payload);
+                        kept.1.push(job);
+                    }
+                }
+            }
+            tx.commit().await?;
+            (payloads, sendable) = kept;
+        }
         if sendable.is_empty() {
             return Ok(None);
         }
-        match send(client, &payloads).await {
+        let spelling = store::cancelled_spelling(&ctx.db, &connection.se_username).await?;
+        let mut result = send(client, &payloads, spelling).await;
+        // SmartEmailing's documentation and its PHP clients disagree on how "cancelled" is
+        // spelled: an order whose status it refuses goes once more with the other spelling,
+        // and the account's answer is remembered.
+        if let Err(error) = &result
+            && error.refuses_status()
+            && payloads.len() == 1
+            && payloads[0].order.status == OrderStatus::Cancelled
+        {
+            let other = spelling.other();
+            result = send(client, &payloads, other).await;
+            if result.is_ok() {
+                tracing::info!(account = %connection.se_username, spelling = other.as_str(), "SmartEmailing accepts this spelling of the cancelled status");
+                store::remember_cancelled_spelling(&ctx.db, &connection.se_username, other).await?;
+            }
+        }
+        match result {
             Ok(contact_ids) => {
                 let now = ctx.clock.now();
                 let mut tx = ctx.db.begin().await?;
@@ -129,7 +183,7 @@ fn deliver<'a>(
                 tx.commit().await?;
                 ctx.work.contacts.notify_one();
             }
-            Err(SeError::Rejected { .. }) if sendable.len() > 1 => {
+            Err(error) if error.is_validation() && sendable.len() > 1 => {
                 let mut refused = None;
                 for job in sendable {
                     refused = refused.or(deliver(ctx, connection, client, vec![job]).await?);
@@ -153,6 +207,7 @@ fn deliver<'a>(
 async fn send(
     client: &SmartEmailingClient,
     payloads: &[Payload],
+    cancelled: CancelledSpelling,
 ) -> Result<Vec<crate::smartemailing::ContactMapEntry>, SeError> {
     // One contact per buyer, even when they placed several orders in the batch.
     let mut contacts: Vec<_> = Vec::with_capacity(payloads.len());
@@ -166,7 +221,7 @@ async fn send(
         .import_contacts(&contacts, &ImportSettings::default())
         .await?;
     let orders: Vec<_> = payloads.iter().map(|p| p.order.clone()).collect();
-    client.import_orders(&orders).await?;
+    client.import_orders(&orders, cancelled).await?;
     Ok(contact_ids)
 }
 

@@ -27,6 +27,7 @@ struct OrderListRow {
     attempts: i64,
     fapi_created_at: Option<DateTime<Utc>>,
     last_attempt_at: Option<DateTime<Utc>>,
+    buyer_forgotten: bool,
 }
 
 impl From<OrderListRow> for OrderRow {
@@ -48,12 +49,14 @@ impl From<OrderListRow> for OrderRow {
             attempts: r.attempts,
             created: r.fapi_created_at.map(DisplayTime::new),
             last_attempt: r.last_attempt_at.map(DisplayTime::new),
+            buyer_forgotten: r.buyer_forgotten,
         }
     }
 }
 
 const ORDER_SELECT: &str = "SELECT o.id, c.name AS connection, o.eshop_code, o.fapi_numbers, o.customer_email, o.total,
-    o.currency, o.fapi_state, o.synced_state, o.sync_status, o.status_reason, o.attempts, o.fapi_created_at, o.last_attempt_at
+    o.currency, o.fapi_state, o.synced_state, o.sync_status, o.status_reason, o.attempts, o.fapi_created_at, o.last_attempt_at,
+    o.buyer_forgotten
     FROM orders o JOIN connections c ON c.id = o.connection_id";
 
 fn push_filters(query: &mut QueryBuilder<'_, Sqlite>, filter: &OrderFilter) {

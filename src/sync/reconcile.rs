@@ -14,6 +14,7 @@ use crate::error::AppError;
 use crate::fapi::{FapiError, InvoiceQuery};
 use crate::model::{RunKind, RunStatus};
 use crate::platform::Context;
+use crate::sync::clients;
 use crate::sync::ingest::{self, IngestError, Ingested};
 use crate::sync::mapping::Source;
 use crate::sync::store::{self, RunCounts};
@@ -140,7 +141,18 @@ async fn scan(
                     continue;
                 }
             }
-            match ingest::ingest(ctx, connection, raw, Source::Reconciliation).await {
+            let client = match raw["client"].as_i64() {
+                Some(id) => {
+                    clients::fetch_needed(&ctx.db, &ctx.secret_key, connection.id, &fapi, &[raw])
+                        .await
+                        .map_err(|e| FapiError::Decode(e.to_string()))?
+                        .remove(&id)
+                }
+                None => None,
+            };
+            match ingest::ingest_with_client(ctx, connection, raw, client, Source::Reconciliation)
+                .await
+            {
                 Ok(Ingested::Queued {
                     new_order: true, ..
                 }) => counts.created += 1,

@@ -211,6 +211,10 @@ pub struct OrderRecord {
     pub sync_status: SyncStatus,
     pub source: String,
     pub synced_hash: Option<String>,
+    pub customer_email: Option<String>,
+    /// The buyer was forgotten (GDPR): the order is never sent again.
+    pub buyer_forgotten: bool,
+    pub first_seen_at: DateTime<Utc>,
 }
 
 /// The orders of a connection with these keys (one query for a whole batch of documents).
@@ -221,7 +225,7 @@ pub async fn orders_by_keys(
 ) -> Result<Vec<OrderRecord>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, order_key, eshop_code, fapi_state, synced_state, sync_status, source,
-                synced_hash
+                synced_hash, customer_email, buyer_forgotten, first_seen_at
          FROM orders WHERE connection_id = ? AND order_key IN (SELECT value FROM json_each(?))",
     )
     .bind(connection_id)
@@ -376,6 +380,8 @@ pub struct OrderContent {
     pub payload_hash: Option<String>,
     /// The historical sync run that queued this content, if any.
     pub run_id: Option<i64>,
+    /// The buyer was forgotten: no payload is kept (an older one is cleared).
+    pub buyer_forgotten: bool,
 }
 
 /// An order the ingest creates, numbered by it (see [`max_order_id`]).
@@ -398,8 +404,10 @@ impl NewOrder {
         }
         let previous = std::mem::replace(&mut self.content, content);
         let content = &mut self.content;
-        content.payload = content.payload.take().or(previous.payload);
-        content.payload_hash = content.payload_hash.take().or(previous.payload_hash);
+        if !content.buyer_forgotten {
+            content.payload = content.payload.take().or(previous.payload);
+            content.payload_hash = content.payload_hash.take().or(previous.payload_hash);
+        }
         content.run_id = content.run_id.or(previous.run_id);
     }
 }
@@ -417,7 +425,7 @@ pub async fn insert_orders(
             "INSERT INTO orders (id, connection_id, order_key, eshop_code, source, customer_email,
                 total, currency, fapi_state, fapi_created_at, fapi_numbers, sync_status,
                 status_reason, payload, payload_hash, next_attempt_at, run_id, first_seen_at,
-                updated_at) ",
+                updated_at, buyer_forgotten) ",
         );
         insert.push_values(chunk, |mut row, order| {
             let c = &order.content;
@@ -440,7 +448,8 @@ pub async fn insert_orders(
                 .push_bind(order.next_attempt_at)
                 .push_bind(c.run_id)
                 .push_bind(now)
-                .push_bind(now);
+                .push_bind(now)
+                .push_bind(c.buyer_forgotten);
         });
         insert.build().persistent(false).execute(&mut *conn).await?;
     }
@@ -455,8 +464,9 @@ pub async fn update_order(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE orders SET customer_email = ?, total = ?, currency = ?, fapi_state = ?, fapi_created_at = ?,
-            fapi_numbers = ?, sync_status = ?, status_reason = ?, payload = coalesce(?, payload),
-            payload_hash = coalesce(?, payload_hash),
+            fapi_numbers = ?, sync_status = ?, status_reason = ?,
+            payload = CASE WHEN ? THEN NULL ELSE coalesce(?, payload) END,
+            payload_hash = coalesce(?, payload_hash), buyer_forgotten = ?,
             -- New content starts a fresh retry schedule.
             attempts = CASE WHEN ? AND coalesce(?, '') != coalesce(payload_hash, '') THEN 0 ELSE attempts END,
             next_attempt_at = CASE WHEN ? THEN ? ELSE next_attempt_at END,
@@ -472,8 +482,10 @@ pub async fn update_order(
     .bind(&u.fapi_numbers)
     .bind(u.sync_status)
     .bind(&u.status_reason)
+    .bind(u.buyer_forgotten)
     .bind(&u.payload)
     .bind(&u.payload_hash)
+    .bind(u.buyer_forgotten)
     .bind(u.sync_status == SyncStatus::Pending)
     .bind(&u.payload_hash)
     .bind(u.sync_status == SyncStatus::Pending)
@@ -482,6 +494,123 @@ pub async fn update_order(
     .bind(now)
     .bind(order_id)
     .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A cached FAPI client record: what the buyer's contact needs of it.
+#[derive(Debug, Clone, FromRow)]
+pub struct CachedClient {
+    pub client_id: i64,
+    pub company: Option<String>,
+    pub phone: Option<String>,
+    /// The last modification of the newest document it was fetched for.
+    pub document_modified_on: Option<DateTime<Utc>>,
+}
+
+/// The cached client records of a connection with these ids.
+pub async fn cached_clients(
+    conn: &mut SqliteConnection,
+    connection_id: i64,
+    client_ids: &[i64],
+) -> Result<Vec<CachedClient>, sqlx::Error> {
+    if client_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(
+        "SELECT client_id, company, phone, document_modified_on FROM fapi_clients
+         WHERE connection_id = ? AND client_id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(connection_id)
+    .bind(serde_json::to_string(client_ids).expect("ids serialize"))
+    .fetch_all(conn)
+    .await
+}
+
+/// Stores fetched client records (newer than the cached ones).
+pub async fn upsert_clients(
+    conn: &mut SqliteConnection,
+    connection_id: i64,
+    clients: &[CachedClient],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    for chunk in clients.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO fapi_clients
+                (connection_id, client_id, company, phone, document_modified_on, fetched_at) ",
+        );
+        insert.push_values(chunk, |mut row, c| {
+            row.push_bind(connection_id)
+                .push_bind(c.client_id)
+                .push_bind(&c.company)
+                .push_bind(&c.phone)
+                .push_bind(c.document_modified_on)
+                .push_bind(now);
+        });
+        insert.push(
+            " ON CONFLICT (connection_id, client_id) DO UPDATE SET
+                company = excluded.company, phone = excluded.phone,
+                document_modified_on = excluded.document_modified_on,
+                fetched_at = excluded.fetched_at",
+        );
+        insert.build().persistent(false).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Marks an order whose buyer was forgotten: nothing is sent, nothing personal is kept.
+pub async fn mark_forgotten(
+    conn: &mut SqliteConnection,
+    order_id: i64,
+    marker: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE orders SET sync_status = ?, status_reason = ?, payload = NULL, customer_email = ?,
+            buyer_forgotten = 1, locked_until = NULL, updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(SyncStatus::Skipped)
+    .bind(reason)
+    .bind(marker)
+    .bind(now)
+    .bind(order_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// How the SmartEmailing account spells the cancelled status: as it last accepted, else as
+/// its documentation says (`cancelled`).
+pub async fn cancelled_spelling(
+    db: &SqlitePool,
+    username: &str,
+) -> Result<crate::smartemailing::CancelledSpelling, sqlx::Error> {
+    let stored: Option<String> = sqlx::query_scalar(
+        "SELECT cancelled_spelling FROM smartemailing_accounts WHERE username = ?",
+    )
+    .bind(username.trim().to_lowercase())
+    .fetch_optional(db)
+    .await?;
+    Ok(stored
+        .as_deref()
+        .and_then(crate::smartemailing::CancelledSpelling::parse)
+        .unwrap_or(crate::smartemailing::CancelledSpelling::Cancelled))
+}
+
+pub async fn remember_cancelled_spelling(
+    db: &SqlitePool,
+    username: &str,
+    spelling: crate::smartemailing::CancelledSpelling,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO smartemailing_accounts (username, cancelled_spelling) VALUES (?, ?)
+         ON CONFLICT (username) DO UPDATE SET cancelled_spelling = excluded.cancelled_spelling",
+    )
+    .bind(username.trim().to_lowercase())
+    .bind(spelling.as_str())
+    .execute(db)
     .await?;
     Ok(())
 }

@@ -10,8 +10,9 @@ use fapi_bridge::simulators::fapi::{self as fapi_sim, FapiSimulator};
 use fapi_bridge::simulators::faults::FaultConfig;
 use fapi_bridge::simulators::smartemailing::{self as se_sim, SmartEmailingSimulator};
 use fapi_bridge::smartemailing::{
-    Blacklist, ContactImport, ContactQuery, ForgetOutcome, ImportSettings, ListMembership,
-    ListStatus, OrderImport, OrderStatus, SeCredentials, SeError, SmartEmailingClient,
+    Blacklist, CancelledSpelling, ContactImport, ContactQuery, ForgetOutcome, ImportSettings,
+    ListMembership, ListStatus, OrderImport, OrderStatus, SeCredentials, SeError,
+    SmartEmailingClient,
 };
 
 fn any_port() -> SocketAddr {
@@ -278,7 +279,10 @@ async fn bulk_calls_are_split_into_batches_of_500() {
     let orders: Vec<OrderImport> = (0..1_001)
         .map(|i| order(&format!("buyer{i}@example.cz"), i, OrderStatus::Placed))
         .collect();
-    client.import_orders(&orders).await.unwrap();
+    client
+        .import_orders(&orders, CancelledSpelling::Cancelled)
+        .await
+        .unwrap();
     assert_eq!(
         sim.behaviour
             .requests_to("POST", "/api/v3/import-orders")
@@ -292,11 +296,17 @@ async fn bulk_calls_are_split_into_batches_of_500() {
 async fn the_same_order_key_updates_the_order() {
     let (sim, _running, client) = smartemailing().await;
     client
-        .import_orders(&[order("jana@example.cz", 7, OrderStatus::Placed)])
+        .import_orders(
+            &[order("jana@example.cz", 7, OrderStatus::Placed)],
+            CancelledSpelling::Cancelled,
+        )
         .await
         .unwrap();
     client
-        .import_orders(&[order("jana@example.cz", 7, OrderStatus::Processing)])
+        .import_orders(
+            &[order("jana@example.cz", 7, OrderStatus::Processing)],
+            CancelledSpelling::Cancelled,
+        )
         .await
         .unwrap();
     let store = sim.store.lock().unwrap();
@@ -355,7 +365,10 @@ async fn smartemailing_5xx_and_errors_inside_2xx_are_retried_then_reported() {
         ..Default::default()
     });
     let error = client
-        .import_orders(&[order("jana@example.cz", 1, OrderStatus::Placed)])
+        .import_orders(
+            &[order("jana@example.cz", 1, OrderStatus::Placed)],
+            CancelledSpelling::Cancelled,
+        )
         .await
         .unwrap_err();
     assert!(
@@ -379,7 +392,10 @@ async fn smartemailing_5xx_and_errors_inside_2xx_are_retried_then_reported() {
 async fn validation_errors_are_not_retried_and_carry_the_message() {
     let (sim, _running, client) = smartemailing().await;
     let error = client
-        .import_orders(&[order("invalid@email@gmail.com", 1, OrderStatus::Placed)])
+        .import_orders(
+            &[order("invalid@email@gmail.com", 1, OrderStatus::Placed)],
+            CancelledSpelling::Cancelled,
+        )
         .await
         .unwrap_err();
     assert_eq!(

@@ -580,3 +580,126 @@ async fn a_burst_under_the_default_pace_goes_out_in_few_requests() {
     );
     assert_eq!(look_ups, 0, "the buyers are checked with one refresh");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_buyer_arrives_in_full_and_the_order_adds_up_to_fapis_total() {
+    let app = spawn_app().await;
+    let (_admin, _, url) = app.forwarding_connection().await;
+    let invoice = {
+        let mut store = app.fapi.store.lock().unwrap();
+        let mut customer = store.new_customer();
+        customer.with_name = true;
+        customer.person.email = "firma@example.cz".into();
+        customer.person.company = Some("Kavárna U Lípy s.r.o.".into());
+        customer.person.phone = "+420 222 000 111".into();
+        customer.person = customer.person.clone().with_company_numbers(7);
+        let products = fapi_bridge::simulators::czech::products();
+        // 2 × 2,478.51 + 322.31, 21 % VAT: FAPI rounds the total to whole crowns.
+        store.create_order(
+            customer,
+            &[(products[0].clone(), 2), (products[1].clone(), 1)],
+            "CZK",
+            true,
+            app.clock.now() + chrono::Duration::minutes(1),
+        )
+    };
+    let fapi_total = app
+        .fapi
+        .store
+        .lock()
+        .unwrap()
+        .invoice_json(invoice)
+        .unwrap()["total"]
+        .clone();
+    app.fapi.notify(&url, invoice).await.unwrap();
+    let code = fapi_order_id(&app, invoice);
+    eventually("the order is synced", || synced(&app, &code)).await;
+
+    let (body, _) = se_order(&app, &code).unwrap();
+    let total: f64 = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["price"]["with_vat"].as_f64().unwrap() * i["quantity"].as_f64().unwrap())
+        .sum();
+    assert!(
+        (total - fapi_total.as_f64().unwrap()).abs() < 0.001,
+        "items add up to {total}, FAPI says {fapi_total}"
+    );
+    let import = app
+        .smartemailing
+        .behaviour
+        .requests_to("POST", "/api/v3/import")
+        .into_iter()
+        .find(|r| r.body.contains("firma@example.cz"))
+        .unwrap();
+    let sent: Value = serde_json::from_str(&import.body).unwrap();
+    let contact = &sent["data"][0];
+    assert_eq!(contact["company"], "Kavárna U Lípy s.r.o.", "{contact}");
+    assert_eq!(
+        contact["phone"], "+420 222 000 111",
+        "a landline is a phone"
+    );
+    assert_eq!(contact["language"], "cs_CZ");
+    assert_eq!(contact.get("cellphone"), None);
+    let client_fetches = app
+        .fapi
+        .behaviour
+        .requests()
+        .iter()
+        .filter(|r| r.uri.starts_with("/clients/"))
+        .count();
+    assert_eq!(client_fetches, 1);
+
+    // The same notification again: the client record is cached.
+    app.fapi.notify(&url, invoice).await.unwrap();
+    eventually("the repeat is processed", || async {
+        notification_status(&app, invoice).await == ["processed", "processed"]
+    })
+    .await;
+    let again = app
+        .fapi
+        .behaviour
+        .requests()
+        .iter()
+        .filter(|r| r.uri.starts_with("/clients/"))
+        .count();
+    assert_eq!(again, 1, "no change, no new look-up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_goes_out_in_the_spelling_the_account_accepts() {
+    let app = spawn_app().await;
+    app.smartemailing.store.lock().unwrap().cancelled_spelling = Some("canceled".into());
+    let (_admin, _, url) = app.forwarding_connection().await;
+    let mut codes = Vec::new();
+    for _ in 0..2 {
+        let proforma = app.new_fapi_order(None);
+        app.fapi
+            .store
+            .lock()
+            .unwrap()
+            .cancel(proforma, app.clock.now() + chrono::Duration::minutes(3));
+        app.fapi.notify(&url, proforma).await.unwrap();
+        let code = fapi_order_id(&app, proforma);
+        eventually("the cancelled order is synced", || synced(&app, &code)).await;
+        assert_eq!(se_order(&app, &code).unwrap().0["status"], "canceled");
+        codes.push(code);
+    }
+    let remembered: String =
+        sqlx::query_scalar("SELECT cancelled_spelling FROM smartemailing_accounts")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(remembered, "canceled");
+    let tries = |code: &str| {
+        app.smartemailing
+            .behaviour
+            .requests_to("POST", "/api/v3/import-orders")
+            .into_iter()
+            .filter(|r| r.body.contains(&format!("\"eshop_code\":\"{code}\"")))
+            .count()
+    };
+    assert_eq!(tries(&codes[0]), 2, "refused once, then the other spelling");
+    assert_eq!(tries(&codes[1]), 1, "the account's spelling is remembered");
+}

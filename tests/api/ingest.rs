@@ -121,9 +121,17 @@ async fn a_batch_ends_as_its_documents_one_at_a_time() {
         let mut singly = Vec::new();
         for raw in &documents {
             let mut tx = app.db.begin_with("BEGIN IMMEDIATE").await.unwrap();
-            let outcome = ingest::ingest_in(&mut tx, now, &single, raw, source, None)
-                .await
-                .unwrap();
+            let outcome = ingest::ingest_in(
+                &mut tx,
+                now,
+                &app.ctx.secret_key,
+                &single,
+                raw,
+                source,
+                None,
+            )
+            .await
+            .unwrap();
             tx.commit().await.unwrap();
             singly.push(outcome_kind(&outcome));
         }
@@ -134,9 +142,17 @@ async fn a_batch_ends_as_its_documents_one_at_a_time() {
         for chunk in documents.chunks(37) {
             let mut tx = app.db.begin_with("BEGIN IMMEDIATE").await.unwrap();
             let parsed = chunk.iter().map(ParsedDocument::parse).collect();
-            let outcomes = ingest::ingest_batch(&mut tx, now, &batch, parsed, source, None)
-                .await
-                .unwrap();
+            let outcomes = ingest::ingest_batch(
+                &mut tx,
+                now,
+                &app.ctx.secret_key,
+                &batch,
+                parsed,
+                source,
+                None,
+            )
+            .await
+            .unwrap();
             tx.commit().await.unwrap();
             together.extend(outcomes.iter().map(|o| outcome_kind(o.as_ref().unwrap())));
         }

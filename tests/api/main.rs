@@ -9,6 +9,7 @@ mod contacts;
 mod crash;
 mod faults;
 mod forwarding;
+mod gdpr;
 mod helpers;
 mod historical;
 mod ingest;

@@ -266,8 +266,10 @@ pub fn OrderPage() -> impl IntoView {
                         let status_class = format!("badge status-{status}");
                         let fapi_state = order.fapi_state;
                         let source = detail.source.clone();
+                        let forgotten = order.buyer_forgotten;
                         view! {
                             <h1>{move || (i18n.t().order_title)(&order.eshop_code)}</h1>
+                            {forgotten.then(|| view! { <p class="notice" data-testid="buyer-forgotten">{t!(i18n, buyer_forgotten)}</p> })}
                             <dl class="facts">
                                 <dt>{t!(i18n, col_connection)}</dt>
                                 <dd>{order.connection.clone()}</dd>

@@ -6,11 +6,13 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, SqlitePool};
 
 use super::*;
-use crate::model::{ContactJobItemStatus, ContactJobKind};
+use crate::contacts::suppression;
+use crate::fapi::model::without_personal_data;
+use crate::model::{ContactJobItemStatus, ContactJobKind, SyncStatus};
 use crate::platform::Context;
 use crate::smartemailing::{
-    BATCH_LIMIT, Blacklist, ContactImport, ForgetOutcome, ImportSettings, ListMembership,
-    ListStatus, SeError, SmartEmailingClient,
+    BATCH_LIMIT, Blacklist, ContactImport, ContactQuery, ForgetOutcome, ImportSettings,
+    ListMembership, ListStatus, SeError, SmartEmailingClient,
 };
 
 #[derive(FromRow)]
@@ -167,8 +169,33 @@ async fn fail_pending(
 }
 
 /// GDPR delete: forgets each contact in SmartEmailing, then removes the personal data the
-/// bridge holds (the e-mail becomes a marker; stored payloads and FAPI documents are cleared).
+/// bridge holds (the e-mail becomes a marker; stored payloads, the buyers' client records and
+/// the personal fields of their FAPI documents are cleared) and keeps the buyer on the
+/// connection's suppression list, so that nothing of theirs is stored or sent again.
+///
+/// Per contact: SmartEmailing's contact is the one with exactly this address (a look-up that
+/// finds only others forgets nobody); the buyer is suppressed before SmartEmailing forgets
+/// them and pushes of their orders already under way are waited for, so no order re-creates
+/// them afterwards; if SmartEmailing cannot forget them, the suppression is taken back and
+/// the contact's result says why.
 pub(super) async fn delete(
+    ctx: &Context,
+    client: &SmartEmailingClient,
+    job: &ClaimedJob,
+) -> anyhow::Result<Outcome> {
+    let outcome = delete_pending(ctx, client, job).await;
+    // The old copies of what was scrubbed leave the write-ahead log too (best effort: a busy
+    // reader lets the next checkpoint do it).
+    if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&ctx.db)
+        .await
+    {
+        tracing::warn!(%error, "checkpoint after a GDPR delete failed");
+    }
+    outcome
+}
+
+async fn delete_pending(
     ctx: &Context,
     client: &SmartEmailingClient,
     job: &ClaimedJob,
@@ -182,7 +209,7 @@ pub(super) async fn delete(
             return Ok(Some(None));
         }
         for item in items {
-            let result = forget(client, &item).await;
+            let result = forget(ctx, client, job.connection_id, &item).await?;
             let now = ctx.clock.now();
             let mut tx = ctx.db.begin().await?;
             match &result {
@@ -202,7 +229,7 @@ pub(super) async fn delete(
                 }
             }
             tx.commit().await?;
-            if let Err(error @ SeError::Unauthorized { .. }) = result {
+            if let Err(ForgetError::SmartEmailing(error @ SeError::Unauthorized { .. })) = result {
                 fail_pending(&ctx.db, job.id, &error.to_string(), now).await?;
                 return Ok(Some(Some(error.to_string())));
             }
@@ -210,41 +237,188 @@ pub(super) async fn delete(
     }
 }
 
-async fn forget(client: &SmartEmailingClient, item: &PendingItem) -> Result<(), SeError> {
-    let id = match item.se_contact_id {
-        Some(id) => Some(id),
-        None => lookup(client, &item.email).await?.map(|c| c.id),
-    };
-    match id {
-        Some(id) => match client.forget_contact(id).await? {
-            ForgetOutcome::Forgotten | ForgetOutcome::AlreadyGone => Ok(()),
-        },
-        // SmartEmailing does not know the address: nothing to forget there.
-        None => Ok(()),
+/// Why a contact was not forgotten.
+#[derive(Debug, thiserror::Error)]
+enum ForgetError {
+    #[error(transparent)]
+    SmartEmailing(#[from] SeError),
+    /// The look-up by address answered with other contacts only.
+    #[error(
+        "SmartEmailing's look-up of this address returned {0} other contact(s) and not this one; nobody was forgotten"
+    )]
+    NoExactMatch(usize),
+    #[error(
+        "orders of this buyer are still being sent to SmartEmailing; nobody was forgotten, try again"
+    )]
+    PushesUnderWay,
+}
+
+/// SmartEmailing's contact with exactly this address (case-insensitive), if it has one.
+async fn exact_contact(
+    client: &SmartEmailingClient,
+    email: &str,
+) -> Result<Option<i64>, ForgetError> {
+    let page = client
+        .contacts(&ContactQuery {
+            limit: 100,
+            offset: 0,
+            emailaddress: Some(email.to_string()),
+            blacklisted: None,
+        })
+        .await?;
+    let wanted = email.trim().to_lowercase();
+    match page
+        .contacts
+        .iter()
+        .find(|c| c.emailaddress.trim().to_lowercase() == wanted)
+    {
+        Some(contact) => Ok(Some(contact.id)),
+        None if page.contacts.is_empty() => Ok(None),
+        None => Err(ForgetError::NoExactMatch(page.contacts.len())),
     }
 }
 
+/// How long a delete waits for pushes of the buyer's orders that are under way.
+const PUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Waits until no order of the buyer is claimed by a push; false if that took too long.
+async fn pushes_done(ctx: &Context, connection_id: i64, email: &str) -> Result<bool, sqlx::Error> {
+    let deadline = tokio::time::Instant::now() + PUSH_WAIT;
+    loop {
+        let in_flight: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM orders
+             WHERE connection_id = ? AND customer_email = ? AND locked_until > ?",
+        )
+        .bind(connection_id)
+        .bind(email)
+        .bind(ctx.clock.now())
+        .fetch_one(&ctx.db)
+        .await?;
+        if in_flight == 0 {
+            return Ok(true);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Forgets one contact in SmartEmailing, with the buyer suppressed from before the request on.
+/// `Ok(Err(_))` is this contact's failure (the suppression is taken back); `Err` a database one.
+async fn forget(
+    ctx: &Context,
+    client: &SmartEmailingClient,
+    connection_id: i64,
+    item: &PendingItem,
+) -> anyhow::Result<Result<(), ForgetError>> {
+    let id = match item.se_contact_id {
+        Some(id) => Some(id),
+        None => match exact_contact(client, &item.email).await {
+            Ok(id) => id,
+            Err(error) => return Ok(Err(error)),
+        },
+    };
+    let hash = suppression::email_hash(&ctx.secret_key, &item.email);
+    let marker = suppression::marker(item.contact_id);
+    {
+        let mut conn = ctx.db.acquire().await?;
+        suppression::suppress(&mut conn, connection_id, &hash, &marker, ctx.clock.now()).await?;
+    }
+    let result = if !pushes_done(ctx, connection_id, &item.email).await? {
+        Err(ForgetError::PushesUnderWay)
+    } else {
+        match id {
+            Some(id) => match client.forget_contact(id).await {
+                Ok(ForgetOutcome::Forgotten | ForgetOutcome::AlreadyGone) => Ok(()),
+                Err(error) => Err(error.into()),
+            },
+            // SmartEmailing does not know the address: nothing to forget there.
+            None => Ok(()),
+        }
+    };
+    if result.is_err() {
+        let mut conn = ctx.db.acquire().await?;
+        suppression::unsuppress(&mut conn, connection_id, &hash, &marker).await?;
+    }
+    Ok(result)
+}
+
+/// Removes the buyer's personal data from the bridge's tables (in the caller's transaction).
 async fn scrub(
     conn: &mut sqlx::SqliteConnection,
     connection_id: i64,
     item: &PendingItem,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let marker = format!("forgotten-{}@invalid", item.contact_id);
-    sqlx::query(
-        "UPDATE order_documents SET raw = '{}' WHERE order_id IN
-            (SELECT id FROM orders WHERE connection_id = ? AND customer_email = ?)",
+    let marker = suppression::marker(item.contact_id);
+    let order_ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM orders WHERE connection_id = ? AND customer_email = ?")
+            .bind(connection_id)
+            .bind(&item.email)
+            .fetch_all(&mut *conn)
+            .await?;
+    let ids = serde_json::to_string(&order_ids).expect("ids serialize");
+    // Documents keep what tells the order's state, nothing personal; their clients' records go.
+    let documents: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT invoice_id, raw FROM order_documents
+         WHERE connection_id = ? AND order_id IN (SELECT value FROM json_each(?))",
     )
     .bind(connection_id)
-    .bind(&item.email)
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut clients = Vec::new();
+    for (invoice_id, raw) in documents {
+        let value: serde_json::Value = serde_json::from_str(&raw).unwrap_or_default();
+        if let Some(client) = value["client"]
+            .as_i64()
+            .or_else(|| value["client"].as_str().and_then(|c| c.trim().parse().ok()))
+        {
+            clients.push(client);
+        }
+        sqlx::query(
+            "UPDATE order_documents SET raw = ? WHERE connection_id = ? AND invoice_id = ?",
+        )
+        .bind(without_personal_data(&value).to_string())
+        .bind(connection_id)
+        .bind(invoice_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query(
+        "DELETE FROM fapi_clients WHERE connection_id = ? AND client_id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(connection_id)
+    .bind(serde_json::to_string(&clients).expect("ids serialize"))
     .execute(&mut *conn)
     .await?;
     sqlx::query(
-        "UPDATE orders SET customer_email = ?, payload = NULL WHERE connection_id = ? AND customer_email = ?",
+        "UPDATE order_attempts SET message = replace(replace(message, ?, ?), ?, ?)
+         WHERE order_id IN (SELECT value FROM json_each(?)) AND message IS NOT NULL",
+    )
+    .bind(&item.email)
+    .bind(&marker)
+    .bind(item.email.to_uppercase())
+    .bind(&marker)
+    .bind(&ids)
+    .execute(&mut *conn)
+    .await?;
+    // Orders not in SmartEmailing yet will never be: they are skipped.
+    sqlx::query(
+        "UPDATE orders SET customer_email = ?, payload = NULL, buyer_forgotten = 1,
+            status_reason = CASE WHEN sync_status IN (?, ?) THEN ? ELSE status_reason END,
+            sync_status = CASE WHEN sync_status IN (?, ?) THEN ? ELSE sync_status END
+         WHERE id IN (SELECT value FROM json_each(?))",
     )
     .bind(&marker)
-    .bind(connection_id)
-    .bind(&item.email)
+    .bind(SyncStatus::Pending)
+    .bind(SyncStatus::Failed)
+    .bind(suppression::SKIPPED_REASON)
+    .bind(SyncStatus::Pending)
+    .bind(SyncStatus::Failed)
+    .bind(SyncStatus::Skipped)
+    .bind(&ids)
     .execute(&mut *conn)
     .await?;
     sqlx::query(

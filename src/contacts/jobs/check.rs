@@ -14,19 +14,25 @@ use crate::smartemailing::{ContactQuery, SeError, SmartEmailingClient};
 /// Contacts looked up per round of the post-sync check.
 const CHECKS_PER_ROUND: i64 = 100;
 
-pub(super) async fn lookup(
+/// SmartEmailing's contact with exactly this address (case-insensitive): a look-up may answer
+/// with other contacts too, or only.
+async fn lookup(
     client: &SmartEmailingClient,
     email: &str,
 ) -> Result<Option<crate::smartemailing::Contact>, SeError> {
     let page = client
         .contacts(&ContactQuery {
-            limit: 1,
+            limit: 100,
             offset: 0,
             emailaddress: Some(email.to_string()),
             blacklisted: None,
         })
         .await?;
-    Ok(page.contacts.into_iter().next())
+    let wanted = email.trim().to_lowercase();
+    Ok(page
+        .contacts
+        .into_iter()
+        .find(|c| c.emailaddress.trim().to_lowercase() == wanted))
 }
 
 /// Looks up contacts whose orders were just synced. False when none was due.

@@ -20,6 +20,5 @@ pub use runner::run_next;
 pub use views::{detail, recent};
 
 use bulk::{delete, import};
-use check::lookup;
 use refresh::refresh;
 use runner::{ClaimedJob, LOCK_FOR, Outcome, stopping};
