@@ -2,7 +2,7 @@
 
 use fapi_bridge::model::Role;
 
-use crate::helpers::{PASSWORD, error_of, spawn_app, spawn_app_in};
+use crate::helpers::{PASSWORD, TestApp, error_of, spawn_app, spawn_app_configured, spawn_app_in};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_with_the_right_password_starts_a_session() {
@@ -346,4 +346,83 @@ async fn no_setup_link_once_users_exist() {
     let data_dir = app.stop().await;
     let app = spawn_app_in(data_dir, clock, 0).await;
     assert_eq!(app.setup_link, None);
+}
+
+/// Signs in through the reverse proxy: `forwarded_for` is the `X-Forwarded-For` it passes on.
+async fn login_from(
+    app: &TestApp,
+    client: &reqwest::Client,
+    forwarded_for: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    client
+        .post(app.url("/api/login"))
+        .header("Accept", "application/json")
+        .header("X-Forwarded-For", forwarded_for)
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .expect("request is sent")
+}
+
+/// Issue 14, item 4: behind a proxy that appends to `X-Forwarded-For`, the client writes the
+/// first entries; the address the proxy saw is the last one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_forwarded_for_entry_does_not_change_the_client_address() {
+    let app = spawn_app_configured(&[("TRUST_FORWARDED_FOR", "true")]).await;
+    let client = app.client();
+    for i in 0..5 {
+        let response = login_from(
+            &app,
+            &client,
+            &format!("10.0.0.{i}, 203.0.113.7"),
+            &format!("u{i}@example.cz"),
+            "spatne-heslo-123",
+        )
+        .await;
+        assert_eq!(response.status(), 401);
+    }
+    let response = login_from(
+        &app,
+        &client,
+        "10.9.9.9, 203.0.113.7",
+        "new@example.cz",
+        "spatne-heslo-123",
+    )
+    .await;
+    assert_eq!(
+        response.status(),
+        429,
+        "a new first entry does not make a new client"
+    );
+    let addresses: Vec<Option<String>> = app
+        .audit_actions()
+        .await
+        .into_iter()
+        .map(|(.., addr)| addr)
+        .collect();
+    assert!(
+        addresses
+            .iter()
+            .all(|addr| addr.as_deref() == Some("203.0.113.7")),
+        "{addresses:?}"
+    );
+
+    // FAPI's notifications record the same address.
+    let (_admin, _id, webhook) = app.forwarding_connection().await;
+    let response = app
+        .client()
+        .post(&webhook)
+        .header("X-Forwarded-For", "6.6.6.6, 203.0.113.9")
+        .form(&[("id", "1"), ("time", "1"), ("security", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let recorded: Option<String> = sqlx::query_scalar("SELECT remote_addr FROM notifications")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(recorded.as_deref(), Some("203.0.113.9"));
 }
