@@ -11,6 +11,7 @@ mod forwarding;
 mod helpers;
 mod historical;
 mod ingest;
+mod memory;
 mod orders;
 mod pages;
 mod reminders;
