@@ -95,6 +95,10 @@ pub static TEXTS: Texts = Texts {
     audit_actions: &[
         ("login.succeeded", "Přihlášení"),
         ("login.failed", "Neúspěšné přihlášení"),
+        (
+            "login.refused",
+            "Odmítnutá přihlášení (příliš mnoho pokusů)",
+        ),
         ("logout", "Odhlášení"),
         ("setup.completed", "Vytvořen první administrátor"),
         ("user.added", "Přidán uživatel"),

@@ -92,6 +92,7 @@ pub static TEXTS: Texts = Texts {
     audit_actions: &[
         ("login.succeeded", "Signed in"),
         ("login.failed", "Failed sign-in"),
+        ("login.refused", "Sign-ins refused (too many attempts)"),
         ("logout", "Signed out"),
         ("setup.completed", "First admin created"),
         ("user.added", "User added"),

@@ -16,6 +16,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
@@ -45,6 +46,11 @@ use crate::web::webhook;
 use crate::worker;
 
 pub const SESSION_COOKIE: &str = "fapi_bridge_session";
+
+/// The largest request body the app takes (server functions take small forms; the largest, a
+/// page of selected contacts, is a few KiB). Larger ones are answered 413 before any handler
+/// runs. FAPI's webhook has its own limit.
+pub const MAX_REQUEST_BODY: usize = 64 * 1024;
 
 /// How long a stopping server waits for requests and work in hand, from the signal on (the
 /// process must exit within 10 s; closing the database and the runtime take the rest).
@@ -298,6 +304,7 @@ fn router(state: AppState, sessions: SessionManagerLayer<SqliteStore>) -> Router
             HeaderValue::from_static("same-origin"),
         ))
         .layer(sessions)
+        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
         // Probes and FAPI's notifications: outside the session, CSRF and page guards (they
         // carry no cookie, and the webhook is authenticated by its secret URL).
         .merge(health::routes())
