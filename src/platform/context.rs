@@ -45,6 +45,8 @@ pub struct Settings {
     pub sync: SyncSettings,
     /// When engagement is recalculated and when reminders ring (Prague time).
     pub reminders: ReminderRule,
+    /// A session ends after this long without a request.
+    pub session_idle_timeout: std::time::Duration,
 }
 
 impl Context {

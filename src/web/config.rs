@@ -281,6 +281,7 @@ impl Config {
             http: self.http.clone(),
             sync: self.sync.clone(),
             reminders: self.reminders,
+            session_idle_timeout: self.session_idle_timeout,
         }
     }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::accounts::auth::session;
 use crate::contacts;
 use crate::platform::{Context, db};
 use crate::sync::{historical, notifications, push, reconcile};
@@ -39,6 +40,7 @@ pub fn spawn(ctx: Context, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()
     handles.push(tokio::spawn(historical_loop(ctx.clone(), shutdown.clone())));
     handles.push(tokio::spawn(contacts_loop(ctx.clone(), shutdown.clone())));
     handles.push(tokio::spawn(checkpoint_loop(ctx.clone(), shutdown.clone())));
+    handles.push(tokio::spawn(sessions_loop(ctx.clone(), shutdown.clone())));
     handles.push(tokio::spawn(reconcile_loop(ctx, shutdown)));
     handles
 }
@@ -166,6 +168,29 @@ async fn reconcile_loop(ctx: Context, mut shutdown: watch::Receiver<bool>) {
         }
         if let Err(error) = reconcile::run_all(&ctx).await {
             tracing::error!(error = format!("{error:#}"), "reconciliation failed");
+        }
+    }
+}
+
+/// Expired sessions are deleted this often at most (and every idle timeout, if shorter).
+const SESSION_CLEANUP: Duration = Duration::from_secs(3600);
+
+/// Deletes expired sessions on a schedule until the stop.
+async fn sessions_loop(ctx: Context, mut shutdown: watch::Receiver<bool>) {
+    let period = SESSION_CLEANUP.min(ctx.settings.session_idle_timeout);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(period) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        if let Err(error) = session::delete_expired(&ctx.db).await {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "deleting expired sessions failed"
+            );
         }
     }
 }

@@ -2,7 +2,9 @@
 
 use fapi_bridge::model::Role;
 
-use crate::helpers::{PASSWORD, TestApp, error_of, spawn_app, spawn_app_configured, spawn_app_in};
+use crate::helpers::{
+    PASSWORD, TestApp, error_of, eventually, spawn_app, spawn_app_configured, spawn_app_in,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_with_the_right_password_starts_a_session() {
@@ -572,4 +574,30 @@ async fn a_locked_email_still_signs_in_from_an_address_it_used_before() {
     )
     .await;
     assert!(signed_in(&response), "{}", response.status());
+}
+
+/// Issue 14, item 7: the idle timeout slides while the user works; an idle session ends and
+/// its row is deleted. (Sessions run on real time, not the test clock.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_active_session_slides_and_an_idle_one_ends() {
+    let app = spawn_app_configured(&[("SESSION_IDLE_TIMEOUT", "3s")]).await;
+    let client = app.signed_in("jana@example.cz", Role::Operator).await;
+    for second in 1..=10 {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        assert_eq!(
+            app.signed_in_email(&client).await.as_deref(),
+            Some("jana@example.cz"),
+            "signed out after {second} s of activity"
+        );
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    assert_eq!(app.signed_in_email(&client).await, None);
+    eventually("the expired session's row is deleted", || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM tower_sessions")
+            .fetch_one(&app.db)
+            .await
+            .unwrap()
+            == 0
+    })
+    .await;
 }
