@@ -27,6 +27,7 @@ use crate::accounts::auth;
 use crate::accounts::auth::rate_limit::LoginRateLimiter;
 use crate::accounts::setup;
 use crate::app::{App, shell};
+use crate::connections;
 use crate::platform::Context;
 use crate::platform::clock::{self, Clock, OffsetClock, SystemClock};
 use crate::platform::crypto::SecretKey;
@@ -94,10 +95,20 @@ impl Application {
         }
 
         let db = db::connect(&config.database_url).await?;
+        // A key that does not match what is stored would make every stored API key unreadable:
+        // refuse to start rather than run with it (or generate one in place of a lost file).
+        let encrypted = connections::encrypted_sample(&db).await?;
         let secret_key = match &config.secret_key {
             SecretKeySource::Inline(key) => key.clone(),
-            SecretKeySource::File(path) => SecretKey::load_or_create(path)?,
+            SecretKeySource::File(path) => SecretKey::load_or_create(path, encrypted.is_none())?,
         };
+        if let Some(sample) = encrypted
+            && secret_key.decrypt(&sample).is_err()
+        {
+            anyhow::bail!(
+                "the secret key (SECRET_KEY or SECRET_KEY_FILE) is not the one the stored API keys were encrypted with; restore the original key"
+            );
+        }
 
         let leptos_options = LeptosOptions::builder()
             .output_name(config.output_name.clone())

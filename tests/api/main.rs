@@ -15,5 +15,6 @@ mod memory;
 mod orders;
 mod pages;
 mod reminders;
+mod secrets;
 mod simulators;
 mod team;
