@@ -95,10 +95,7 @@ pub static TEXTS: Texts = Texts {
     audit_actions: &[
         ("login.succeeded", "Přihlášení"),
         ("login.failed", "Neúspěšné přihlášení"),
-        (
-            "login.refused",
-            "Odmítnutá přihlášení (příliš mnoho pokusů)",
-        ),
+        ("login.refused", "Odmítnutá přihlášení (limit pokusů)"),
         ("logout", "Odhlášení"),
         ("setup.completed", "Vytvořen první administrátor"),
         ("user.added", "Přidán uživatel"),
