@@ -28,6 +28,10 @@ pub enum AppError {
     /// Too many failed attempts; the caller may try again after `retry_after_secs`.
     #[error("too many attempts, retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// The server is too busy to check a password now (every hashing slot stayed taken); the
+    /// caller may try again after `retry_after_secs`.
+    #[error("busy, retry in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     /// The input was refused; the reason names the field and the rule.
     #[error("invalid input: {0:?}")]
     Invalid(Invalid),
@@ -142,6 +146,7 @@ impl AppError {
             AppError::Forbidden | AppError::AccountDisabled => 403,
             AppError::NotFound => 404,
             AppError::RateLimited { .. } => 429,
+            AppError::Busy { .. } => 503,
             AppError::Invalid(_) => 422,
             AppError::BadRequest(_) => 400,
             AppError::Upstream(..) => 502,

@@ -1,7 +1,9 @@
 //! The audit log: who did what, when, from where. Nothing secret is ever written here.
 //!
 //! Every feature records its actions through [`record`]; action names are stable codes
-//! (`login.failed`, `user.added` …) that the UI translates.
+//! (`login.failed`, `user.added` …) that the UI translates. Text that may come from a request
+//! without a session (the e-mail typed at sign-in, the client address) is cut to
+//! [`MAX_FIELD_CHARS`]; refused sign-ins are counted in one entry per client and window.
 
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, SqliteExecutor, SqlitePool};
@@ -9,10 +11,16 @@ use sqlx::{FromRow, SqliteExecutor, SqlitePool};
 use crate::accounts::users::UserRecord;
 use crate::model::{AuditEntry, AuditPage, DisplayTime};
 use crate::platform::paging::Keyset;
+use crate::platform::text::truncate_chars;
+
+/// The longest actor e-mail, subject or client address stored (an e-mail address's maximum).
+pub const MAX_FIELD_CHARS: usize = 254;
 
 pub mod actions {
     pub const LOGIN_SUCCEEDED: &str = "login.succeeded";
     pub const LOGIN_FAILED: &str = "login.failed";
+    /// Sign-ins refused by the limit: one entry per client and window, `details.refused` counts.
+    pub const LOGIN_REFUSED: &str = "login.refused";
     pub const LOGOUT: &str = "logout";
     pub const SETUP_COMPLETED: &str = "setup.completed";
     pub const USER_ADDED: &str = "user.added";
@@ -84,18 +92,22 @@ impl AuditEvent {
 
     pub fn by(mut self, user: &UserRecord) -> AuditEvent {
         self.actor_user_id = Some(user.id);
-        self.actor_email = Some(user.email.clone());
+        self.actor_email = Some(truncate_chars(&user.email, MAX_FIELD_CHARS));
         self
     }
 
-    /// An actor known only by the e-mail they typed (failed logins).
+    /// An actor known only by the e-mail they typed (failed logins); cut to an e-mail's
+    /// maximum length.
     pub fn by_email(mut self, email: &str) -> AuditEvent {
-        self.actor_email = Some(email.trim().to_lowercase());
+        self.actor_email = Some(truncate_chars(
+            &email.trim().to_lowercase(),
+            MAX_FIELD_CHARS,
+        ));
         self
     }
 
     pub fn target(mut self, target: impl Into<String>) -> AuditEvent {
-        self.target = Some(target.into());
+        self.target = Some(truncate_chars(&target.into(), MAX_FIELD_CHARS));
         self
     }
 
@@ -105,7 +117,7 @@ impl AuditEvent {
     }
 
     pub fn from_addr(mut self, addr: impl Into<String>) -> AuditEvent {
-        self.client_addr = Some(addr.into());
+        self.client_addr = Some(truncate_chars(&addr.into(), MAX_FIELD_CHARS));
         self
     }
 }
@@ -115,9 +127,47 @@ pub async fn record(
     now: DateTime<Utc>,
     event: AuditEvent,
 ) -> Result<(), sqlx::Error> {
+    insert(db, now, event).await.map(|_| ())
+}
+
+/// Records the first refused sign-in of a client's window (`details.refused` = 1); later
+/// refusals update the count with [`count_refused_logins`] instead of adding entries.
+pub async fn record_refused_login(
+    db: impl SqliteExecutor<'_>,
+    now: DateTime<Utc>,
+    event: AuditEvent,
+) -> Result<i64, sqlx::Error> {
+    insert(db, now, event.details(serde_json::json!({ "refused": 1 }))).await
+}
+
+/// Raises the count of a refused-sign-ins entry to `refused` (never lowers it: counts written
+/// by concurrent requests may arrive out of order).
+pub async fn count_refused_logins(
+    db: impl SqliteExecutor<'_>,
+    entry: i64,
+    refused: u32,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
+        "UPDATE audit_log
+         SET details = json_set(details, '$.refused', max(json_extract(details, '$.refused'), ?))
+         WHERE id = ? AND action = ?",
+    )
+    .bind(refused)
+    .bind(entry)
+    .bind(actions::LOGIN_REFUSED)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+async fn insert(
+    db: impl SqliteExecutor<'_>,
+    now: DateTime<Utc>,
+    event: AuditEvent,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
         "INSERT INTO audit_log (at, actor_user_id, actor_email, action, target, details, client_addr)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(now)
     .bind(event.actor_user_id)
@@ -126,9 +176,8 @@ pub async fn record(
     .bind(event.target)
     .bind(event.details.map(|d| d.to_string()))
     .bind(event.client_addr)
-    .execute(db)
-    .await?;
-    Ok(())
+    .fetch_one(db)
+    .await
 }
 
 #[derive(FromRow)]

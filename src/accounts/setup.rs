@@ -48,12 +48,29 @@ pub struct FirstAdmin<'a> {
 }
 
 /// Creates the first admin if the token is valid and unused and nobody has done it yet.
+///
+/// The token is checked before anything else: without a valid link no password is judged or
+/// hashed, so strangers cannot make the server spend memory and CPU on argon2.
 pub async fn complete(
     db: &SqlitePool,
     now: DateTime<Utc>,
     client_addr: &str,
     input: FirstAdmin<'_>,
 ) -> Result<i64, AppError> {
+    let usable: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM setup_tokens
+                        WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?)",
+    )
+    .bind(token_hash(input.token))
+    .bind(now)
+    .fetch_one(db)
+    .await?;
+    if !usable {
+        return Err(Invalid::SetupLinkInvalid.into());
+    }
+    if users::count(db).await? > 0 {
+        return Err(Invalid::SetupAlreadyDone.into());
+    }
     let email = EmailAddress::parse(input.email)?;
     let name = input.name.trim();
     if name.is_empty() {

@@ -175,3 +175,37 @@ pub async fn set_language(db: &SqlitePool, id: i64, lang: Lang) -> Result<(), sq
         .await?;
     Ok(())
 }
+
+/// Remembers that the user signed in from `client_addr`.
+pub async fn record_sign_in_address(
+    db: &SqlitePool,
+    id: i64,
+    client_addr: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sign_in_addresses (user_id, client_addr, last_used_at) VALUES (?, ?, ?)
+         ON CONFLICT (user_id, client_addr) DO UPDATE SET last_used_at = excluded.last_used_at",
+    )
+    .bind(id)
+    .bind(client_addr)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Whether the user has signed in from `client_addr` before.
+pub async fn has_signed_in_from(
+    db: &SqlitePool,
+    id: i64,
+    client_addr: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM sign_in_addresses WHERE user_id = ? AND client_addr = ?)",
+    )
+    .bind(id)
+    .bind(client_addr)
+    .fetch_one(db)
+    .await
+}

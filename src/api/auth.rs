@@ -17,63 +17,16 @@ pub async fn session_info() -> Result<Option<CurrentUser>, AppError> {
 
 #[server(endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
-    use crate::accounts::audit::{self, AuditEvent, actions};
     use crate::accounts::auth::{
-        client_addr,
-        guard::request_session,
-        password,
-        rate_limit::{AttemptKeys, LoginRateLimiter},
-        session,
+        client_addr, guard::request_session, login, rate_limit::LoginRateLimiter, session,
     };
-    use crate::accounts::users;
     use crate::platform::Context;
 
     crate::platform::error::respond(async move {
         let ctx = Context::current();
-        let login_limiter = leptos::prelude::expect_context::<std::sync::Arc<LoginRateLimiter>>();
-        let now = ctx.clock.now();
-        let addr = client_addr().await;
-        let keys = AttemptKeys::new(&addr, &email);
-        let failed = |reason: &'static str| {
-            AuditEvent::new(actions::LOGIN_FAILED)
-                .by_email(&email)
-                .from_addr(addr.clone())
-                .details(serde_json::json!({ "reason": reason }))
-        };
-
-        if let Err(retry_after_secs) = login_limiter.check(&keys, now) {
-            audit::record(&ctx.db, now, failed("rate_limited")).await?;
-            return Err(AppError::RateLimited { retry_after_secs });
-        }
-
-        let user = users::find_by_email(&ctx.db, &email).await?;
-        let matches =
-            password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
-        let user = match user {
-            Some(user) if matches => user,
-            _ => {
-                login_limiter.record_failure(&keys, now);
-                audit::record(&ctx.db, now, failed("wrong_credentials")).await?;
-                return Err(AppError::InvalidCredentials);
-            }
-        };
-        if user.disabled {
-            login_limiter.record_failure(&keys, now);
-            audit::record(&ctx.db, now, failed("disabled")).await?;
-            return Err(AppError::AccountDisabled);
-        }
-
-        login_limiter.record_success(&keys);
-        let session_handle = request_session().await?;
-        session::sign_in(&session_handle, &user).await?;
-        audit::record(
-            &ctx.db,
-            now,
-            AuditEvent::new(actions::LOGIN_SUCCEEDED)
-                .by(&user)
-                .from_addr(addr),
-        )
-        .await?;
+        let limiter = leptos::prelude::expect_context::<std::sync::Arc<LoginRateLimiter>>();
+        let user = login::check(&ctx, &limiter, &client_addr().await, &email, password).await?;
+        session::sign_in(&request_session().await?, &user).await?;
         set_lang_cookie(user.lang());
         leptos_axum::redirect("/");
         Ok(())

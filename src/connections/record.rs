@@ -161,6 +161,14 @@ pub async fn find(db: &SqlitePool, id: i64) -> Result<ConnectionRecord, AppError
 }
 
 /// The live connection a webhook token belongs to.
+/// One value encrypted with the secret key (a stored API key, deleted connections included),
+/// to check the key against at start; `None` while nothing is stored encrypted.
+pub async fn encrypted_sample(db: &SqlitePool) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT fapi_api_key FROM connections LIMIT 1")
+        .fetch_optional(db)
+        .await
+}
+
 pub async fn find_by_webhook_token(
     db: &SqlitePool,
     token: &str,

@@ -95,6 +95,7 @@ pub static TEXTS: Texts = Texts {
     audit_actions: &[
         ("login.succeeded", "Přihlášení"),
         ("login.failed", "Neúspěšné přihlášení"),
+        ("login.refused", "Odmítnutá přihlášení (limit pokusů)"),
         ("logout", "Odhlášení"),
         ("setup.completed", "Vytvořen první administrátor"),
         ("user.added", "Přidán uživatel"),
@@ -133,6 +134,7 @@ pub static TEXTS: Texts = Texts {
         let minutes = secs.div_ceil(60);
         format!("Příliš mnoho neúspěšných pokusů. Zkuste to znovu za {minutes} min.")
     },
+    err_busy: "Server je právě přetížený. Zkuste to prosím za několik sekund znovu.",
     err_internal: "Na serveru došlo k chybě. Zkuste to prosím později; podrobnosti jsou v záznamu serveru.",
     err_request: "Server nyní nelze zastihnout. Zkontrolujte připojení a zkuste to znovu.",
     err_bad_request: "Server žádosti nerozuměl. Načtěte stránku znovu",

@@ -92,6 +92,7 @@ pub static TEXTS: Texts = Texts {
     audit_actions: &[
         ("login.succeeded", "Signed in"),
         ("login.failed", "Failed sign-in"),
+        ("login.refused", "Sign-ins refused (too many attempts)"),
         ("logout", "Signed out"),
         ("setup.completed", "First admin created"),
         ("user.added", "User added"),
@@ -130,6 +131,7 @@ pub static TEXTS: Texts = Texts {
         let minutes = secs.div_ceil(60);
         format!("Too many failed attempts. Try again in {minutes} min.")
     },
+    err_busy: "The server is busy right now. Please try again in a few seconds.",
     err_internal: "Something went wrong on the server. Please try again later; the details are in the server log.",
     err_request: "The server cannot be reached right now. Check your connection and try again.",
     err_bad_request: "The server did not understand the request. Reload the page",

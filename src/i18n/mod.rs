@@ -163,6 +163,7 @@ pub struct Texts {
     pub err_invalid_credentials: &'static str,
     pub err_account_disabled: &'static str,
     pub err_rate_limited: fn(u64) -> String,
+    pub err_busy: &'static str,
     pub err_internal: &'static str,
     pub err_request: &'static str,
     pub err_bad_request: &'static str,
@@ -602,6 +603,7 @@ impl Texts {
             AppError::RateLimited { retry_after_secs } => {
                 (self.err_rate_limited)(*retry_after_secs)
             }
+            AppError::Busy { .. } => self.err_busy.into(),
             AppError::Invalid(invalid) => self.invalid(invalid),
             AppError::Upstream(system, message) => {
                 format!("{} {}: {message}", self.err_upstream, self.system(*system))

@@ -47,6 +47,8 @@ pub struct Settings {
     pub reminders: ReminderRule,
     /// How long finished records are kept.
     pub retention: RetentionSettings,
+    /// A session ends after this long without a request.
+    pub session_idle_timeout: std::time::Duration,
 }
 
 impl Context {

@@ -14,6 +14,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rand::RngCore;
 
+use crate::platform::owner_only;
+
 const NONCE_LEN: usize = 12;
 
 /// The 32-byte key. Its `Debug` output never shows the bytes.
@@ -47,20 +49,37 @@ impl SecretKey {
         BASE64.encode(self.0)
     }
 
-    /// Reads the key file, or creates it (and its folder) with owner-only permissions.
-    pub fn load_or_create(path: &Path) -> anyhow::Result<SecretKey> {
+    /// Reads the key file, or — when `may_create` (nothing is encrypted with a key yet) —
+    /// creates it and its folder owner-only. A key file that other users may read or change is
+    /// refused, and so is a missing one while stored secrets need it: a new key would make
+    /// them unreadable for good.
+    pub fn load_or_create(path: &Path, may_create: bool) -> anyhow::Result<SecretKey> {
+        let shown = path.display();
         match std::fs::read_to_string(path) {
-            Ok(text) => SecretKey::from_base64(&text)
-                .with_context(|| format!("the key file {} is not usable", path.display())),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            Ok(text) => {
+                let readable = owner_only::check(path)
+                    .with_context(|| format!("could not read the key file {shown}"))?;
+                if let Err(mode) = readable {
+                    bail!(
+                        "the key file {shown} (SECRET_KEY_FILE) can be read or changed by other users (mode {mode:o}); make it owner-only with `chmod 600 {shown}`"
+                    );
+                }
+                SecretKey::from_base64(&text)
+                    .with_context(|| format!("the key file {shown} is not usable"))
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound && may_create => {
                 let key = SecretKey::generate();
-                write_owner_only(path, key.to_base64().as_bytes())
-                    .with_context(|| format!("could not create the key file {}", path.display()))?;
-                tracing::info!(path = %path.display(), "generated a new secret key file; back it up with the database");
+                owner_only::create_file(path, key.to_base64().as_bytes())
+                    .with_context(|| format!("could not create the key file {shown}"))?;
+                tracing::info!(path = %shown, "generated a new secret key file; back it up with the database");
                 Ok(key)
             }
-            Err(error) => Err(error)
-                .with_context(|| format!("could not read the key file {}", path.display())),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => bail!(
+                "the key file {shown} (SECRET_KEY_FILE) is missing, but the database holds API keys encrypted with it. Restore the file from your backup, or set SECRET_KEY to the key; a new key would make every stored API key unreadable, so none is generated"
+            ),
+            Err(error) => {
+                Err(error).with_context(|| format!("could not read the key file {shown}"))
+            }
         }
     }
 
@@ -100,23 +119,6 @@ impl SecretKey {
     }
 }
 
-fn write_owner_only(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(contents)?;
-    file.sync_all()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,8 +147,8 @@ mod tests {
     fn key_file_is_created_owner_only_and_reused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested/secret.key");
-        let first = SecretKey::load_or_create(&path).unwrap();
-        let second = SecretKey::load_or_create(&path).unwrap();
+        let first = SecretKey::load_or_create(&path, true).unwrap();
+        let second = SecretKey::load_or_create(&path, false).unwrap();
         assert_eq!(first.to_base64(), second.to_base64());
         #[cfg(unix)]
         {
@@ -169,6 +171,27 @@ mod tests {
             hash,
             SecretKey::generate().keyed_hash("buyer", b"jana@example.cz")
         );
+    }
+
+    #[test]
+    fn a_missing_key_is_not_replaced_while_secrets_need_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.key");
+        let error = SecretKey::load_or_create(&path, false).unwrap_err();
+        assert!(format!("{error:#}").contains("is missing"), "{error:#}");
+        assert!(!path.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.key");
+        SecretKey::load_or_create(&path, true).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let error = SecretKey::load_or_create(&path, false).unwrap_err();
+        assert!(format!("{error:#}").contains("chmod 600"), "{error:#}");
     }
 
     #[test]

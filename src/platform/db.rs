@@ -7,6 +7,8 @@ use anyhow::Context;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+use crate::platform::owner_only;
+
 /// The schema migrations, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -31,7 +33,7 @@ pub async fn checkpoint(pool: &SqlitePool) -> Result<(), sqlx::Error> {
 /// Bytes the WAL file keeps after a checkpoint (64 MiB).
 pub const JOURNAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 
-/// Opens (creating the file and its folder if missing) and migrates the database.
+/// Opens (creating the file and its folder owner-only if missing) and migrates the database.
 pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
     let options = SqliteConnectOptions::from_str(database_url)
         .with_context(|| format!("DATABASE_URL {database_url:?} is not a valid SQLite URL"))?
@@ -52,10 +54,17 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         .pragma("secure_delete", "on");
 
     let file = options.get_filename().to_path_buf();
-    if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| {
-            format!("could not create the database folder {}", parent.display())
-        })?;
+    let in_memory = database_url.contains(":memory:") || database_url.contains("mode=memory");
+    if !in_memory && !file.exists() {
+        // Created here, empty, so that SQLite (and its -wal and -shm files, which take the
+        // database's mode) never makes it readable by others.
+        match owner_only::create_file(&file, b"") {
+            Err(error) if error.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(error)
+                    .with_context(|| format!("could not create the database {}", file.display()));
+            }
+            _ => {}
+        }
     }
 
     let pool = SqlitePoolOptions::new()

@@ -31,7 +31,7 @@ impl From<tower_sessions::session::Error> for AppError {
 }
 
 /// Runs a server function's body and, on error, answers with the error's HTTP status
-/// (401, 403, 422, 429 …) instead of the framework's blanket 500.
+/// (401, 403, 422, 429, 503 …) instead of the framework's blanket 500.
 pub async fn respond<T>(body: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
     let result = body.await;
     if let Err(error) = &result
@@ -39,7 +39,9 @@ pub async fn respond<T>(body: impl Future<Output = Result<T, AppError>>) -> Resu
         && let Ok(status) = http::StatusCode::from_u16(error.status_code())
     {
         response.set_status(status);
-        if let AppError::RateLimited { retry_after_secs } = error {
+        if let AppError::RateLimited { retry_after_secs } | AppError::Busy { retry_after_secs } =
+            error
+        {
             response.insert_header(http::header::RETRY_AFTER, (*retry_after_secs).into());
         }
     }

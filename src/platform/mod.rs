@@ -1,6 +1,7 @@
 //! Infrastructure that every feature uses and that imports no feature: the database, the
-//! clock, Prague time, encryption of stored secrets, outbound HTTP, error mapping, settings,
-//! signals to the workers, and the [`context::Context`] that domain code receives.
+//! clock, Prague time, encryption of stored secrets, owner-only files, outbound HTTP, error
+//! mapping, settings, signals to the workers, and the [`context::Context`] that domain code
+//! receives.
 
 pub mod clock;
 pub mod context;
@@ -9,6 +10,7 @@ pub mod db;
 pub mod email;
 pub mod error;
 pub mod http;
+pub mod owner_only;
 pub mod paging;
 pub mod settings;
 pub mod signals;

@@ -51,6 +51,14 @@ pub fn slug(text: &str) -> String {
     slug.trim_end_matches('-').to_string()
 }
 
+/// `text` cut to its first `max_chars` characters.
+pub fn truncate_chars(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => text[..end].to_string(),
+        None => text.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,5 +68,11 @@ mod tests {
         assert_eq!(ascii_fold("Příliš žluťoučký kůň"), "Prilis zlutoucky kun");
         assert_eq!(slug("  Můj Obchod – kurzy!  "), "muj-obchod-kurzy");
         assert_eq!(slug("***"), "");
+    }
+
+    #[test]
+    fn truncation_counts_characters() {
+        assert_eq!(truncate_chars("žluťoučký", 4), "žluť");
+        assert_eq!(truncate_chars("kůň", 10), "kůň");
     }
 }

@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `demo`, `user add`.
+//! The command line: `serve` (default), `demo`, `user add`, `user reset-password`, `simulate`.
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::accounts::audit::Actor;
 use crate::accounts::team::{self, NewMember};
+use crate::accounts::users;
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::model::Role;
@@ -74,6 +75,12 @@ enum UserCommand {
         #[arg(long, default_value = "")]
         name: String,
     },
+    /// Set a new password for a team member (e.g. an admin locked out of the web); it is read
+    /// from standard input. Their sessions end, and the e-mail's sign-in limit starts afresh.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -96,6 +103,9 @@ pub async fn run() -> ExitCode {
         Command::User {
             command: UserCommand::Add { email, role, name },
         } => add_user(&email, role, &name).await,
+        Command::User {
+            command: UserCommand::ResetPassword { email },
+        } => reset_password(&email).await,
         Command::Simulate {
             api,
             listen,
@@ -170,26 +180,53 @@ async fn simulate(
     Ok(())
 }
 
+/// One line of standard input, without its line break.
+fn read_password() -> anyhow::Result<String> {
+    let mut password = String::new();
+    std::io::stdin().lock().read_line(&mut password)?;
+    Ok(password.trim_end_matches(['\n', '\r']).to_string())
+}
+
+/// An error of a team command, in English words.
+fn team_error(error: AppError) -> anyhow::Error {
+    match error {
+        AppError::Invalid(invalid) => anyhow::anyhow!(Lang::En.texts().invalid(&invalid)),
+        other => anyhow::anyhow!(Lang::En.texts().error(&other)),
+    }
+}
+
 async fn add_user(email: &str, role: Role, name: &str) -> anyhow::Result<()> {
     let config = Config::from_env()?;
     let db = db::connect(&config.database_url).await?;
     eprintln!("Password for {email} (read from standard input):");
-    let mut password = String::new();
-    std::io::stdin().lock().read_line(&mut password)?;
-    let password = password.trim_end_matches(['\n', '\r']);
+    let password = read_password()?;
     let actor = Actor::system("command line");
     let input = NewMember {
         email,
         name,
         role,
-        password,
+        password: &password,
     };
-    match team::add_member(&db, chrono::Utc::now(), &actor, input).await {
-        Ok(_) => {
-            println!("Added {} as {role}.", email.trim().to_lowercase());
-            Ok(())
-        }
-        Err(AppError::Invalid(invalid)) => Err(anyhow::anyhow!(Lang::En.texts().invalid(&invalid))),
-        Err(other) => Err(anyhow::anyhow!(Lang::En.texts().error(&other))),
-    }
+    team::add_member(&db, chrono::Utc::now(), &actor, input)
+        .await
+        .map_err(team_error)?;
+    println!("Added {} as {role}.", email.trim().to_lowercase());
+    Ok(())
+}
+
+async fn reset_password(email: &str) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let db = db::connect(&config.database_url).await?;
+    let email = email.trim().to_lowercase();
+    let Some(user) = users::find_by_email(&db, &email).await? else {
+        anyhow::bail!("No user has the e-mail {email}.");
+    };
+    eprintln!("New password for {email} (read from standard input):");
+    let password = read_password()?;
+    let actor = Actor::system("command line");
+    team::reset_password(&db, chrono::Utc::now(), &actor, user.id, &password)
+        .await
+        .map_err(team_error)?;
+    println!("New password set for {email}; their sessions have ended.");
+    Ok(())
 }

@@ -36,6 +36,8 @@ pub struct Config {
     pub login_failure_window: Duration,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
     pub trust_forwarded_for: bool,
+    /// How many of the operator's proxies append to `X-Forwarded-For` (1 or more).
+    pub trusted_proxy_hops: usize,
     pub site_root: String,
     pub output_name: String,
     /// Base URL of the FAPI API.
@@ -198,6 +200,7 @@ impl Config {
             };
         let max_attempts = whole("SYNC_MAX_ATTEMPTS", 8, 1..=50);
         let webhook_requests_per_second = whole("WEBHOOK_REQUESTS_PER_SECOND", 100, 1..=100_000);
+        let trusted_proxy_hops = whole("TRUSTED_PROXY_HOPS", 1, 1..=10) as usize;
 
         let trust_forwarded_for = match get("TRUST_FORWARDED_FOR").as_deref() {
             None | Some("false") | Some("0") => false,
@@ -251,6 +254,7 @@ impl Config {
             login_max_failures,
             login_failure_window,
             trust_forwarded_for,
+            trusted_proxy_hops,
             site_root: get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
             output_name: get("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| "fapi-bridge".into()),
             fapi_api_url,
@@ -286,7 +290,14 @@ impl Config {
             sync: self.sync.clone(),
             reminders: self.reminders,
             retention: self.retention,
+            session_idle_timeout: self.session_idle_timeout,
         }
+    }
+
+    /// `Some(hops)` when the client address is taken from `X-Forwarded-For`, `hops` entries
+    /// from its end (see `web::client_addr`).
+    pub fn proxy_hops(&self) -> Option<usize> {
+        self.trust_forwarded_for.then_some(self.trusted_proxy_hops)
     }
 
     /// The public address without a trailing slash, for building links.
@@ -353,6 +364,15 @@ mod tests {
             "https://app.smartemailing.cz/api/v3"
         );
         assert_eq!(config.http.smartemailing_requests_per_second, 5);
+        assert_eq!(config.proxy_hops(), None);
+    }
+
+    #[test]
+    fn forwarded_for_counts_the_trusted_proxies() {
+        let trusted = config(&[("TRUST_FORWARDED_FOR", "true")]).unwrap();
+        assert_eq!(trusted.proxy_hops(), Some(1));
+        let two = config(&[("TRUST_FORWARDED_FOR", "true"), ("TRUSTED_PROXY_HOPS", "2")]).unwrap();
+        assert_eq!(two.proxy_hops(), Some(2));
     }
 
     #[test]
@@ -365,6 +385,7 @@ mod tests {
             ("SESSION_IDLE_TIMEOUT", "forever"),
             ("LOGIN_MAX_FAILURES", "0"),
             ("TRUST_FORWARDED_FOR", "maybe"),
+            ("TRUSTED_PROXY_HOPS", "0"),
             ("FAPI_API_URL", "api.fapi.cz"),
             ("SMARTEMAILING_REQUESTS_PER_SECOND", "0"),
             ("ENGAGEMENT_RECALCULATION", "Sunday evening"),
@@ -380,6 +401,7 @@ mod tests {
             "SESSION_IDLE_TIMEOUT",
             "LOGIN_MAX_FAILURES",
             "TRUST_FORWARDED_FOR",
+            "TRUSTED_PROXY_HOPS",
             "FAPI_API_URL",
             "SMARTEMAILING_REQUESTS_PER_SECOND",
             "ENGAGEMENT_RECALCULATION",
@@ -387,7 +409,7 @@ mod tests {
         ] {
             assert!(text.contains(name), "{name} missing from: {text}");
         }
-        assert_eq!(error.problems.len(), 11);
+        assert_eq!(error.problems.len(), 12);
     }
 
     #[test]

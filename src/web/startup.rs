@@ -16,6 +16,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
@@ -26,6 +27,7 @@ use crate::accounts::auth;
 use crate::accounts::auth::rate_limit::LoginRateLimiter;
 use crate::accounts::setup;
 use crate::app::{App, shell};
+use crate::connections;
 use crate::platform::Context;
 use crate::platform::clock::{self, Clock, OffsetClock, SystemClock};
 use crate::platform::crypto::SecretKey;
@@ -45,6 +47,11 @@ use crate::web::webhook;
 use crate::worker;
 
 pub const SESSION_COOKIE: &str = "fapi_bridge_session";
+
+/// The largest request body the app takes (server functions take small forms; the largest, a
+/// page of selected contacts, is a few KiB). Larger ones are answered 413 before any handler
+/// runs. FAPI's webhook has its own limit.
+pub const MAX_REQUEST_BODY: usize = 64 * 1024;
 
 /// How long a stopping server waits for requests and work in hand, from the signal on (the
 /// process must exit within 10 s; closing the database and the runtime take the rest).
@@ -88,10 +95,20 @@ impl Application {
         }
 
         let db = db::connect(&config.database_url).await?;
+        // A key that does not match what is stored would make every stored API key unreadable:
+        // refuse to start rather than run with it (or generate one in place of a lost file).
+        let encrypted = connections::encrypted_sample(&db).await?;
         let secret_key = match &config.secret_key {
             SecretKeySource::Inline(key) => key.clone(),
-            SecretKeySource::File(path) => SecretKey::load_or_create(path)?,
+            SecretKeySource::File(path) => SecretKey::load_or_create(path, encrypted.is_none())?,
         };
+        if let Some(sample) = encrypted
+            && secret_key.decrypt(&sample).is_err()
+        {
+            anyhow::bail!(
+                "the secret key (SECRET_KEY or SECRET_KEY_FILE) is not the one the stored API keys were encrypted with; restore the original key"
+            );
+        }
 
         let leptos_options = LeptosOptions::builder()
             .output_name(config.output_name.clone())
@@ -300,6 +317,7 @@ fn router(state: AppState, sessions: SessionManagerLayer<SqliteStore>) -> Router
             HeaderValue::from_static("same-origin"),
         ))
         .layer(sessions)
+        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
         // Probes and FAPI's notifications: outside the session, CSRF and page guards (they
         // carry no cookie, and the webhook is authenticated by its secret URL).
         .merge(health::routes())

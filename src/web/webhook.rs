@@ -186,7 +186,7 @@ async fn receive(
         ),
         (Some(_), true) => (NotificationStatus::Queued, None, (StatusCode::OK, "OK")),
     };
-    let client_addr = client_addr::resolve(state.config.trust_forwarded_for, &headers, peer);
+    let client_addr = client_addr::resolve(state.config.proxy_hops(), &headers, peer);
     let stored = state
         .inbox
         .store(OwnedNotification {

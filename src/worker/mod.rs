@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::accounts::audit;
+use crate::accounts::auth::session;
 use crate::contacts;
 use crate::platform::error::panic_message;
 use crate::platform::signals::WorkSignals;
@@ -42,6 +43,7 @@ pub fn spawn(ctx: Context, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()
     handles.push(supervise(c, "checkpoints", s, checkpoint_loop));
     handles.push(supervise(c, "reconciliation", s, reconcile_loop));
     handles.push(supervise(c, "retention", s, retention_loop));
+    handles.push(supervise(c, "sessions", s, sessions_loop));
     handles
 }
 
@@ -246,6 +248,29 @@ async fn reconcile_loop(ctx: Context, mut shutdown: watch::Receiver<bool>) {
         }
         if let Err(error) = reconcile::run_all(&ctx).await {
             tracing::error!(error = format!("{error:#}"), "reconciliation failed");
+        }
+    }
+}
+
+/// Expired sessions are deleted this often at most (and every idle timeout, if shorter).
+const SESSION_CLEANUP: Duration = Duration::from_secs(3600);
+
+/// Deletes expired sessions on a schedule until the stop.
+async fn sessions_loop(ctx: Context, mut shutdown: watch::Receiver<bool>) {
+    let period = SESSION_CLEANUP.min(ctx.settings.session_idle_timeout);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(period) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        if let Err(error) = session::delete_expired(&ctx.db).await {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "deleting expired sessions failed"
+            );
         }
     }
 }

@@ -108,3 +108,89 @@ fn bad_configuration_is_reported_per_variable() {
     assert!(text.contains("LEPTOS_SITE_ADDR"), "{text}");
     assert!(text.contains("SESSION_IDLE_TIMEOUT"), "{text}");
 }
+
+/// Issue 14, item 6: an admin locked out of the web sets a new password on the server.
+#[test]
+fn user_reset_password_sets_a_new_password_read_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--email",
+            "jana@example.cz",
+            "--role",
+            "admin",
+        ],
+        &[],
+        "modry-kopec-trakar-58\n",
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let reset = |email: &str, password: &str| {
+        run(
+            dir.path(),
+            &["user", "reset-password", "--email", email],
+            &[],
+            &format!("{password}\n"),
+        )
+    };
+
+    let output = reset("Jana@example.cz", "novy-dlouhy-kopec-77");
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains("New password set for jana@example.cz"),
+        "{}",
+        text(&output)
+    );
+
+    let output = reset("jana@example.cz", "password123");
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("too easy to guess"),
+        "{}",
+        text(&output)
+    );
+
+    let output = reset("petr@example.cz", "novy-dlouhy-kopec-77");
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("No user has the e-mail petr@example.cz"),
+        "{}",
+        text(&output)
+    );
+
+    // The new password is the one that works, and the reset is in the audit log.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let db = sqlx::SqlitePool::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("data/fapi-bridge.db").display()
+        ))
+        .await
+        .unwrap();
+        let hash: String =
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE email = 'jana@example.cz'")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        use fapi_bridge::accounts::auth::password::verify;
+        assert!(
+            verify("novy-dlouhy-kopec-77".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify("modry-kopec-trakar-58".into(), Some(hash))
+                .await
+                .unwrap()
+        );
+        let resets: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'user.password_reset'",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        assert_eq!(resets, 1);
+    });
+}

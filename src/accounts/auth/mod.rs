@@ -1,6 +1,7 @@
 //! Sign-in, sessions, roles and login throttling.
 
 pub mod guard;
+pub mod login;
 pub mod password;
 pub mod rate_limit;
 pub mod session;
