@@ -159,6 +159,7 @@ text_enum! {
     /// Where a historical sync is (`sync_runs.phase`).
     pub enum RunPhase {
         Counting => "counting",
+        Clients => "clients",
         Fetching => "fetching",
         Sending => "sending",
         Done => "done",

@@ -210,6 +210,26 @@ impl FapiClient {
         FapiOrder::from_json(&body).map_err(|e| FapiError::Decode(e.to_string()))
     }
 
+    /// A page of the account's client records (`GET /clients?limit=&offset=`), in id order.
+    pub async fn list_clients(
+        &self,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<FapiClientRecord>, FapiError> {
+        let query = [("limit", limit.to_string()), ("offset", offset.to_string())];
+        let body = self.get_json("/clients", &query).await?;
+        let Some(list) = body["clients"].as_array() else {
+            return Err(FapiError::Decode(
+                "the client list has no `clients` array".into(),
+            ));
+        };
+        list.iter()
+            .map(|raw| {
+                FapiClientRecord::from_json(raw).map_err(|e| FapiError::Decode(e.to_string()))
+            })
+            .collect()
+    }
+
     pub async fn client(&self, id: i64) -> Result<FapiClientRecord, FapiError> {
         let body = self.get_json(&format!("/clients/{id}"), &[]).await?;
         FapiClientRecord::from_json(&body).map_err(|e| FapiError::Decode(e.to_string()))

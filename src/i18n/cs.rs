@@ -298,6 +298,7 @@ pub static TEXTS: Texts = Texts {
     run_status_completed: "dokončeno",
     run_status_failed: "selhalo",
     run_phase_counting: "počítá doklady",
+    run_phase_clients: "načítá zákazníky",
     run_phase_fetching: "načítá doklady z FAPI",
     run_phase_sending: "odesílá do SmartEmailingu",
     run_phase_done: "hotovo",

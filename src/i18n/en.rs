@@ -294,6 +294,7 @@ pub static TEXTS: Texts = Texts {
     run_status_completed: "completed",
     run_status_failed: "failed",
     run_phase_counting: "counting documents",
+    run_phase_clients: "reading the buyers",
     run_phase_fetching: "fetching documents from FAPI",
     run_phase_sending: "sending to SmartEmailing",
     run_phase_done: "done",

@@ -321,6 +321,7 @@ pub struct Texts {
     pub run_status_completed: &'static str,
     pub run_status_failed: &'static str,
     pub run_phase_counting: &'static str,
+    pub run_phase_clients: &'static str,
     pub run_phase_fetching: &'static str,
     pub run_phase_sending: &'static str,
     pub run_phase_done: &'static str,
@@ -559,6 +560,7 @@ impl Texts {
     pub fn run_phase(&self, phase: RunPhase) -> &'static str {
         match phase {
             RunPhase::Counting => self.run_phase_counting,
+            RunPhase::Clients => self.run_phase_clients,
             RunPhase::Fetching => self.run_phase_fetching,
             RunPhase::Sending => self.run_phase_sending,
             RunPhase::Done => self.run_phase_done,

@@ -583,6 +583,7 @@ impl FapiSimulator {
             .route("/invoices/count", get(count_invoices))
             .route("/invoices/{id}", get(get_invoice))
             .route("/orders/{id}", get(get_order))
+            .route("/clients", get(list_clients))
             .route("/clients/{id}", get(get_client))
             .route("/_simulator/orders", axum::routing::post(simulate_order))
             .with_state(self.clone())
@@ -888,7 +889,48 @@ async fn get_client(
     let Some(person) = store.clients.get(&id) else {
         return not_found();
     };
-    // Keys without a value are left out, as FAPI does.
+    Json(render_client(id, person)).into_response()
+}
+
+/// `GET /clients?limit=&offset=`: the account's clients in id order, `{"clients": [...]}`;
+/// pages no larger than the account allows, like `/invoices`.
+async fn list_clients(
+    State(sim): State<FapiSimulator>,
+    headers: HeaderMap,
+    Query(params): Query<Params>,
+) -> Response {
+    if !authorized(&sim, &headers) {
+        return unauthorized();
+    }
+    let store = sim.store.lock().expect("store lock");
+    let limit = match params.get("limit").map(|l| l.parse::<usize>()) {
+        None => 100,
+        Some(Ok(limit)) if (1..=store.max_page_size).contains(&limit) => limit,
+        Some(Ok(limit)) if limit > store.max_page_size => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("Limit must be at most {}.", store.max_page_size),
+                "ValidationException",
+            );
+        }
+        Some(_) => return invalid_parameter("limit"),
+    };
+    let offset = params
+        .get("offset")
+        .and_then(|o| o.parse::<usize>().ok())
+        .unwrap_or(0);
+    let clients: Vec<Value> = store
+        .clients
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|(id, person)| render_client(*id, person))
+        .collect();
+    Json(json!({ "clients": clients })).into_response()
+}
+
+/// A client record as FAPI answers it; keys without a value are left out, as FAPI does.
+fn render_client(id: i64, person: &Person) -> Value {
     let mut body = json!({
         "id": id, "email": person.email, "tax_payer": person.dic.is_some(),
         "first_name": person.first_name, "last_name": person.last_name, "phone": person.phone,
@@ -903,5 +945,5 @@ async fn get_client(
             body[key] = json!(value);
         }
     }
-    Json(body).into_response()
+    body
 }

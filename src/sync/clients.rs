@@ -97,3 +97,36 @@ pub async fn fetch_needed(
         })
         .collect())
 }
+
+/// Caches client records read from FAPI's list (a back-fill reads them all at once): current
+/// for every document modified before `now`. Forgotten buyers' records are not kept.
+pub async fn remember_listed(
+    db: &SqlitePool,
+    key: &SecretKey,
+    connection_id: i64,
+    records: &[FapiClientRecord],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let hashes: Vec<String> = records
+        .iter()
+        .filter_map(|r| r.email.as_deref())
+        .map(|email| suppression::email_hash(key, email))
+        .collect();
+    let mut conn = db.acquire().await?;
+    let forgotten = suppression::forgotten(&mut conn, connection_id, &hashes).await?;
+    let keep: Vec<store::CachedClient> = records
+        .iter()
+        .filter(|r| {
+            r.email
+                .as_deref()
+                .is_none_or(|email| !forgotten.contains_key(&suppression::email_hash(key, email)))
+        })
+        .map(|r| store::CachedClient {
+            client_id: r.id,
+            company: r.company.clone(),
+            phone: r.phone.clone(),
+            document_modified_on: Some(now),
+        })
+        .collect();
+    store::upsert_clients(&mut conn, connection_id, &keep, now).await
+}

@@ -444,10 +444,19 @@ async fn step(
                 "UPDATE sync_runs SET total = ?, phase = ?, status_reason = NULL WHERE id = ?",
             )
             .bind(total as i64)
-            .bind(RunPhase::Fetching)
+            .bind(RunPhase::Clients)
             .bind(run.id)
             .execute(&ctx.db)
             .await?;
+            Ok(Step::Continue)
+        }
+        RunPhase::Clients => {
+            read_clients(ctx, connection, &fapi).await?;
+            sqlx::query("UPDATE sync_runs SET phase = ?, status_reason = NULL WHERE id = ?")
+                .bind(RunPhase::Fetching)
+                .bind(run.id)
+                .execute(&ctx.db)
+                .await?;
             Ok(Step::Continue)
         }
         RunPhase::Fetching => {
@@ -508,6 +517,69 @@ async fn step(
             Ok(Step::Continue)
         }
         RunPhase::Done => Ok(Step::Done),
+    }
+}
+
+/// Client records asked for per page while a run reads the buyers.
+const CLIENT_PAGE_SIZE: u32 = FALLBACK_PAGE_SIZE;
+
+/// Reads all of the account's client records (`GET /clients`, eight pages at once) into the
+/// connection's cache, so that pages of documents need no request per buyer for their company
+/// and phone: 100,000 buyers cost 1,000 requests instead of 100,000. Forgotten buyers'
+/// records are not kept. A FAPI that does not list clients (4xx) leaves the records to be
+/// fetched one by one as their documents arrive.
+async fn read_clients(
+    ctx: &Context,
+    connection: &ConnectionRecord,
+    fapi: &FapiClient,
+) -> Result<(), StepError> {
+    let mut pages = std::collections::VecDeque::new();
+    let mut next: u32 = 0;
+    loop {
+        while pages.len() < PAGES_IN_FLIGHT {
+            let (fapi, offset) = (fapi.clone(), next);
+            pages.push_back(AbortOnDrop(tokio::spawn(async move {
+                fapi.list_clients(CLIENT_PAGE_SIZE, offset).await
+            })));
+            next += CLIENT_PAGE_SIZE;
+        }
+        let Some(mut page) = pages.pop_front() else {
+            return Ok(());
+        };
+        let records = match (&mut page.0).await {
+            Ok(Ok(records)) => records,
+            Ok(Err(error))
+                if !error.is_transient() && !matches!(error, FapiError::Unauthorized { .. }) =>
+            {
+                tracing::info!(connection = connection.id, %error, "FAPI does not list clients; their records are fetched per document");
+                return Ok(());
+            }
+            Ok(Err(error)) => return Err(fapi_error(error)),
+            Err(join) => return Err(StepError::Transient(format!("reading clients: {join}"))),
+        };
+        let last = records.len() < CLIENT_PAGE_SIZE as usize;
+        // The list is current as FAPI's own clock goes (its documents' modification times):
+        // the moment of reading, not the app's injected clock.
+        crate::sync::clients::remember_listed(
+            &ctx.db,
+            &ctx.secret_key,
+            connection.id,
+            &records,
+            Utc::now(),
+        )
+        .await?;
+        if last {
+            return Ok(());
+        }
+    }
+}
+
+/// A task aborted when dropped (pages asked for beyond the last one).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

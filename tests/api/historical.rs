@@ -564,3 +564,56 @@ async fn a_fapi_that_caps_the_page_size_gets_smaller_pages_and_a_refusal_ends_th
         .unwrap();
     assert!(reason.contains("Limit must be at most 50."), "{reason}");
 }
+
+/// A back-fill reads the buyers' client records (company, phone) with FAPI's client list, a
+/// page of 100 at a time, instead of one request per buyer (100,000 buyers were 100,000
+/// requests), and the contacts carry them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_reads_the_buyers_in_pages_not_one_by_one() {
+    let app = spawn_app().await;
+    past_orders(&app, 400);
+    let (admin, connection, _) = app.forwarding_connection().await;
+    let run: i64 = start(&app, &admin, connection).await.json().await.unwrap();
+    eventually("the run completes", || async {
+        run_status(&app, run).await == "completed"
+    })
+    .await;
+    let clients = app.fapi.store.lock().unwrap().clients.clone();
+    let one_by_one = app
+        .fapi
+        .behaviour
+        .requests()
+        .iter()
+        .filter(|r| r.uri.starts_with("/clients/"))
+        .count();
+    let listed = app.fapi.behaviour.requests_to("GET", "/clients").len();
+    assert_eq!(
+        one_by_one,
+        0,
+        "no request per buyer: {:?}",
+        app.fapi
+            .behaviour
+            .requests()
+            .iter()
+            .filter(|r| r.uri.starts_with("/clients/"))
+            .map(|r| r.uri.clone())
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        listed <= clients.len().div_ceil(100) + 8,
+        "{listed} list requests for {} clients",
+        clients.len()
+    );
+    let store = app.smartemailing.store.lock().unwrap();
+    let with_company = clients.values().filter(|c| c.company.is_some()).count();
+    assert!(with_company > 0, "the simulated buyers include companies");
+    for person in clients.values().filter(|c| c.company.is_some()) {
+        let contact = store
+            .contacts
+            .values()
+            .find(|c| c.email.eq_ignore_ascii_case(&person.email));
+        if let Some(contact) = contact {
+            assert_eq!(contact.company, person.company, "{}", person.email);
+        }
+    }
+}
