@@ -30,6 +30,27 @@ pub async fn checkpoint(pool: &SqlitePool) -> Result<(), sqlx::Error> {
         .map(|_| ())
 }
 
+/// Whether a connection going back to the pool is clean; a connection still inside a
+/// transaction is closed instead.
+///
+/// On a full disk (and other I/O errors) SQLite may roll a transaction back by itself. sqlx
+/// then fails to roll it back again and keeps counting the transaction as open; the next
+/// `begin` on that connection would only open a savepoint, whose "commit" commits nothing, so
+/// a notification answered 200 could be lost. Closing such a connection keeps that from
+/// happening. (Waiting for the handle first lets the rollback that sqlx queued on drop run.)
+async fn leaves_no_transaction(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::TransactionManager;
+    drop(conn.lock_handle().await?);
+    let depth = sqlx::sqlite::SqliteTransactionManager::get_transaction_depth(conn);
+    if depth > 0 {
+        tracing::warn!(
+            depth,
+            "closing a database connection left inside a transaction"
+        );
+    }
+    Ok(depth == 0)
+}
+
 /// Bytes the WAL file keeps after a checkpoint (64 MiB).
 pub const JOURNAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 
@@ -69,6 +90,7 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
 
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
+        .after_release(|conn, _| Box::pin(leaves_no_transaction(conn)))
         .connect_with(options)
         .await
         .with_context(|| format!("could not open the database {}", file.display()))?;

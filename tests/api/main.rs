@@ -7,6 +7,7 @@ mod clients;
 mod connections;
 mod contacts;
 mod crash;
+mod disk;
 mod faults;
 mod forwarding;
 mod gdpr;
