@@ -51,13 +51,31 @@ impl Simulator {
         Simulator { child, base_url }
     }
 
+    /// Requests per method and path, with ids in paths counted together (`/clients/{id}`).
     async fn request_counts(&self) -> std::collections::BTreeMap<String, usize> {
-        reqwest::get(format!("{}/_simulator/requests/counts", self.base_url))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        let counts: std::collections::BTreeMap<String, usize> =
+            reqwest::get(format!("{}/_simulator/requests/counts", self.base_url))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        let mut grouped = std::collections::BTreeMap::new();
+        for (path, count) in counts {
+            let path = path
+                .split('/')
+                .map(|part| {
+                    if !part.is_empty() && part.chars().all(|c| c.is_ascii_digit()) {
+                        "{id}"
+                    } else {
+                        part
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            *grouped.entry(path).or_default() += count;
+        }
+        grouped
     }
 
     /// Every request is answered this much later.
