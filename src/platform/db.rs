@@ -1,5 +1,6 @@
 //! The SQLite database: connection pool and migrations.
 
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -117,6 +118,44 @@ pub mod partial_index {
     /// `reminders_one_per_due_time`: a reminder not done or cancelled yet
     /// (`ReminderStatus::Scheduled`).
     pub const SCHEDULED_REMINDER: &str = "status = 'scheduled'";
+}
+
+/// Writes a consistent copy of the database at `database_url` to `to` while the app may be
+/// running (SQLite's `VACUUM INTO`: one read transaction, so the copy is a snapshot; the WAL's
+/// committed content is included). Refuses to overwrite an existing file.
+pub async fn backup(database_url: &str, to: &Path) -> anyhow::Result<u64> {
+    if to.exists() {
+        anyhow::bail!("{} already exists; choose a new file", to.display());
+    }
+    let options = SqliteConnectOptions::from_str(database_url)
+        .with_context(|| format!("DATABASE_URL {database_url:?} is not a valid SQLite URL"))?
+        .read_only(true)
+        .busy_timeout(Duration::from_secs(30));
+    let file = options.get_filename().to_path_buf();
+    if !file.exists() {
+        anyhow::bail!("the database {} does not exist", file.display());
+    }
+    let mut conn = sqlx::ConnectOptions::connect(&options)
+        .await
+        .with_context(|| format!("could not open the database {}", file.display()))?;
+    sqlx::query("VACUUM INTO ?")
+        .bind(to.display().to_string())
+        .execute(&mut conn)
+        .await
+        .with_context(|| format!("could not write the copy to {}", to.display()))?;
+    owner_only(to)?;
+    Ok(std::fs::metadata(to)?.len())
+}
+
+/// Makes a file readable by its owner alone (a database copy holds encrypted keys and buyers).
+fn owner_only(path: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("could not restrict {}", path.display()))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `demo`, `user add`, `user reset-password`, `simulate`.
+//! The command line: `serve` (default), `demo`, `backup`, `user add`, `user reset-password`,
+//! `simulate`.
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -33,6 +34,12 @@ enum Command {
     Serve,
     /// Serve the app with a throw-away database and a demo admin, and print the login.
     Demo,
+    /// Write a consistent copy of the database (SQLite) while the app may be running.
+    Backup {
+        /// The file to write (must not exist yet).
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
     /// Manage team members.
     User {
         #[command(subcommand)]
@@ -100,6 +107,7 @@ pub async fn run() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve().await,
         Command::Demo => demo::run().await,
+        Command::Backup { to } => backup(&to).await,
         Command::User {
             command: UserCommand::Add { email, role, name },
         } => add_user(&email, role, &name).await,
@@ -128,6 +136,17 @@ fn init_tracing() {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+async fn backup(to: &std::path::Path) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let bytes = db::backup(&config.database_url, to).await?;
+    println!(
+        "Copied {} to {} ({bytes} bytes). Keep the secret key with it: without the key the stored API keys cannot be read.",
+        config.database_url,
+        to.display()
+    );
+    Ok(())
 }
 
 async fn serve() -> anyhow::Result<()> {

@@ -194,3 +194,65 @@ fn user_reset_password_sets_a_new_password_read_from_stdin() {
         assert_eq!(resets, 1);
     });
 }
+
+/// `backup` writes a consistent copy of the database while the app runs: the same rows in
+/// every table, an intact file readable by its owner alone; it never overwrites a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_copies_the_database_of_a_running_app() {
+    let app = crate::helpers::spawn_app().await;
+    let (_admin, _connection, webhook) = app.forwarding_connection().await;
+    let invoice = app.new_fapi_order(None);
+    app.fapi.notify(&webhook, invoice).await.unwrap();
+    let url = format!(
+        "sqlite://{}",
+        app.data_dir.path().join("test.db").display()
+    );
+    let out = tempfile::tempdir().unwrap();
+    let copy = out.path().join("copy.db");
+    let output = run(
+        out.path(),
+        &["backup", "--to", copy.to_str().unwrap()],
+        &[("DATABASE_URL", &url)],
+        "",
+    );
+    assert!(output.status.success(), "{}", text(&output));
+
+    let copied = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", copy.display()))
+        .await
+        .unwrap();
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&copied)
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    )
+    .fetch_all(&copied)
+    .await
+    .unwrap();
+    assert!(tables.len() > 10, "{tables:?}");
+    for table in ["users", "connections", "audit_log", "_sqlx_migrations"] {
+        let count = |db: sqlx::SqlitePool| async move {
+            sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        };
+        let original = count(app.db.clone()).await;
+        assert!(original > 0, "{table} has rows");
+        assert_eq!(count(copied.clone()).await, original, "{table}");
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&copy).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    let again = run(
+        out.path(),
+        &["backup", "--to", copy.to_str().unwrap()],
+        &[("DATABASE_URL", &url)],
+        "",
+    );
+    assert!(!again.status.success());
+    assert!(text(&again).contains("already exists"), "{}", text(&again));
+}
