@@ -120,6 +120,23 @@ impl InvoiceQuery {
     }
 }
 
+/// Counts a FAPI request by outcome and records its duration (see `platform::metrics`).
+fn record_request(result: &Result<Value, FapiError>, took: Duration) {
+    use crate::platform::metrics::{FAPI_REQUEST_DURATION, FAPI_REQUESTS};
+    let outcome = match result {
+        Ok(_) => "ok",
+        Err(FapiError::Timeout(_)) => "timeout",
+        Err(FapiError::Unreachable(_)) => "unreachable",
+        Err(FapiError::Decode(_)) => "unreadable",
+        Err(FapiError::Unauthorized { .. }) => "unauthorized",
+        Err(FapiError::Api { status, .. }) if *status >= 500 => "server_error",
+        Err(FapiError::Api { status: 429, .. }) => "rate_limited",
+        Err(FapiError::Api { .. }) => "client_error",
+    };
+    metrics::counter!(FAPI_REQUESTS, "outcome" => outcome).increment(1);
+    metrics::histogram!(FAPI_REQUEST_DURATION).record(took.as_secs_f64());
+}
+
 #[derive(Clone)]
 pub struct FapiClient {
     http: reqwest::Client,
@@ -243,7 +260,10 @@ impl FapiClient {
     ) -> Result<Value, FapiError> {
         let mut attempt = 1;
         loop {
-            match self.get_once(path, query).await {
+            let started = std::time::Instant::now();
+            let result = self.get_once(path, query).await;
+            record_request(&result, started.elapsed());
+            match result {
                 Err(error) if error.is_transient() && attempt < self.retry.max_attempts => {
                     tracing::debug!(%path, attempt, %error, "FAPI request failed; retrying");
                     tokio::time::sleep(self.retry.backoff(attempt)).await;

@@ -1,5 +1,8 @@
 //! The Overview: each connection's health at a glance, from indexed queries (a handful of
-//! index lookups per connection, whatever the number of orders).
+//! index lookups per connection, whatever the number of orders). [`operations`] is what the
+//! metrics endpoint reports of the database.
+
+pub mod operations;
 
 use chrono::{DateTime, Utc};
 

@@ -150,6 +150,7 @@ fn deliver<'a>(
             return Ok(None);
         }
         let spelling = store::cancelled_spelling(&ctx.db, &connection.se_username).await?;
+        let started = std::time::Instant::now();
         let mut result = send(client, &payloads, spelling).await;
         // SmartEmailing's documentation and its PHP clients disagree on how "cancelled" is
         // spelled: an order whose status it refuses goes once more with the other spelling,
@@ -166,6 +167,7 @@ fn deliver<'a>(
                 store::remember_cancelled_spelling(&ctx.db, &connection.se_username, other).await?;
             }
         }
+        record_push(&result, sendable.len(), started.elapsed());
         match result {
             Ok(contact_ids) => {
                 let now = ctx.clock.now();
@@ -202,6 +204,20 @@ fn deliver<'a>(
         }
         Ok(None)
     })
+}
+
+/// Counts a push by outcome (batches and orders) and records its duration.
+fn record_push<T>(result: &Result<T, SeError>, orders: usize, took: std::time::Duration) {
+    use crate::platform::metrics::{PUSH_DURATION, PUSHED_ORDERS, PUSHES};
+    let outcome = match result {
+        Ok(_) => "synced",
+        Err(error) if error.is_transient() => "retry",
+        Err(SeError::Unauthorized { .. }) => "unauthorized",
+        Err(_) => "refused",
+    };
+    metrics::counter!(PUSHES, "outcome" => outcome).increment(1);
+    metrics::counter!(PUSHED_ORDERS, "outcome" => outcome).increment(orders as u64);
+    metrics::histogram!(PUSH_DURATION).record(took.as_secs_f64());
 }
 
 async fn send(

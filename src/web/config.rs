@@ -54,6 +54,8 @@ pub struct Config {
     pub retention: RetentionSettings,
     /// End-to-end tests only: the clock can be moved over HTTP (`PUT /_test/clock`).
     pub test_clock: bool,
+    /// Where `GET /metrics` (Prometheus) is served; off when `None`.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -213,6 +215,16 @@ impl Config {
             }
         };
 
+        let metrics_addr = get("METRICS_ADDR").and_then(|text| {
+            text.parse::<SocketAddr>()
+                .map_err(|_| {
+                    problems.push(format!(
+                        "METRICS_ADDR must be an address like 127.0.0.1:9187, got {text:?}"
+                    ))
+                })
+                .ok()
+        });
+
         let test_clock = match get("TEST_CLOCK").as_deref() {
             None | Some("false") | Some("0") => false,
             Some("true") | Some("1") => true,
@@ -277,6 +289,7 @@ impl Config {
             reminders,
             retention,
             test_clock,
+            metrics_addr,
         })
     }
 

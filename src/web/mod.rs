@@ -7,6 +7,7 @@ pub mod config;
 pub mod csrf;
 pub mod demo;
 pub mod health;
+pub mod metrics;
 pub mod page_guard;
 pub mod startup;
 pub mod state;

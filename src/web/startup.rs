@@ -59,6 +59,8 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(7);
 
 pub struct Application {
     listener: TcpListener,
+    /// `GET /metrics`, on its own address, when `METRICS_ADDR` is set.
+    metrics_listener: Option<TcpListener>,
     router: Router,
     state: AppState,
     setup_link: Option<String>,
@@ -93,6 +95,18 @@ impl Application {
                 .set_port(Some(local_addr.port()))
                 .map_err(|_| anyhow::anyhow!("PUBLIC_URL cannot take a port"))?;
         }
+
+        let metrics_listener = match config.metrics_addr {
+            Some(addr) => {
+                crate::platform::metrics::install();
+                Some(
+                    TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("could not listen on {addr} (METRICS_ADDR)"))?,
+                )
+            }
+            None => None,
+        };
 
         let db = db::connect(&config.database_url).await?;
         // A key that does not match what is stored would make every stored API key unreadable:
@@ -172,6 +186,7 @@ impl Application {
         let router = router(state.clone(), session_layer);
         Ok(Application {
             listener,
+            metrics_listener,
             router,
             state,
             setup_link,
@@ -183,6 +198,13 @@ impl Application {
             .local_addr()
             .map(|a| a.port())
             .unwrap_or_default()
+    }
+
+    /// Where `GET /metrics` is served, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
     }
 
     /// The public base URL (what users and FAPI reach), without a trailing slash.
@@ -215,6 +237,21 @@ impl Application {
         // work; both finish what they hold, within one deadline.
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let workers = worker::spawn(self.state.ctx.clone(), stopped.clone());
+        if let Some(listener) = self.metrics_listener {
+            let mut stopping = stopped.clone();
+            let metrics = axum::serve(
+                listener,
+                crate::web::metrics::router(self.state.ctx.clone()),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stopping.wait_for(|stop| *stop).await;
+            });
+            tokio::spawn(async move {
+                if let Err(error) = metrics.await {
+                    tracing::error!(%error, "the metrics endpoint stopped");
+                }
+            });
+        }
         let signalled_at = Arc::new(std::sync::OnceLock::new());
         let signal = {
             let signalled_at = signalled_at.clone();

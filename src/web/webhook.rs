@@ -143,18 +143,34 @@ async fn known_token(state: &AppState, token: &str) -> Result<Option<KnownToken>
 }
 
 async fn receive(
+    state: State<AppState>,
+    token: Path<String>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (result, response) = handle(state, token, peer, headers, body).await;
+    metrics::counter!(crate::platform::metrics::WEBHOOKS_RECEIVED, "result" => result).increment(1);
+    response
+}
+
+/// The answer to a notification, and what became of it (for the metrics).
+async fn handle(
     State(state): State<AppState>,
     Path(token): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> (&'static str, Response) {
     let connection = match known_token(&state, &token).await {
         Ok(Some(connection)) => connection,
-        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Ok(None) => return ("unknown_token", StatusCode::NOT_FOUND.into_response()),
         Err(error) => {
             tracing::error!(%error, "could not look up a webhook token");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            return (
+                "unavailable",
+                StatusCode::SERVICE_UNAVAILABLE.into_response(),
+            );
         }
     };
     if state
@@ -162,12 +178,12 @@ async fn receive(
         .check_key(&connection.connection_id)
         .is_err()
     {
-        return (
+        let answer = (
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, "1")],
             "Too many notifications",
-        )
-            .into_response();
+        );
+        return ("rate_limited", answer.into_response());
     }
 
     let header = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
@@ -208,12 +224,15 @@ async fn receive(
             if status == NotificationStatus::Queued {
                 state.ctx.work.notifications.notify_one();
             }
-            answer.into_response()
+            (status.as_str(), answer.into_response())
         }
         Err(error) => {
             // Not stored means not accepted: FAPI should see a failure and try again.
             tracing::error!(%error, "could not store a notification");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
+            (
+                "unavailable",
+                StatusCode::SERVICE_UNAVAILABLE.into_response(),
+            )
         }
     }
 }

@@ -98,6 +98,8 @@ where
                 _ => return,
             };
             restarts.work.health.record_restart(name);
+            metrics::counter!(crate::platform::metrics::WORKER_RESTARTS, "worker" => name)
+                .increment(1);
             tracing::error!(worker = name, %panic, ?pause, "a background loop panicked; restarting it");
             if started.elapsed() > RESTART_PAUSE_MAX {
                 pause = restarts.first_pause;

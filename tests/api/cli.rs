@@ -203,10 +203,7 @@ async fn backup_copies_the_database_of_a_running_app() {
     let (_admin, _connection, webhook) = app.forwarding_connection().await;
     let invoice = app.new_fapi_order(None);
     app.fapi.notify(&webhook, invoice).await.unwrap();
-    let url = format!(
-        "sqlite://{}",
-        app.data_dir.path().join("test.db").display()
-    );
+    let url = format!("sqlite://{}", app.data_dir.path().join("test.db").display());
     let out = tempfile::tempdir().unwrap();
     let copy = out.path().join("copy.db");
     let output = run(

@@ -34,6 +34,8 @@ pub struct TestApp {
     pub db: SqlitePool,
     pub clock: ManualClock,
     pub setup_link: Option<String>,
+    /// Where `GET /metrics` is served, when `METRICS_ADDR` was set.
+    pub metrics: Option<std::net::SocketAddr>,
     /// Shared so a restarted app can open the same database and key file.
     pub data_dir: Arc<TempDir>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -143,6 +145,7 @@ async fn spawn_app_full(
     let base = app.public_base();
     let db = app.context().db.clone();
     let setup_link = app.setup_link().map(str::to_string);
+    let metrics = app.metrics_addr();
     let ctx = app.context().clone();
     let (shutdown, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -162,6 +165,7 @@ async fn spawn_app_full(
         db,
         clock,
         setup_link,
+        metrics,
         data_dir,
         shutdown: Some(shutdown),
         server: Some(server),

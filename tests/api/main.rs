@@ -15,6 +15,7 @@ mod helpers;
 mod historical;
 mod ingest;
 mod memory;
+mod metrics;
 mod orders;
 mod pages;
 mod reminders;
