@@ -779,6 +779,28 @@ fn invalid_parameter(field: &str) -> Response {
     )
 }
 
+/// A list request's `offset` and `limit` (100 when not given); a `limit` above the account's
+/// maximum page is refused as FAPI would.
+fn page_of(params: &Params, store: &FapiStore) -> Result<(usize, usize), Response> {
+    let limit = match params.get("limit").map(|l| l.parse::<usize>()) {
+        None => 100,
+        Some(Ok(limit)) if (1..=store.max_page_size).contains(&limit) => limit,
+        Some(Ok(limit)) if limit > store.max_page_size => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                &format!("Limit must be at most {}.", store.max_page_size),
+                "ValidationException",
+            ));
+        }
+        Some(_) => return Err(invalid_parameter("limit")),
+    };
+    let offset = params
+        .get("offset")
+        .and_then(|o| o.parse::<usize>().ok())
+        .unwrap_or(0);
+    Ok((offset, limit))
+}
+
 async fn list_invoices(
     State(sim): State<FapiSimulator>,
     headers: HeaderMap,
@@ -792,22 +814,10 @@ async fn list_invoices(
         Ok(selection) => selection,
         Err(field) => return invalid_parameter(field),
     };
-    let limit = match params.get("limit").map(|l| l.parse::<usize>()) {
-        None => 100,
-        Some(Ok(limit)) if (1..=store.max_page_size).contains(&limit) => limit,
-        Some(Ok(limit)) if limit > store.max_page_size => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                &format!("Limit must be at most {}.", store.max_page_size),
-                "ValidationException",
-            );
-        }
-        Some(_) => return invalid_parameter("limit"),
+    let (offset, limit) = match page_of(&params, &store) {
+        Ok(page) => page,
+        Err(refused) => return refused,
     };
-    let offset = params
-        .get("offset")
-        .and_then(|o| o.parse::<usize>().ok())
-        .unwrap_or(0);
     let invoices = selection.page(&store, offset, limit);
     Json(json!({ "invoices": invoices })).into_response()
 }
@@ -903,22 +913,10 @@ async fn list_clients(
         return unauthorized();
     }
     let store = sim.store.lock().expect("store lock");
-    let limit = match params.get("limit").map(|l| l.parse::<usize>()) {
-        None => 100,
-        Some(Ok(limit)) if (1..=store.max_page_size).contains(&limit) => limit,
-        Some(Ok(limit)) if limit > store.max_page_size => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                &format!("Limit must be at most {}.", store.max_page_size),
-                "ValidationException",
-            );
-        }
-        Some(_) => return invalid_parameter("limit"),
+    let (offset, limit) = match page_of(&params, &store) {
+        Ok(page) => page,
+        Err(refused) => return refused,
     };
-    let offset = params
-        .get("offset")
-        .and_then(|o| o.parse::<usize>().ok())
-        .unwrap_or(0);
     let clients: Vec<Value> = store
         .clients
         .iter()
