@@ -781,18 +781,18 @@ fn invalid_parameter(field: &str) -> Response {
 
 /// A list request's `offset` and `limit` (100 when not given); a `limit` above the account's
 /// maximum page is refused as FAPI would.
-fn page_of(params: &Params, store: &FapiStore) -> Result<(usize, usize), Response> {
+fn page_of(params: &Params, store: &FapiStore) -> Result<(usize, usize), Box<Response>> {
     let limit = match params.get("limit").map(|l| l.parse::<usize>()) {
         None => 100,
         Some(Ok(limit)) if (1..=store.max_page_size).contains(&limit) => limit,
         Some(Ok(limit)) if limit > store.max_page_size => {
-            return Err(error(
+            return Err(Box::new(error(
                 StatusCode::BAD_REQUEST,
                 &format!("Limit must be at most {}.", store.max_page_size),
                 "ValidationException",
-            ));
+            )));
         }
-        Some(_) => return Err(invalid_parameter("limit")),
+        Some(_) => return Err(Box::new(invalid_parameter("limit"))),
     };
     let offset = params
         .get("offset")
@@ -816,7 +816,7 @@ async fn list_invoices(
     };
     let (offset, limit) = match page_of(&params, &store) {
         Ok(page) => page,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let invoices = selection.page(&store, offset, limit);
     Json(json!({ "invoices": invoices })).into_response()
@@ -915,7 +915,7 @@ async fn list_clients(
     let store = sim.store.lock().expect("store lock");
     let (offset, limit) = match page_of(&params, &store) {
         Ok(page) => page,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let clients: Vec<Value> = store
         .clients
