@@ -104,6 +104,8 @@ pub enum Invalid {
     ConnectionRequired,
     /// The chosen SmartEmailing list does not exist (any more).
     ListUnknown,
+    /// A field mapping that cannot be saved or previewed; the detail says which rule and why.
+    MappingInvalid(String),
 }
 
 impl From<Invalid> for AppError {

@@ -821,6 +821,146 @@ pub struct ContactDetail {
     pub orders: Vec<OrderRow>,
 }
 
+// ---------------------------------------------------------------------------------------------
+// Field mapping (a connection's extra fields: FAPI → SmartEmailing)
+
+/// A FAPI field the bridge can send beyond its built-in mapping.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
+pub enum FapiField {
+    /// A custom field of the sales form, by its name as FAPI shows it.
+    CustomField(String),
+    ShippingMethod,
+    PaymentType,
+    /// The discount (campaign) code used.
+    DiscountCode,
+    /// The document's labels, by name.
+    Labels,
+    Language,
+    /// IČ: the buyer's company registration number (from the client record).
+    CompanyId,
+    /// DIČ: the buyer's VAT number (from the client record).
+    VatId,
+    VariableSymbol,
+}
+
+impl FapiField {
+    /// The fields with no name of their own, in the order the editor offers them.
+    pub const FIXED: [FapiField; 8] = [
+        FapiField::ShippingMethod,
+        FapiField::PaymentType,
+        FapiField::DiscountCode,
+        FapiField::Labels,
+        FapiField::Language,
+        FapiField::CompanyId,
+        FapiField::VatId,
+        FapiField::VariableSymbol,
+    ];
+
+    /// A stable code for forms: `custom_field` or the fixed field's name.
+    pub fn code(&self) -> &'static str {
+        match self {
+            FapiField::CustomField(_) => "custom_field",
+            FapiField::ShippingMethod => "shipping_method",
+            FapiField::PaymentType => "payment_type",
+            FapiField::DiscountCode => "discount_code",
+            FapiField::Labels => "labels",
+            FapiField::Language => "language",
+            FapiField::CompanyId => "company_id",
+            FapiField::VatId => "vat_id",
+            FapiField::VariableSymbol => "variable_symbol",
+        }
+    }
+
+    /// The field for a form's code (and the custom field's name, for `custom_field`).
+    pub fn from_code(code: &str, custom_name: &str) -> Option<FapiField> {
+        if code == "custom_field" {
+            let name = custom_name.trim();
+            return (!name.is_empty()).then(|| FapiField::CustomField(name.to_string()));
+        }
+        FapiField::FIXED.into_iter().find(|f| f.code() == code)
+    }
+}
+
+/// Where a FAPI field goes in SmartEmailing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MappingTarget {
+    /// An attribute of the order, under a name of the user's choice.
+    OrderAttribute { name: String },
+    /// A custom field of the contact; `choice` for select, radio and checkbox fields, whose
+    /// values are options.
+    ContactField { id: i64, name: String, choice: bool },
+}
+
+/// For a choice field: which FAPI value selects which of the field's options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptionMapping {
+    pub fapi_value: String,
+    pub option_id: i64,
+}
+
+/// One line of a connection's field mapping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldRule {
+    pub source: FapiField,
+    pub target: MappingTarget,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<OptionMapping>,
+}
+
+/// A SmartEmailing contact custom field, with its options (for choice fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeCustomField {
+    pub id: i64,
+    pub name: String,
+    /// `text`, `textarea`, `date`, `select`, `radio`, `checkbox` …
+    pub field_type: String,
+    pub options: Vec<SeFieldOption>,
+}
+
+impl SeCustomField {
+    /// Select, radio and checkbox fields take options, not text.
+    pub fn is_choice(&self) -> bool {
+        matches!(self.field_type.as_str(), "select" | "radio" | "checkbox")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeFieldOption {
+    pub id: i64,
+    pub name: String,
+}
+
+/// The Mapping tab of a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldMappingPage {
+    pub connection: ConnectionRef,
+    pub rules: Vec<FieldRule>,
+    /// The account's contact custom fields, or why they could not be read.
+    pub custom_fields: Result<Vec<SeCustomField>, String>,
+    /// FAPI custom-field names seen in the connection's stored documents, for suggestions.
+    pub seen_custom_fields: Vec<String>,
+    /// Admins edit; everyone else reads.
+    pub can_edit: bool,
+    /// Operators and admins may re-send orders with the mapping.
+    pub can_resend: bool,
+}
+
+/// What a preview shows: the FAPI documents of one order and the exact JSON that would be sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MappingPreview {
+    pub order_key: String,
+    /// The documents as FAPI sent them, pretty-printed.
+    pub documents: String,
+    /// The `POST /import` contact, pretty-printed, or empty when the order cannot be built.
+    pub contact: String,
+    /// The `POST /import-orders` order, pretty-printed, or empty.
+    pub order: String,
+    /// Why the order cannot be sent with this mapping, if it cannot.
+    pub error: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

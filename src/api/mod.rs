@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod connections;
 pub mod contacts;
+pub mod mapping;
 pub mod orders;
 pub mod reminders;
 pub mod sync;

@@ -16,6 +16,7 @@ use pages::audit::AuditPage;
 use pages::connections::{ConnectionPage, ConnectionsPage, NewConnectionPage};
 use pages::contacts::{ContactJobPage, ContactPage, ContactsPage};
 use pages::login::LoginPage;
+use pages::mapping::MappingPage;
 use pages::not_found::NotFound;
 use pages::orders::{NotificationsPage, OrderPage, OrdersPage};
 use pages::overview::OverviewPage;
@@ -76,6 +77,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("connections") view=ConnectionsPage />
                     <Route path=path!("connections/new") view=NewConnectionPage />
                     <Route path=path!("connections/:id") view=ConnectionPage />
+                    <Route path=path!("connections/:id/mapping") view=MappingPage />
                     <Route path=path!("orders") view=OrdersPage />
                     <Route path=path!("orders/:id") view=OrderPage />
                     <Route path=path!("notifications") view=NotificationsPage />

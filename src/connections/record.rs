@@ -10,7 +10,9 @@ use sqlx::{FromRow, SqlitePool};
 
 use crate::error::AppError;
 use crate::fapi::{FapiClient, FapiCredentials};
-use crate::model::{CheckKind, CheckOutcome, ConnectionView, DisplayTime, Health, ListRef};
+use crate::model::{
+    CheckKind, CheckOutcome, ConnectionView, DisplayTime, FieldRule, Health, ListRef,
+};
 use crate::platform::Context;
 use crate::smartemailing::{SeCredentials, SmartEmailingClient};
 
@@ -42,11 +44,13 @@ pub struct ConnectionRecord {
     pub reconciled_until: Option<DateTime<Utc>>,
     /// The FAPI page size this connection's account accepted after refusing a larger one.
     pub fapi_page_size: Option<i64>,
+    /// Extra fields sent to SmartEmailing (`sync::field_mapping`); empty by default.
+    pub field_mapping: sqlx::types::Json<Vec<FieldRule>>,
 }
 
 const COLUMNS: &str = "id, name, eshop_name, fapi_login, fapi_api_key, se_username, se_api_key, \
     webhook_token, forwarding_enabled, forwarding_enabled_at, default_list_id, default_list_name, \
-    fapi_checked_at, fapi_check, fapi_check_message, se_checked_at, se_check, se_check_message, created_at, reconciled_until, fapi_page_size";
+    fapi_checked_at, fapi_check, fapi_check_message, se_checked_at, se_check, se_check_message, created_at, reconciled_until, fapi_page_size, field_mapping";
 
 impl ConnectionRecord {
     pub fn fapi_client(&self, ctx: &Context) -> Result<FapiClient, AppError> {

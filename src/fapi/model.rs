@@ -75,6 +75,15 @@ pub struct Invoice {
     pub payment_type: Option<String>,
     pub form: Option<i64>,
     pub form_url: Option<String>,
+    /// The sales form's custom fields as the buyer filled them: (name, value as FAPI sends
+    /// it; a multi-checkbox's value is a JSON list in a string).
+    pub custom_fields: Vec<(String, String)>,
+    /// The shipping method's name.
+    pub shipping_method: Option<String>,
+    /// The discount code used (FAPI's `discount_code`, or its `campaign_code`).
+    pub discount_code: Option<String>,
+    /// The names of the document's labels.
+    pub labels: Vec<String>,
 }
 
 impl Invoice {
@@ -130,8 +139,48 @@ impl Invoice {
             payment_type: f.opt_string("payment_type"),
             form: f.opt_id("form")?,
             form_url: f.opt_string("form_url"),
+            custom_fields: custom_fields(&f),
+            shipping_method: match f.get("shipping_method") {
+                Some(Value::Object(_)) => f
+                    .object("shipping_method")
+                    .and_then(|m| m.opt_string("name")),
+                _ => f.opt_string("shipping_method"),
+            },
+            discount_code: f
+                .opt_string("discount_code")
+                .or_else(|| f.opt_string("campaign_code")),
+            labels: named_entries(f.get("labels")),
         })
     }
+}
+
+/// The custom fields of a document; entries without a name are left out (these fields are
+/// extras: a malformed one is no reason to refuse the document).
+fn custom_fields(f: &Fields<'_>) -> Vec<(String, String)> {
+    let Some(Value::Array(entries)) = f.get("custom_fields") else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|entry| {
+            let entry = Fields::new("custom field", entry).ok()?;
+            Some((
+                entry.opt_string("name")?,
+                entry.opt_string("value").unwrap_or_default(),
+            ))
+        })
+        .collect()
+}
+
+/// The `name`s of a list of objects (labels); anything else is left out.
+fn named_entries(value: Option<&Value>) -> Vec<String> {
+    let Some(Value::Array(entries)) = value else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|entry| Fields::new("label", entry).ok()?.opt_string("name"))
+        .collect()
 }
 
 /// The fields of a document that say nothing about its buyer: what the bridge keeps of a

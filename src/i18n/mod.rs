@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, Invalid};
 use crate::model::{
-    AttemptOutcome, CheckOutcome, ContactJobKind, ContactJobStatus, DocumentKind, FapiState,
-    NotificationStatus, ReminderState, Role, RunKind, RunPhase, RunStatus, SyncStatus, System,
+    AttemptOutcome, CheckOutcome, ContactJobKind, ContactJobStatus, DocumentKind, FapiField,
+    FapiState, NotificationStatus, ReminderState, Role, RunKind, RunPhase, RunStatus, SyncStatus,
+    System,
 };
 
 /// The cookie that remembers the language between requests (set at sign-in and on switching).
@@ -438,8 +439,50 @@ pub struct Texts {
     pub inv_nothing_selected: &'static str,
     pub inv_connection_required: &'static str,
     pub inv_list_unknown: &'static str,
+    pub inv_mapping_invalid: &'static str,
     pub answer_yes: &'static str,
     pub answer_no: &'static str,
+    pub connection_tabs: &'static str,
+    pub connection_tab: &'static str,
+    pub mapping_tab: &'static str,
+    pub mapping_intro: &'static str,
+    pub mapping_fields_unavailable: &'static str,
+    pub mapping_none: &'static str,
+    pub mapping_add: &'static str,
+    pub mapping_save: &'static str,
+    pub mapping_read_only: &'static str,
+    pub mapping_rule: &'static str,
+    pub mapping_source: &'static str,
+    pub mapping_custom_name: &'static str,
+    pub mapping_target: &'static str,
+    pub mapping_to_attribute: &'static str,
+    pub mapping_to_field: &'static str,
+    pub mapping_attribute_name: &'static str,
+    pub mapping_option_values: &'static str,
+    pub mapping_remove: &'static str,
+    pub preview_title: &'static str,
+    pub preview_hint: &'static str,
+    pub preview_reference: &'static str,
+    pub preview_show: &'static str,
+    pub preview_cannot_send: &'static str,
+    pub preview_documents: &'static str,
+    pub preview_contact: &'static str,
+    pub preview_order: &'static str,
+    pub resend_title: &'static str,
+    pub resend_hint: &'static str,
+    pub resend_button: &'static str,
+    pub resend_started: &'static str,
+    pub open_run: &'static str,
+    pub field_custom_field: &'static str,
+    pub field_shipping_method: &'static str,
+    pub field_payment_type: &'static str,
+    pub field_discount_code: &'static str,
+    pub field_labels: &'static str,
+    pub field_language: &'static str,
+    pub field_company_id: &'static str,
+    pub field_vat_id: &'static str,
+    pub field_variable_symbol: &'static str,
+    pub run_resend: &'static str,
 }
 
 /// The text with its first letter in upper case.
@@ -666,6 +709,22 @@ impl Texts {
             Invalid::NothingSelected => self.inv_nothing_selected.into(),
             Invalid::ConnectionRequired => self.inv_connection_required.into(),
             Invalid::ListUnknown => self.inv_list_unknown.into(),
+            Invalid::MappingInvalid(detail) => format!("{} {detail}", self.inv_mapping_invalid),
+        }
+    }
+
+    /// A FAPI field of the field mapping, in words.
+    pub fn fapi_field(&self, field: &FapiField) -> &'static str {
+        match field {
+            FapiField::CustomField(_) => self.field_custom_field,
+            FapiField::ShippingMethod => self.field_shipping_method,
+            FapiField::PaymentType => self.field_payment_type,
+            FapiField::DiscountCode => self.field_discount_code,
+            FapiField::Labels => self.field_labels,
+            FapiField::Language => self.field_language,
+            FapiField::CompanyId => self.field_company_id,
+            FapiField::VatId => self.field_vat_id,
+            FapiField::VariableSymbol => self.field_variable_symbol,
         }
     }
 

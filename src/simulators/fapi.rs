@@ -94,7 +94,16 @@ pub struct SimInvoice {
     pub currency: String,
     pub payment_type: String,
     pub form: Option<i64>,
+    /// The sales form's custom fields as the buyer filled them (name, value).
+    pub custom_fields: Vec<(String, String)>,
+    pub shipping_method: Option<String>,
 }
+
+/// The question the simulated sales forms ask, and its answers (chosen by order id, so the
+/// generated data set does not change with it).
+pub const FORM_QUESTION: &str = "Jak jste se o nás dozvěděli";
+const FORM_ANSWERS: [&str; 4] = ["Facebook", "Instagram", "Doporučení", "Google"];
+const SHIPPING_METHODS: [&str; 3] = ["Zásilkovna", "Česká pošta", "Osobní odběr"];
 
 /// The page size a simulated account allows unless told otherwise (see the module comment).
 pub const DEFAULT_MAX_PAGE_SIZE: usize = 100;
@@ -271,6 +280,15 @@ impl FapiStore {
                 items,
                 currency: currency.to_string(),
                 payment_type: payment_type.to_string(),
+                custom_fields: form
+                    .map(|_| {
+                        let answer = FORM_ANSWERS[order_id as usize % FORM_ANSWERS.len()];
+                        vec![(FORM_QUESTION.to_string(), answer.to_string())]
+                    })
+                    .unwrap_or_default(),
+                shipping_method: Some(
+                    SHIPPING_METHODS[order_id as usize % SHIPPING_METHODS.len()].to_string(),
+                ),
                 form,
             },
         );
@@ -498,6 +516,19 @@ impl FapiStore {
             "total_vat": number(total_vat.round_dp(2)),
             "form_url": invoice.form.map(|_| "https://www.obchod.example/kurz/"),
             "labels": [],
+            "custom_fields": invoice
+                .custom_fields
+                .iter()
+                .enumerate()
+                .map(|(i, (name, value))| json!({
+                    "invoice_custom_fields_data_id": invoice.id * 10 + i as i64,
+                    "custom_field_id": 1117 + i as i64,
+                    "name": name,
+                    "value": value,
+                    "type": "text",
+                }))
+                .collect::<Vec<_>>(),
+            "shipping_method": invoice.shipping_method.as_ref().map(|name| json!({ "id": 3, "name": name })),
         });
         if let Some(paid_on) = invoice.paid_on {
             // A date, as FAPI has it.
@@ -625,7 +656,21 @@ async fn simulate_order(State(sim): State<FapiSimulator>, Json(request): Json<Va
             customer.person.email = email.to_string();
         }
         let product = super::czech::products()[0].clone();
-        store.create_order(customer, &[(product, 1)], "CZK", true, Utc::now())
+        let id = store.create_order(customer, &[(product, 1)], "CZK", true, Utc::now());
+        // Custom fields as the buyer filled them in the form: `{"custom_fields": {name: value}}`.
+        if let Some(fields) = request["custom_fields"].as_object() {
+            let invoice = store.invoices.get_mut(&id).expect("just created");
+            invoice.custom_fields = fields
+                .iter()
+                .map(|(name, value)| {
+                    let value = value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_string);
+                    (name.clone(), value)
+                })
+                .collect();
+        }
+        id
     };
     let order = sim.store.lock().expect("store lock").invoices[&id].new_order;
     let notified = match request["notify"].as_str() {

@@ -1,6 +1,6 @@
 //! The SmartEmailing simulator (API v3 under `/api/v3`): credentials check, contact import,
 //! order import keyed by e-shop name + code, contact lists, contacts with paging and filters,
-//! GDPR forget.
+//! GDPR forget, contact custom fields with options (`GET /customfields`, values in imports).
 //!
 //! Behaviour follows the reference: envelopes `{status, meta, message, data}`, 401
 //! "Authentication Failed", 422 for invalid e-mails unless skipping is asked for, at most 500
@@ -13,7 +13,8 @@
 //! one ([`SeStore::cancelled_spelling`]; the other is then a 422 "Invalid order status …");
 //! the `emailaddress` filter matches the whole address (or, when
 //! [`SeStore::lookup_matches_part`] is set, any address containing it); a 501st item is refused
-//! with 422.
+//! with 422; a custom field or option that does not exist in an import is a 422 for the whole
+//! request ("Customfield 12 does not exist.").
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -48,7 +49,26 @@ pub struct SimContact {
     pub blacklisted: bool,
     /// List id → status.
     pub lists: BTreeMap<i64, ListStatus>,
+    /// Custom field id → its value: text, or the chosen options' ids.
+    pub customfields: BTreeMap<i64, SimFieldValue>,
     pub created: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SimFieldValue {
+    Text(String),
+    Options(Vec<i64>),
+}
+
+/// A contact custom field of the account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimCustomField {
+    pub id: i64,
+    pub name: String,
+    /// `text`, `select`, `radio`, `checkbox` …
+    pub field_type: String,
+    /// Option id → name.
+    pub options: BTreeMap<i64, String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +95,9 @@ pub struct SeStore {
     pub cancelled_spelling: Option<String>,
     /// `GET /contacts?emailaddress=` matches every address that contains the value.
     pub lookup_matches_part: bool,
+    /// Contact custom fields by id.
+    pub custom_fields: BTreeMap<i64, SimCustomField>,
+    next_field_id: i64,
 }
 
 impl SeStore {
@@ -90,7 +113,55 @@ impl SeStore {
             next_list_id: 769,
             cancelled_spelling: None,
             lookup_matches_part: false,
+            custom_fields: BTreeMap::new(),
+            next_field_id: 120,
         }
+    }
+
+    /// Adds a contact custom field (with options for a choice field); its id and the options'.
+    pub fn add_custom_field(
+        &mut self,
+        name: &str,
+        field_type: &str,
+        options: &[&str],
+    ) -> (i64, Vec<i64>) {
+        self.next_field_id += 1;
+        let id = self.next_field_id;
+        let options: BTreeMap<i64, String> = options
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (id * 100 + i as i64 + 1, name.to_string()))
+            .collect();
+        let option_ids = options.keys().copied().collect();
+        self.custom_fields.insert(
+            id,
+            SimCustomField {
+                id,
+                name: name.to_string(),
+                field_type: field_type.to_string(),
+                options,
+            },
+        );
+        (id, option_ids)
+    }
+
+    /// Why an import's custom-field values cannot be taken, if they cannot.
+    fn custom_field_problem(&self, contact: &Value) -> Option<String> {
+        for value in contact["customfields"].as_array().into_iter().flatten() {
+            let id = value["id"].as_i64().unwrap_or_default();
+            let Some(field) = self.custom_fields.get(&id) else {
+                return Some(format!("Customfield {id} does not exist."));
+            };
+            for option in value["options"].as_array().into_iter().flatten() {
+                let option = option.as_i64().unwrap_or_default();
+                if !field.options.contains_key(&option) {
+                    return Some(format!(
+                        "Customfield option {option} does not exist in customfield {id}."
+                    ));
+                }
+            }
+        }
+        None
     }
 
     pub fn add_list(&mut self, name: &str) -> i64 {
@@ -147,6 +218,7 @@ impl SeStore {
                         country: None,
                         blacklisted: false,
                         lists: BTreeMap::new(),
+                        customfields: BTreeMap::new(),
                         created: Utc::now(),
                     },
                 );
@@ -199,6 +271,15 @@ impl SeStore {
             "softbounced": 0,
             "hardbounced": 0,
             "contactlists": lists,
+            // As `expand=customfields` shows them: one row per value, one per chosen option.
+            "customfields": contact.customfields.iter().flat_map(|(field, value)| match value {
+                SimFieldValue::Text(text) => vec![json!({
+                    "customfield_id": field, "value": text, "customfield_options_id": null
+                })],
+                SimFieldValue::Options(options) => options.iter().map(|option| json!({
+                    "customfield_id": field, "value": null, "customfield_options_id": option
+                })).collect(),
+            }).collect::<Vec<_>>(),
         })
     }
 }
@@ -221,6 +302,12 @@ impl SmartEmailingSimulator {
         let mut store = SeStore::new(DEFAULT_USERNAME, DEFAULT_API_KEY);
         store.add_list("Zákazníci");
         store.add_list("Newsletter");
+        store.add_custom_field(
+            "Odkud o nás ví",
+            "select",
+            &["Facebook", "Instagram", "Doporučení", "Jinak"],
+        );
+        store.add_custom_field("IČ", "text", &[]);
         SmartEmailingSimulator::new(store)
     }
 
@@ -235,6 +322,7 @@ impl SmartEmailingSimulator {
             .route("/import", axum::routing::post(import_contacts))
             .route("/import-orders", axum::routing::post(import_orders))
             .route("/contactlists", get(contact_lists))
+            .route("/customfields", get(custom_fields))
             .route("/contacts", get(contacts))
             .route("/contacts/{id}", get(contact))
             .route("/contacts/forget/{id}", delete(forget))
@@ -325,6 +413,9 @@ async fn import_contacts(
     let mut store = sim.store.lock().expect("store lock");
     for contact in data {
         let email = contact["emailaddress"].as_str().unwrap_or_default();
+        if let Some(problem) = store.custom_field_problem(contact) {
+            return failure(StatusCode::UNPROCESSABLE_ENTITY, &problem);
+        }
         if !valid_email(email) && !skip_invalid {
             return failure(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -379,6 +470,16 @@ async fn import_contacts(
             if !(preserve_unsubscribed && unsubscribed) {
                 record.lists.insert(list, status);
             }
+        }
+        for value in contact["customfields"].as_array().into_iter().flatten() {
+            let id = value["id"].as_i64().unwrap_or_default();
+            let field_value = match value["options"].as_array() {
+                Some(options) => {
+                    SimFieldValue::Options(options.iter().filter_map(Value::as_i64).collect())
+                }
+                None => SimFieldValue::Text(value["value"].as_str().unwrap_or_default().into()),
+            };
+            record.customfields.insert(id, field_value);
         }
         match contact.get("blacklisted").and_then(Value::as_i64) {
             Some(1) => {
@@ -524,6 +625,47 @@ async fn contact_lists(
     Json(json!({
         "status": "ok",
         "meta": { "displayed_count": data.len(), "total_count": store.lists.len(), "limit": limit, "offset": offset },
+        "data": data,
+    }))
+    .into_response()
+}
+
+async fn custom_fields(
+    State(sim): State<SmartEmailingSimulator>,
+    headers: HeaderMap,
+    Query(params): Query<Params>,
+) -> Response {
+    if !authorized(&sim, &headers) {
+        return unauthorized();
+    }
+    let store = sim.store.lock().expect("store lock");
+    let (limit, offset) = paging(&params);
+    let expand = params
+        .get("expand")
+        .is_some_and(|e| e == "customfield_options");
+    let data: Vec<Value> = store
+        .custom_fields
+        .values()
+        .skip(offset)
+        .take(limit)
+        .map(|field| {
+            let mut entry = json!({ "id": field.id, "name": field.name, "type": field.field_type });
+            if expand {
+                entry["customfield_options"] = field
+                    .options
+                    .iter()
+                    .enumerate()
+                    .map(|(order, (id, name))| {
+                        json!({ "id": id, "customfield_id": field.id, "name": name, "order": order })
+                    })
+                    .collect();
+            }
+            entry
+        })
+        .collect();
+    Json(json!({
+        "status": "ok",
+        "meta": { "displayed_count": data.len(), "total_count": store.custom_fields.len(), "limit": limit, "offset": offset },
         "data": data,
     }))
     .into_response()

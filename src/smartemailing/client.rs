@@ -317,6 +317,29 @@ impl SmartEmailingClient {
         }
     }
 
+    /// Every contact custom field of the account with its options
+    /// (`GET /customfields?expand=customfield_options`, paged).
+    pub async fn custom_fields(&self) -> Result<Vec<CustomFieldDefinition>, SeError> {
+        let mut fields = Vec::new();
+        loop {
+            let query = [
+                ("limit", BATCH_LIMIT.to_string()),
+                ("offset", fields.len().to_string()),
+                ("expand", "customfield_options".to_string()),
+            ];
+            let body = self
+                .send(Method::GET, "/customfields", None::<&()>, &query)
+                .await?;
+            let page: Vec<CustomFieldDefinition> = serde_json::from_value(body["data"].clone())
+                .map_err(|e| SeError::Decode(format!("custom fields: {e}")))?;
+            let done = page.len() < BATCH_LIMIT;
+            fields.extend(page);
+            if done {
+                return Ok(fields);
+            }
+        }
+    }
+
     /// One page of `GET /contacts`.
     pub async fn contacts(&self, query: &ContactQuery) -> Result<ContactsPage, SeError> {
         let mut pairs = vec![

@@ -97,6 +97,39 @@ pub struct ContactImport {
     pub contactlists: Vec<ListMembership>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blacklisted: Option<Blacklist>,
+    /// Values of contact custom fields (from the connection's field mapping). "Custom fields
+    /// unlisted in imported data will be untouched."
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customfields: Vec<CustomFieldValue>,
+}
+
+/// A contact custom field's value in `POST /import`: text for simple fields, option ids for
+/// select, radio and checkbox fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomFieldValue {
+    pub id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<i64>,
+}
+
+/// A contact custom field as `GET /customfields?expand=customfield_options` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CustomFieldDefinition {
+    pub id: i64,
+    pub name: String,
+    #[serde(rename = "type", default)]
+    pub field_type: String,
+    /// The options of a choice field (the expanded key; `options` accepted too).
+    #[serde(default, alias = "options")]
+    pub customfield_options: Vec<CustomFieldOption>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CustomFieldOption {
+    pub id: i64,
+    pub name: String,
 }
 
 /// `contacts_map` entry of the import answer.

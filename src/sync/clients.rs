@@ -125,6 +125,8 @@ pub async fn remember_listed(
             client_id: r.id,
             company: r.company.clone(),
             phone: r.phone.clone(),
+            ic: r.ic.clone(),
+            dic: r.dic.clone(),
             document_modified_on: Some(now),
         })
         .collect();

@@ -60,11 +60,13 @@ pub struct Run {
     pub since: Option<DateTime<Utc>>,
     pub cursor: i64,
     pub total: Option<i64>,
+    /// Re-sends what it reads with the current field mapping.
+    pub resend: bool,
 }
 
 async fn load(db: &sqlx::SqlitePool, run_id: i64) -> Result<Option<Run>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, connection_id, status, phase, requested, since, cursor, total FROM sync_runs
+        "SELECT id, connection_id, status, phase, requested, since, cursor, total, resend FROM sync_runs
          WHERE id = ? AND kind = ?",
     )
     .bind(run_id)
@@ -82,6 +84,20 @@ pub async fn start(
     since: Option<NaiveDate>,
     confirmed: bool,
 ) -> Result<i64, AppError> {
+    start_with(ctx, actor, connection_id, since, confirmed, false).await
+}
+
+/// [`start`]; with `resend`, the run also re-sends orders whose documents did not change, built
+/// with the connection's current field mapping (those SmartEmailing already has exactly as
+/// they would be sent are left alone).
+pub async fn start_with(
+    ctx: &Context,
+    actor: &Actor,
+    connection_id: i64,
+    since: Option<NaiveDate>,
+    confirmed: bool,
+    resend: bool,
+) -> Result<i64, AppError> {
     if !confirmed {
         return Err(Invalid::ConfirmationMissing.into());
     }
@@ -95,8 +111,8 @@ pub async fn start(
     let now = ctx.clock.now();
     let by = actor.name();
     let inserted = sqlx::query(
-        "INSERT INTO sync_runs (connection_id, kind, started_by, started_at, status, phase, since, progress_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO sync_runs (connection_id, kind, started_by, started_at, status, phase, since, progress_at, resend)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(connection.id)
     .bind(RunKind::Historical)
@@ -106,6 +122,7 @@ pub async fn start(
     .bind(RunPhase::Counting)
     .bind(since)
     .bind(now)
+    .bind(resend)
     .execute(&ctx.db)
     .await;
     let run_id = match inserted {
@@ -128,7 +145,7 @@ pub async fn start(
         actor
             .event(actions::STARTED)
             .target(&connection.name)
-            .details(json!({ "run": run_id, "since": since })),
+            .details(json!({ "run": run_id, "since": since, "resend": resend })),
     )
     .await?;
     ctx.work.historical.notify_one();
@@ -692,7 +709,7 @@ async fn ingest_page(
     let mut tx = ctx.db.begin_with("BEGIN IMMEDIATE").await?;
     let mut counts = store::RunCounts::default();
     let documents = page.len() as i64;
-    let outcomes = ingest::ingest_batch(
+    let outcomes = ingest::ingest_batch_with(
         &mut tx,
         now,
         &ctx.secret_key,
@@ -700,6 +717,7 @@ async fn ingest_page(
         page,
         Source::HistoricalSync,
         Some(run.id),
+        run.resend,
     )
     .await?;
     for outcome in outcomes {

@@ -15,7 +15,8 @@ use crate::fapi::{Customer, DocumentKind, FapiClientRecord, Invoice};
 use crate::model::SyncStatus;
 use crate::platform::Context;
 use crate::platform::crypto::SecretKey;
-use crate::sync::mapping::{self, BuyerDetails, OrderContext, Source};
+use crate::sync::field_mapping;
+use crate::sync::mapping::{self, BuyerDetails, MappingError, OrderContext, Source};
 use crate::sync::store::{
     self, CachedClient, DocumentRow, NewOrder, OrderContent, OrderRecord, Payload,
 };
@@ -169,7 +170,25 @@ pub async fn ingest_batch(
     source: Source,
     run_id: Option<i64>,
 ) -> Result<Vec<Result<Ingested, String>>, sqlx::Error> {
+    ingest_batch_with(tx, now, key, connection, documents, source, run_id, false).await
+}
+
+/// [`ingest_batch`]; with `rebuild`, the orders of documents the bridge already holds
+/// unchanged are built again too (a re-send with a new field mapping), and queued where what
+/// would be sent differs from what SmartEmailing has.
+#[allow(clippy::too_many_arguments)]
+pub async fn ingest_batch_with(
+    tx: &mut SqliteConnection,
+    now: DateTime<Utc>,
+    key: &SecretKey,
+    connection: &ConnectionRecord,
+    documents: Vec<ParsedDocument>,
+    source: Source,
+    run_id: Option<i64>,
+    rebuild: bool,
+) -> Result<Vec<Result<Ingested, String>>, sqlx::Error> {
     let mut batch = Batch::load(tx, key, connection.id, &documents).await?;
+    batch.rebuild_known = rebuild;
     let mut outcomes = Vec::with_capacity(documents.len());
     for ParsedDocument {
         document,
@@ -186,6 +205,26 @@ pub async fn ingest_batch(
     }
     batch.write(tx, connection.id, now).await?;
     Ok(outcomes)
+}
+
+/// What would be sent for an order's documents: the built-in mapping, then the connection's
+/// field mapping.
+pub fn build_payload(
+    documents: &[Invoice],
+    context: &OrderContext<'_>,
+    buyer: Option<&BuyerDetails>,
+    connection: &ConnectionRecord,
+) -> Result<Payload, MappingError> {
+    let mut order = mapping::build_order(documents, context)?;
+    let mut contact = mapping::build_contact(documents, buyer, connection.default_list_id)?;
+    field_mapping::apply(
+        &connection.field_mapping,
+        documents,
+        buyer,
+        &mut order,
+        &mut contact,
+    )?;
+    Ok(Payload { contact, order })
 }
 
 /// The e-mail of a document's buyer as the suppression list compares it.
@@ -229,6 +268,8 @@ struct Batch {
     clients: HashMap<i64, CachedClient>,
     /// Client records fetched with the batch, to store.
     client_writes: BTreeMap<i64, CachedClient>,
+    /// Build known orders again even when their documents did not change.
+    rebuild_known: bool,
 }
 
 impl Batch {
@@ -291,6 +332,7 @@ impl Batch {
             forgotten,
             clients: HashMap::new(),
             client_writes: BTreeMap::new(),
+            rebuild_known: false,
         };
         for document in stored {
             batch.owners.insert(
@@ -425,6 +467,8 @@ impl Batch {
                         client_id: client.id,
                         company: client.company,
                         phone: client.phone,
+                        ic: client.ic,
+                        dic: client.dic,
                         document_modified_on: document.last_modified_on,
                     };
                     self.clients.insert(client.id, cached.clone());
@@ -441,7 +485,7 @@ impl Batch {
                 // historical sync takes over orders the webhook path skipped.
                 let taking_over =
                     source == Source::HistoricalSync && order.sync_status == SyncStatus::Skipped;
-                if !stored && !taking_over {
+                if !stored && !taking_over && !self.rebuild_known {
                     return Ok(Ingested::Unchanged { order_id });
                 }
                 if taking_over {
@@ -478,6 +522,8 @@ impl Batch {
             .map(|c| BuyerDetails {
                 company: c.company.clone(),
                 phone: c.phone.clone(),
+                ic: c.ic.clone(),
+                dic: c.dic.clone(),
             });
 
         // Orders placed before forwarding was switched on belong to the historical sync, unless
@@ -512,14 +558,7 @@ impl Batch {
             previous: order.as_ref().and_then(|o| o.synced_state),
             first_seen: order.as_ref().map_or(now, |o| o.first_seen_at),
         };
-        let built = mapping::build_order(&documents, &context).and_then(|order_import| {
-            let contact =
-                mapping::build_contact(&documents, buyer.as_ref(), connection.default_list_id)?;
-            Ok(Payload {
-                contact,
-                order: order_import,
-            })
-        });
+        let built = build_payload(&documents, &context, buyer.as_ref(), connection);
 
         /// The outcome, before the order's id is known.
         enum Verdict {

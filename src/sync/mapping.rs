@@ -118,7 +118,7 @@ pub fn item_id(name: &str) -> String {
 
 /// The document whose items and buyer describe the order: the latest one that is not a
 /// credit note (the final invoice rather than its proforma).
-fn principal(documents: &[Invoice]) -> Option<&Invoice> {
+pub(crate) fn principal(documents: &[Invoice]) -> Option<&Invoice> {
     documents
         .iter()
         .filter(|d| d.kind != DocumentKind::CreditNote)
@@ -141,6 +141,11 @@ pub enum MappingError {
     NegativeTotal { document: i64, net: Decimal },
     #[error("document {document}: no product line to carry the total of {total}")]
     NoProductLines { document: i64, total: Decimal },
+    /// The field mapping maps a choice field but not this value.
+    #[error("the FAPI value \"{value}\" has no option in the SmartEmailing field \"{field}\"")]
+    NoOption { field: String, value: String },
+    #[error("two rules of the field mapping write the SmartEmailing field \"{field}\"")]
+    FieldTwice { field: String },
 }
 
 /// The e-mail of the order's buyer, lower-cased.
@@ -210,6 +215,9 @@ pub fn is_cellphone(number: &str) -> bool {
 pub struct BuyerDetails {
     pub company: Option<String>,
     pub phone: Option<String>,
+    /// IČ and DIČ, for the field mapping.
+    pub ic: Option<String>,
+    pub dic: Option<String>,
 }
 
 pub struct OrderContext<'a> {
@@ -790,6 +798,7 @@ pub fn build_contact(
             })
             .unwrap_or_default(),
         blacklisted: None,
+        customfields: Vec::new(),
     })
 }
 
@@ -884,6 +893,10 @@ mod tests {
             payment_type: Some("credit card".into()),
             form: Some(16),
             form_url: None,
+            custom_fields: Vec::new(),
+            shipping_method: None,
+            discount_code: None,
+            labels: Vec::new(),
         }
     }
 
@@ -1455,6 +1468,7 @@ mod tests {
         let client = BuyerDetails {
             company: Some("Kavárna U Lípy s.r.o.".into()),
             phone: Some("+420 222 111 000".into()),
+            ..BuyerDetails::default()
         };
         let contact = build_contact(&[proforma()], Some(&client), None).unwrap();
         assert_eq!(contact.company.as_deref(), Some("Kavárna U Lípy s.r.o."));

@@ -2,6 +2,9 @@
 //!
 //! - [`mapping`] is the pure core: how a FAPI order's documents become one SmartEmailing order
 //!   and contact, and the status rules (unit-tested, no I/O).
+//! - [`field_mapping`] is pure too: the connection's extra fields (FAPI custom fields, shipping,
+//!   IČ …) as order attributes or contact custom fields; [`mapping_editor`] loads, checks,
+//!   saves and previews a mapping, and starts a re-send.
 //! - [`store`] keeps notifications, orders, documents and attempts in SQLite; it is also the
 //!   durable queue.
 //! - [`inbox`] stores accepted webhook notifications (one writer, group commit).
@@ -18,10 +21,12 @@
 //! The loops that run these steps are in the `worker` module.
 
 pub mod clients;
+pub mod field_mapping;
 pub mod historical;
 pub mod inbox;
 pub mod ingest;
 pub mod mapping;
+pub mod mapping_editor;
 pub mod notifications;
 pub mod push;
 pub mod queries;

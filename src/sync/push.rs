@@ -12,6 +12,7 @@ use crate::platform::Context;
 use crate::smartemailing::{
     CancelledSpelling, ImportSettings, OrderStatus, SeError, SmartEmailingClient,
 };
+use crate::sync::field_mapping;
 use crate::sync::store::{self, Attempt, Payload, PushJob};
 
 /// How long a claimed batch stays claimed before another worker may take it.
@@ -146,6 +147,11 @@ fn deliver<'a>(
             tx.commit().await?;
             (payloads, sendable) = kept;
         }
+        // Custom fields deleted in SmartEmailing since the mapping was saved: those orders fail
+        // with the field's name; the others go.
+        if payloads.iter().any(|p| !p.contact.customfields.is_empty()) {
+            (payloads, sendable) = check_custom_fields(ctx, client, payloads, sendable).await?;
+        }
         if sendable.is_empty() {
             return Ok(None);
         }
@@ -204,6 +210,35 @@ fn deliver<'a>(
         }
         Ok(None)
     })
+}
+
+/// Keeps the payloads whose custom-field values fit the account's fields as they are now, and
+/// fails the others. When the fields cannot be read, all go (SmartEmailing's answer decides).
+async fn check_custom_fields(
+    ctx: &Context,
+    client: &SmartEmailingClient,
+    payloads: Vec<Payload>,
+    sendable: Vec<PushJob>,
+) -> anyhow::Result<(Vec<Payload>, Vec<PushJob>)> {
+    let definitions = match client.custom_fields().await {
+        Ok(definitions) => definitions,
+        Err(error) => {
+            tracing::warn!(%error, "SmartEmailing's custom fields not read; the batch goes unchecked");
+            return Ok((payloads, sendable));
+        }
+    };
+    let fields: std::collections::HashMap<i64, _> = definitions.iter().map(|d| (d.id, d)).collect();
+    let mut kept = (Vec::new(), Vec::new());
+    for (payload, job) in payloads.into_iter().zip(sendable) {
+        match field_mapping::check_against(&payload.contact, &fields) {
+            Ok(()) => {
+                kept.0.push(payload);
+                kept.1.push(job);
+            }
+            Err(reason) => fail_all(ctx, &[job], None, &reason).await?,
+        }
+    }
+    Ok(kept)
 }
 
 /// Counts a push by outcome (batches and orders) and records its duration.

@@ -504,6 +504,8 @@ pub struct CachedClient {
     pub client_id: i64,
     pub company: Option<String>,
     pub phone: Option<String>,
+    pub ic: Option<String>,
+    pub dic: Option<String>,
     /// The last modification of the newest document it was fetched for.
     pub document_modified_on: Option<DateTime<Utc>>,
 }
@@ -518,7 +520,7 @@ pub async fn cached_clients(
         return Ok(Vec::new());
     }
     sqlx::query_as(
-        "SELECT client_id, company, phone, document_modified_on FROM fapi_clients
+        "SELECT client_id, company, phone, ic, dic, document_modified_on FROM fapi_clients
          WHERE connection_id = ? AND client_id IN (SELECT value FROM json_each(?))",
     )
     .bind(connection_id)
@@ -537,20 +539,22 @@ pub async fn upsert_clients(
     for chunk in clients.chunks(ROWS_PER_STATEMENT) {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO fapi_clients
-                (connection_id, client_id, company, phone, document_modified_on, fetched_at) ",
+                (connection_id, client_id, company, phone, ic, dic, document_modified_on, fetched_at) ",
         );
         insert.push_values(chunk, |mut row, c| {
             row.push_bind(connection_id)
                 .push_bind(c.client_id)
                 .push_bind(&c.company)
                 .push_bind(&c.phone)
+                .push_bind(&c.ic)
+                .push_bind(&c.dic)
                 .push_bind(c.document_modified_on)
                 .push_bind(now);
         });
         insert.push(
             " ON CONFLICT (connection_id, client_id) DO UPDATE SET
                 company = excluded.company, phone = excluded.phone,
-                document_modified_on = excluded.document_modified_on,
+                ic = excluded.ic, dic = excluded.dic, document_modified_on = excluded.document_modified_on,
                 fetched_at = excluded.fetched_at",
         );
         insert.build().persistent(false).execute(&mut *conn).await?;

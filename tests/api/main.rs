@@ -14,6 +14,7 @@ mod gdpr;
 mod helpers;
 mod historical;
 mod ingest;
+mod mapping;
 mod memory;
 mod metrics;
 mod orders;

@@ -292,6 +292,10 @@ pub fn ConnectionPage() -> impl IntoView {
                                 <a href="/connections">{t!(i18n, back_to_connections)}</a>
                             </p>
                             <h1>{connection.name.clone()}</h1>
+                            <nav class="tabs" aria-label=t!(i18n, connection_tabs)>
+                                <a href=format!("/connections/{id}") aria-current="page">{t!(i18n, connection_tab)}</a>
+                                <a href=format!("/connections/{id}/mapping")>{t!(i18n, mapping_tab)}</a>
+                            </nav>
                             <p>
                                 <a href=format!("/sync-history?connection={id}")>{t!(i18n, historical_sync_link)}</a>
                             </p>

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod connections;
 pub mod contacts;
 pub mod login;
+pub mod mapping;
 pub mod not_found;
 pub mod orders;
 pub mod overview;
