@@ -630,6 +630,8 @@ pub struct RunRow {
     pub failed: i64,
     /// A pause or cancel the job has not applied yet.
     pub requested: Option<RunRequest>,
+    /// A historical run that re-sends orders with the connection's field mapping.
+    pub resend: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

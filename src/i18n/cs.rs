@@ -494,4 +494,5 @@ pub static TEXTS: Texts = Texts {
     field_vat_id: "DIČ",
     field_variable_symbol: "Variabilní symbol",
     run_resend: "znovu odeslání s mapováním",
+    run_resend_intro: "Tento běh znovu odesílá objednávky s uloženým mapováním polí; objednávky, které SmartEmailing už má přesně tak, přeskočí.",
 };

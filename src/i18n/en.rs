@@ -489,4 +489,5 @@ pub static TEXTS: Texts = Texts {
     field_vat_id: "VAT ID (DIČ)",
     field_variable_symbol: "Variable symbol",
     run_resend: "re-send with the mapping",
+    run_resend_intro: "This run re-sends orders with the saved field mapping; orders SmartEmailing already has exactly so are skipped.",
 };

@@ -483,6 +483,7 @@ pub struct Texts {
     pub field_vat_id: &'static str,
     pub field_variable_symbol: &'static str,
     pub run_resend: &'static str,
+    pub run_resend_intro: &'static str,
 }
 
 /// The text with its first letter in upper case.

@@ -26,11 +26,12 @@ struct Row {
     failed: i64,
     requested: Option<RunRequest>,
     progress_at: Option<DateTime<Utc>>,
+    resend: bool,
 }
 
 const SELECT: &str = "SELECT r.id, r.connection_id, c.name AS connection, r.kind, r.started_by, r.started_at,
     r.finished_at, r.status, r.status_reason, r.phase, r.total, r.documents, r.created, r.updated, r.skipped,
-    r.failed, r.requested, r.progress_at
+    r.failed, r.requested, r.progress_at, r.resend
     FROM sync_runs r JOIN connections c ON c.id = r.connection_id";
 
 impl Row {
@@ -58,6 +59,7 @@ impl Row {
             skipped: self.skipped,
             failed: self.failed,
             requested: self.requested,
+            resend: self.resend,
         };
         (row, progress, started)
     }

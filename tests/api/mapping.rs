@@ -313,6 +313,14 @@ async fn a_resend_applies_a_new_mapping_to_orders_sent_before_it() {
         status == "completed"
     })
     .await;
+    // Sync history shows it as a re-send.
+    let detail: Value = app
+        .call(&admin, "get_run", &[("id", &run.to_string())])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["run"]["resend"], true, "{detail}");
     eventually("the order was sent again with the attribute", || async {
         se_order_attributes(&app, invoice).contains(&("shipping".into(), "Zásilkovna".into()))
     })

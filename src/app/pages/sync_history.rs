@@ -164,7 +164,10 @@ fn RunTableRow(run: RunRow) -> impl IntoView {
         <tr data-run=run.id data-status=status.as_str()>
             <td><a href=format!("/sync-history/{}", run.id)><Time time=run.started_at.clone() /></a></td>
             <td>{run.connection.clone()}</td>
-            <td>{move || i18n.t().run_kind(kind)}</td>
+            <td>
+                {move || i18n.t().run_kind(kind)}
+                {run.resend.then(|| view! { " (" {t!(i18n, run_resend)} ")" })}
+            </td>
             <td>{run.started_by.clone()}</td>
             <td>{run.duration_secs.map(format_duration).unwrap_or_default()}</td>
             <td>
@@ -224,6 +227,7 @@ pub fn RunPage() -> impl IntoView {
                         let older = Older::link(move |b| format!("/sync-history/{run_id}?orders_before={b}"));
                         view! {
                             <h1>{move || (i18n.t().run_title)(i18n.t().run_kind(kind), &run.connection)}</h1>
+                            {run.resend.then(|| view! { <p>{t!(i18n, run_resend_intro)}</p> })}
                             <section class="card" aria-labelledby="progress-title" aria-live="polite">
                                 <h2 id="progress-title">{t!(i18n, progress)}</h2>
                                 {run.total.map(|total| view! {
