@@ -4,6 +4,8 @@
 
 use axum::body::Bytes;
 use fapi_bridge::fapi::{FapiClientRecord, FapiOrder, Invoice};
+use fapi_bridge::model::FapiField;
+use fapi_bridge::sync::field_mapping;
 use fapi_bridge::sync::ingest::ParsedDocument;
 use fapi_bridge::web::webhook;
 use proptest::prelude::*;
@@ -58,6 +60,12 @@ const KEYS: &[&str] = &[
     "ic",
     "dic",
     "tax_payer",
+    "custom_fields",
+    "value",
+    "shipping_method",
+    "discount_code",
+    "campaign_code",
+    "labels",
     "unknown",
 ];
 
@@ -132,6 +140,14 @@ proptest! {
         // What the sync reads of a document (its id, its order, its state) is total too.
         let parsed = ParsedDocument::parse(&value);
         let _ = parsed.client_id();
+        // The field mapping reads every field it offers from whatever was decoded.
+        if let Ok(invoice) = Invoice::from_json(&value) {
+            let names: Vec<String> = invoice.custom_fields.iter().map(|(n, _)| n.clone()).collect();
+            let documents = [invoice];
+            for field in FapiField::FIXED.into_iter().chain(names.into_iter().map(FapiField::CustomField)) {
+                let _ = field_mapping::values(&field, &documents, None);
+            }
+        }
     }
 
     #[test]
