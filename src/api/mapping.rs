@@ -67,19 +67,12 @@ pub async fn resend_with_mapping(
     confirm: Option<String>,
 ) -> Result<i64, AppError> {
     use crate::accounts::audit::Actor;
-    use crate::error::Invalid;
     use crate::model::Role;
     use crate::platform::Context;
     use crate::sync::mapping_editor;
     crate::platform::error::respond(async move {
         let actor = Actor::require(Role::Operator).await?;
-        let since = match since.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(day) => Some(
-                chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
-                    .map_err(|_| Invalid::DateInvalid)?,
-            ),
-        };
+        let since = crate::api::sync::optional_day(since.as_deref())?;
         mapping_editor::resend(
             &Context::current(),
             &actor,

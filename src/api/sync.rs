@@ -70,6 +70,17 @@ pub async fn get_run(id: i64, orders_before: Option<i64>) -> Result<RunDetail, A
     .await
 }
 
+/// An optional day typed in a date field (YYYY-MM-DD; empty is none).
+#[cfg(feature = "ssr")]
+pub(crate) fn optional_day(day: Option<&str>) -> Result<Option<chrono::NaiveDate>, AppError> {
+    match day.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(day) => chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| crate::error::Invalid::DateInvalid.into()),
+    }
+}
+
 /// Starts a historical sync; `since` is an optional day (YYYY-MM-DD), `confirm` must be "yes".
 #[server(endpoint = "start_historical_sync")]
 pub async fn start_historical_sync(
@@ -78,19 +89,12 @@ pub async fn start_historical_sync(
     confirm: Option<String>,
 ) -> Result<i64, AppError> {
     use crate::accounts::audit::Actor;
-    use crate::error::Invalid;
     use crate::model::Role;
     use crate::platform::Context;
     use crate::sync::historical;
     crate::platform::error::respond(async move {
         let actor = Actor::require(Role::Operator).await?;
-        let since = match since.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(day) => Some(
-                chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
-                    .map_err(|_| Invalid::DateInvalid)?,
-            ),
-        };
+        let since = optional_day(since.as_deref())?;
         historical::start(
             &Context::current(),
             &actor,

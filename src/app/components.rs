@@ -84,3 +84,16 @@ pub fn ticker(active: RwSignal<bool>) -> RwSignal<u64> {
     });
     tick
 }
+
+/// The page's `:id` route parameter as a number (0 when missing or not a number: the page's
+/// server function then answers "not found").
+pub fn id_param() -> impl Fn() -> i64 + Copy {
+    let params = leptos_router::hooks::use_params_map();
+    move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+            .unwrap_or_default()
+    }
+}

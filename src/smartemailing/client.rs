@@ -298,44 +298,41 @@ impl SmartEmailingClient {
 
     /// Every contact list of the account (`GET /contactlists`, paged).
     pub async fn contact_lists(&self) -> Result<Vec<ContactList>, SeError> {
-        let mut lists = Vec::new();
-        loop {
-            let query = [
-                ("limit", BATCH_LIMIT.to_string()),
-                ("offset", lists.len().to_string()),
-            ];
-            let body = self
-                .send(Method::GET, "/contactlists", None::<&()>, &query)
-                .await?;
-            let page: Vec<ContactList> = serde_json::from_value(body["data"].clone())
-                .map_err(|e| SeError::Decode(format!("contact lists: {e}")))?;
-            let done = page.len() < BATCH_LIMIT;
-            lists.extend(page);
-            if done {
-                return Ok(lists);
-            }
-        }
+        self.list_all("/contactlists", &[], "contact lists").await
     }
 
     /// Every contact custom field of the account with its options
     /// (`GET /customfields?expand=customfield_options`, paged).
     pub async fn custom_fields(&self) -> Result<Vec<CustomFieldDefinition>, SeError> {
-        let mut fields = Vec::new();
+        self.list_all(
+            "/customfields",
+            &[("expand", "customfield_options")],
+            "custom fields",
+        )
+        .await
+    }
+
+    /// Every item of a paged list (`data`), 500 a page.
+    async fn list_all<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        extra: &[(&str, &str)],
+        what: &str,
+    ) -> Result<Vec<T>, SeError> {
+        let mut items = Vec::new();
         loop {
-            let query = [
+            let mut query = vec![
                 ("limit", BATCH_LIMIT.to_string()),
-                ("offset", fields.len().to_string()),
-                ("expand", "customfield_options".to_string()),
+                ("offset", items.len().to_string()),
             ];
-            let body = self
-                .send(Method::GET, "/customfields", None::<&()>, &query)
-                .await?;
-            let page: Vec<CustomFieldDefinition> = serde_json::from_value(body["data"].clone())
-                .map_err(|e| SeError::Decode(format!("custom fields: {e}")))?;
+            query.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+            let body = self.send(Method::GET, path, None::<&()>, &query).await?;
+            let page: Vec<T> = serde_json::from_value(body["data"].clone())
+                .map_err(|e| SeError::Decode(format!("{what}: {e}")))?;
             let done = page.len() < BATCH_LIMIT;
-            fields.extend(page);
+            items.extend(page);
             if done {
-                return Ok(fields);
+                return Ok(items);
             }
         }
     }

@@ -2,14 +2,14 @@
 //! page (health, test, forwarding switch, webhook URL, default list, edit, delete).
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_navigate;
 
 use crate::api::connections::{
     CreateConnection, DeleteConnection, RotateWebhook, SetDefaultList, SetForwarding,
     TestConnection, UpdateConnection, connection_lists, get_connection, list_connections,
 };
 use crate::api::reminders::ScheduleReminder;
-use crate::app::components::{ActionOutcome, ErrorMessage, Loading, Time};
+use crate::app::components::{ActionOutcome, ErrorMessage, Loading, Time, id_param};
 use crate::app::pages::not_found::Forbidden;
 use crate::app::pages::reminders::ReminderScheduler;
 use crate::error::AppError;
@@ -245,14 +245,7 @@ pub fn NewConnectionPage() -> impl IntoView {
 #[component]
 pub fn ConnectionPage() -> impl IntoView {
     let i18n = use_i18n();
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-            .unwrap_or_default()
-    };
+    let id = id_param();
 
     let update = ServerAction::<UpdateConnection>::new();
     let test = ServerAction::<TestConnection>::new();

@@ -5,12 +5,11 @@ use std::collections::BTreeSet;
 
 use leptos::prelude::*;
 use leptos_router::components::Form;
-use leptos_router::hooks::use_params_map;
 
 use crate::api::contacts::{
     BulkContacts, RefreshContacts, get_contact, get_contact_job, list_contacts, move_target_lists,
 };
-use crate::app::components::{ErrorMessage, Loading, Time, ticker};
+use crate::app::components::{ErrorMessage, Loading, Time, id_param, ticker};
 use crate::app::pages::orders::{ConnectionSelect, query_text, url_escape};
 use crate::i18n::use_i18n;
 use crate::model::{ContactFilter, ContactJobStatus, ContactJobView, ContactPage, ContactRow};
@@ -416,17 +415,6 @@ fn JobList(jobs: Vec<ContactJobView>) -> impl IntoView {
             </table>
         </div>
     })
-}
-
-fn id_param() -> impl Fn() -> i64 + Copy {
-    let params = use_params_map();
-    move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-            .unwrap_or_default()
-    }
 }
 
 #[component]

@@ -5,12 +5,11 @@
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 use crate::api::mapping::{
     PreviewFieldMapping, ResendWithMapping, SaveFieldMapping, get_field_mapping,
 };
-use crate::app::components::{ActionOutcome, ErrorMessage, Loading};
+use crate::app::components::{ActionOutcome, ErrorMessage, Loading, id_param};
 use crate::error::{AppError, Invalid};
 use crate::i18n::use_i18n;
 use crate::model::{
@@ -108,14 +107,7 @@ impl EditedRule {
 
 #[component]
 pub fn MappingPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-            .unwrap_or_default()
-    };
+    let id = id_param();
     let save = ServerAction::<SaveFieldMapping>::new();
     let page = Resource::new(
         move || (id(), save.version().get()),

@@ -3,12 +3,12 @@
 
 use leptos::prelude::*;
 use leptos_router::components::Form;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use crate::api::orders::{
     RetryFailedOrders, RetryOrder, get_order, list_notifications, list_orders,
 };
-use crate::app::components::{ActionOutcome, ErrorMessage, Loading, Time};
+use crate::app::components::{ActionOutcome, ErrorMessage, Loading, Time, id_param};
 use crate::app::paged_table::{Column, Older, PagedTable};
 use crate::i18n::use_i18n;
 use crate::model::{
@@ -238,14 +238,7 @@ fn OrderTableRow(row: OrderRow) -> impl IntoView {
 #[component]
 pub fn OrderPage() -> impl IntoView {
     let i18n = use_i18n();
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-            .unwrap_or_default()
-    };
+    let id = id_param();
     let retry = ServerAction::<RetryOrder>::new();
     let detail = Resource::new(
         move || (id(), retry.version().get()),

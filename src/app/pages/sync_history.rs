@@ -3,11 +3,11 @@
 
 use leptos::prelude::*;
 use leptos_router::components::Form;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::reminders::ScheduleReminder;
 use crate::api::sync::{ControlSync, StartHistoricalSync, get_run, list_runs};
-use crate::app::components::{ErrorMessage, Loading, Time, ticker};
+use crate::app::components::{ErrorMessage, Loading, Time, id_param, ticker};
 use crate::app::paged_table::{Column, Older, PageOfRows, PagedTable};
 use crate::app::pages::reminders::ReminderScheduler;
 use crate::error::{AppError, Invalid};
@@ -192,14 +192,7 @@ pub fn format_duration(secs: i64) -> String {
 #[component]
 pub fn RunPage() -> impl IntoView {
     let i18n = use_i18n();
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-            .unwrap_or_default()
-    };
+    let id = id_param();
     let orders_before = query_number("orders_before");
     let control = ServerAction::<ControlSync>::new();
     let schedule = ServerAction::<ScheduleReminder>::new();
