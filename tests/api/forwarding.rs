@@ -572,7 +572,10 @@ async fn a_burst_under_the_default_pace_goes_out_in_few_requests() {
         .filter(|r| r.uri.contains("emailaddress="))
         .count();
     let imports = count("POST", "/api/v3/import-orders");
-    assert!(imports <= 5, "300 orders in {imports} imports");
+    // One import would do; how many it takes depends on how fast the notifications come in
+    // (5 on a quiet machine, 6 with two compilers running beside the test). Claiming before
+    // waiting for the pace took a request pair per handful of orders (dozens for 300).
+    assert!(imports <= 10, "300 orders in {imports} imports");
     assert_eq!(
         count("POST", "/api/v3/import"),
         imports,
