@@ -622,12 +622,7 @@ async fn contact_lists(
             })
         })
         .collect();
-    Json(json!({
-        "status": "ok",
-        "meta": { "displayed_count": data.len(), "total_count": store.lists.len(), "limit": limit, "offset": offset },
-        "data": data,
-    }))
-    .into_response()
+    list_page(data, store.lists.len(), limit, offset)
 }
 
 async fn custom_fields(
@@ -663,9 +658,14 @@ async fn custom_fields(
             entry
         })
         .collect();
+    list_page(data, store.custom_fields.len(), limit, offset)
+}
+
+/// A page of a list in SmartEmailing's envelope.
+fn list_page(data: Vec<Value>, total: usize, limit: usize, offset: usize) -> Response {
     Json(json!({
         "status": "ok",
-        "meta": { "displayed_count": data.len(), "total_count": store.custom_fields.len(), "limit": limit, "offset": offset },
+        "meta": { "displayed_count": data.len(), "total_count": total, "limit": limit, "offset": offset },
         "data": data,
     }))
     .into_response()
@@ -700,12 +700,7 @@ async fn contacts(
         .take(limit)
         .map(|c| store.contact_json(c))
         .collect();
-    Json(json!({
-        "status": "ok",
-        "meta": { "displayed_count": data.len(), "total_count": matching.len(), "limit": limit, "offset": offset },
-        "data": data,
-    }))
-    .into_response()
+    list_page(data, matching.len(), limit, offset)
 }
 
 async fn contact(

@@ -121,14 +121,7 @@ pub async fn remember_listed(
                 .as_deref()
                 .is_none_or(|email| !forgotten.contains_key(&suppression::email_hash(key, email)))
         })
-        .map(|r| store::CachedClient {
-            client_id: r.id,
-            company: r.company.clone(),
-            phone: r.phone.clone(),
-            ic: r.ic.clone(),
-            dic: r.dic.clone(),
-            document_modified_on: Some(now),
-        })
+        .map(|r| store::CachedClient::from_record(r, Some(now)))
         .collect();
     store::upsert_clients(&mut conn, connection_id, &keep, now).await
 }

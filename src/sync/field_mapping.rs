@@ -188,11 +188,7 @@ pub fn check_against(
                 value.id
             ));
         };
-        if let Some(missing) = value
-            .options
-            .iter()
-            .find(|o| !field.customfield_options.iter().any(|f| f.id == **o))
-        {
+        if let Some(missing) = missing_option(field, value.options.iter().copied()) {
             return Err(format!(
                 "the custom field \"{}\" in SmartEmailing has no option {missing} any more; edit the connection's field mapping",
                 field.name
@@ -200,6 +196,14 @@ pub fn check_against(
         }
     }
     Ok(())
+}
+
+/// The first of these option ids the field does not have.
+fn missing_option(
+    field: &CustomFieldDefinition,
+    mut ids: impl Iterator<Item = i64>,
+) -> Option<i64> {
+    ids.find(|id| !field.customfield_options.iter().any(|o| o.id == *id))
 }
 
 /// Checks rules before they are saved: names present, every target field known to the account,
@@ -237,15 +241,10 @@ pub fn validate(
                         "rule {line}: SmartEmailing has no custom field {id}"
                     ));
                 };
-                if let Some(bad) = rule.options.iter().find(|o| {
-                    !field
-                        .customfield_options
-                        .iter()
-                        .any(|f| f.id == o.option_id)
-                }) {
+                if let Some(bad) = missing_option(field, rule.options.iter().map(|o| o.option_id)) {
                     return Err(format!(
-                        "rule {line}: the field \"{}\" has no option {}",
-                        field.name, bad.option_id
+                        "rule {line}: the field \"{}\" has no option {bad}",
+                        field.name
                     ));
                 }
             }

@@ -463,14 +463,7 @@ impl Batch {
             ),
             None => {
                 if let Some(client) = client.filter(|c| Some(c.id) == document.client) {
-                    let cached = CachedClient {
-                        client_id: client.id,
-                        company: client.company,
-                        phone: client.phone,
-                        ic: client.ic,
-                        dic: client.dic,
-                        document_modified_on: document.last_modified_on,
-                    };
+                    let cached = CachedClient::from_record(&client, document.last_modified_on);
                     self.clients.insert(client.id, cached.clone());
                     self.client_writes.insert(client.id, cached);
                 }
@@ -519,12 +512,7 @@ impl Batch {
         let buyer = principal
             .and_then(|d| d.client)
             .and_then(|id| self.clients.get(&id))
-            .map(|c| BuyerDetails {
-                company: c.company.clone(),
-                phone: c.phone.clone(),
-                ic: c.ic.clone(),
-                dic: c.dic.clone(),
-            });
+            .map(CachedClient::buyer);
 
         // Orders placed before forwarding was switched on belong to the historical sync, unless
         // SmartEmailing already has them.

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::accounts::audit::{self, Actor};
 use crate::connections::{self, ConnectionRecord};
 use crate::error::{AppError, Invalid};
-use crate::fapi::{FapiClientRecord, Invoice};
+use crate::fapi::Invoice;
 use crate::model::{
     ConnectionRef, FieldMappingPage, FieldRule, MappingPreview, SeCustomField, SeFieldOption,
     System,
@@ -36,10 +36,9 @@ pub async fn page(
     can_resend: bool,
 ) -> Result<FieldMappingPage, AppError> {
     let connection = connections::find(&ctx.db, connection_id).await?;
-    let custom_fields = match custom_fields(ctx, &connection).await {
-        Ok(fields) => Ok(fields.iter().map(view_of).collect()),
-        Err(error) => Err(error),
-    };
+    let custom_fields = custom_fields(ctx, &connection)
+        .await
+        .map(|fields| fields.iter().map(view_of).collect());
     Ok(FieldMappingPage {
         connection: ConnectionRef {
             id: connection.id,
@@ -230,40 +229,39 @@ async fn stored_order(
     connection_id: i64,
     reference: &str,
 ) -> Result<Option<(Vec<Value>, Option<store::OrderRecord>)>, AppError> {
-    let order_id: Option<i64> = sqlx::query_scalar(
-        "SELECT order_id FROM order_documents
-         WHERE connection_id = ?1 AND (CAST(invoice_id AS TEXT) = ?2 OR number = ?2)
+    let mut conn = ctx.db.acquire().await?;
+    let key: Option<String> = sqlx::query_scalar(
+        "SELECT o.order_key FROM order_documents d JOIN orders o ON o.id = d.order_id
+         WHERE d.connection_id = ?1 AND (CAST(d.invoice_id AS TEXT) = ?2 OR d.number = ?2)
          UNION ALL
-         SELECT id FROM orders WHERE connection_id = ?1 AND (eshop_code = ?2 OR order_key = ?2)
+         SELECT order_key FROM orders WHERE connection_id = ?1 AND (eshop_code = ?2 OR order_key = ?2)
          LIMIT 1",
     )
     .bind(connection_id)
     .bind(reference)
-    .fetch_optional(&ctx.db)
+    .fetch_optional(&mut *conn)
     .await?;
-    let Some(order_id) = order_id else {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    let Some(order) = store::orders_by_keys(&mut conn, connection_id, &[key.as_str()])
+        .await?
+        .into_iter()
+        .next()
+    else {
         return Ok(None);
     };
     let raws: Vec<String> = sqlx::query_scalar(
         "SELECT raw FROM order_documents WHERE order_id = ? ORDER BY invoice_id",
     )
-    .bind(order_id)
-    .fetch_all(&ctx.db)
+    .bind(order.id)
+    .fetch_all(&mut *conn)
     .await?;
     let raws = raws
         .iter()
         .filter_map(|raw| serde_json::from_str(raw).ok())
         .collect();
-    let mut conn = ctx.db.acquire().await?;
-    let key: String = sqlx::query_scalar("SELECT order_key FROM orders WHERE id = ?")
-        .bind(order_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let order = store::orders_by_keys(&mut conn, connection_id, &[key.as_str()])
-        .await?
-        .into_iter()
-        .next();
-    Ok(Some((raws, order)))
+    Ok(Some((raws, Some(order))))
 }
 
 /// The client record the order would be built with: the cached one, or (for an order the
@@ -277,15 +275,9 @@ async fn buyer_details(
     let mut conn = ctx.db.acquire().await?;
     if let Some(cached) = store::cached_clients(&mut conn, connection.id, &[client_id])
         .await?
-        .into_iter()
-        .next()
+        .first()
     {
-        return Ok(Some(BuyerDetails {
-            company: cached.company,
-            phone: cached.phone,
-            ic: cached.ic,
-            dic: cached.dic,
-        }));
+        return Ok(Some(cached.buyer()));
     }
     drop(conn);
     if !fetch {
@@ -296,12 +288,7 @@ async fn buyer_details(
         .client(client_id)
         .await
         .ok()
-        .map(|record: FapiClientRecord| BuyerDetails {
-            company: record.company,
-            phone: record.phone,
-            ic: record.ic,
-            dic: record.dic,
-        }))
+        .map(|record| store::CachedClient::from_record(&record, None).buyer()))
 }
 
 /// Re-sends a connection's orders from `since` (a Prague day; all when `None`) with the

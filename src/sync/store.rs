@@ -510,6 +510,33 @@ pub struct CachedClient {
     pub document_modified_on: Option<DateTime<Utc>>,
 }
 
+impl CachedClient {
+    /// The cache row of a record FAPI gave, current for documents modified up to `modified_on`.
+    pub fn from_record(
+        record: &crate::fapi::FapiClientRecord,
+        modified_on: Option<DateTime<Utc>>,
+    ) -> CachedClient {
+        CachedClient {
+            client_id: record.id,
+            company: record.company.clone(),
+            phone: record.phone.clone(),
+            ic: record.ic.clone(),
+            dic: record.dic.clone(),
+            document_modified_on: modified_on,
+        }
+    }
+
+    /// What the mapping takes of it.
+    pub fn buyer(&self) -> crate::sync::mapping::BuyerDetails {
+        crate::sync::mapping::BuyerDetails {
+            company: self.company.clone(),
+            phone: self.phone.clone(),
+            ic: self.ic.clone(),
+            dic: self.dic.clone(),
+        }
+    }
+}
+
 /// The cached client records of a connection with these ids.
 pub async fn cached_clients(
     conn: &mut SqliteConnection,
