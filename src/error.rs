@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{CheckOutcome, System};
+use crate::model::{CheckOutcome, SmtpProblem, System};
 use server_fn::codec::JsonEncoding;
 use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
@@ -48,6 +48,9 @@ pub enum AppError {
     /// the parser's message says which argument.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The SMTP server did not take an e-mail: why, in words, and the server's own answer.
+    #[error("SMTP: {0:?}: {1}")]
+    Smtp(SmtpProblem, String),
 }
 
 /// Why an input was refused. Each variant has a translated message.
@@ -106,6 +109,8 @@ pub enum Invalid {
     ListUnknown,
     /// A field mapping that cannot be saved or previewed; the detail says which rule and why.
     MappingInvalid(String),
+    /// E-mail is off: `SMTP_URL` is not set.
+    EmailOff,
 }
 
 impl From<Invalid> for AppError {
@@ -151,7 +156,7 @@ impl AppError {
             AppError::Busy { .. } => 503,
             AppError::Invalid(_) => 422,
             AppError::BadRequest(_) => 400,
-            AppError::Upstream(..) => 502,
+            AppError::Upstream(..) | AppError::Smtp(..) => 502,
             AppError::Internal | AppError::Request(_) => 500,
         }
     }

@@ -17,11 +17,15 @@ pub mod model;
 #[cfg(feature = "ssr")]
 pub mod accounts;
 #[cfg(feature = "ssr")]
+pub mod alerts;
+#[cfg(feature = "ssr")]
 pub mod connections;
 #[cfg(feature = "ssr")]
 pub mod contacts;
 #[cfg(feature = "ssr")]
 pub mod fapi;
+#[cfg(feature = "ssr")]
+pub mod mail;
 #[cfg(feature = "ssr")]
 pub mod overview;
 #[cfg(feature = "ssr")]

@@ -1115,3 +1115,143 @@ mod tests {
         assert_eq!(kind, DocumentKind::Other("receipt".into()));
     }
 }
+
+text_enum! {
+    /// What an alert is about (`alerts.kind`, `alert_preferences.kind`).
+    pub enum AlertKind {
+        /// Orders failed for good (a digest per connection, at most one an hour).
+        FailedOrders => "failed_orders",
+        /// FAPI or SmartEmailing refused the stored credentials.
+        Credentials => "credentials",
+        /// Reconciliation keeps finding orders whose notification never came.
+        NotificationsMissing => "notifications_missing",
+        /// A historical sync finished or failed (to the person who started it).
+        HistoricalRun => "historical_run",
+        /// An engagement reminder fell due.
+        Reminder => "reminder",
+    }
+}
+
+impl AlertKind {
+    /// Whether a user of `role` gets this kind by e-mail until they choose otherwise.
+    pub fn email_by_default(self, role: Role) -> bool {
+        match self {
+            AlertKind::Reminder => true,
+            _ => role >= Role::Operator,
+        }
+    }
+}
+
+text_enum! {
+    /// An e-mail's place in the outbox (`emails.status`).
+    pub enum EmailStatus {
+        Queued => "queued",
+        Sending => "sending",
+        Sent => "sent",
+        Failed => "failed",
+    }
+}
+
+text_enum! {
+    /// Why an e-mail was sent (`emails.kind`).
+    pub enum EmailKind {
+        Test => "test",
+        Alert => "alert",
+        Invitation => "invitation",
+    }
+}
+
+text_enum! {
+    /// Why the SMTP server did not take an e-mail, in words a user can act on.
+    pub enum SmtpProblem {
+        /// The server refused the user name or password (535 and the like).
+        LoginRefused => "login_refused",
+        /// TLS could not be set up (not offered, or the certificate was refused).
+        Tls => "tls",
+        /// The host name does not resolve.
+        UnknownHost => "unknown_host",
+        /// Nothing answered at the host and port.
+        Unreachable => "unreachable",
+        Timeout => "timeout",
+        /// The server refused the message or a recipient for good (5xx).
+        Rejected => "rejected",
+        /// The server failed for now (4xx).
+        Temporary => "temporary",
+        Other => "other",
+    }
+}
+
+/// One alert in the bell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertItem {
+    pub id: i64,
+    pub kind: AlertKind,
+    /// The condition has ended ("resolved").
+    pub resolved: bool,
+    pub connection: Option<String>,
+    /// A short line of facts (a count, a system, a status), in the server's words.
+    pub summary: AlertSummary,
+    /// Where to look (a path of the app).
+    pub link: String,
+    pub at: DisplayTime,
+    pub unread: bool,
+}
+
+/// The facts of an alert that its one-line text needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AlertSummary {
+    pub count: Option<i64>,
+    pub system: Option<System>,
+    /// A historical run's end: completed or failed.
+    pub run_status: Option<RunStatus>,
+    pub due_at: Option<DisplayTime>,
+}
+
+/// The bell: the latest alerts the user may see, and how many are unread.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AlertList {
+    pub unread: i64,
+    pub items: Vec<AlertItem>,
+}
+
+/// One kind of alert in a user's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertChoice {
+    pub kind: AlertKind,
+    pub email: bool,
+}
+
+/// A user's Settings page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertSettings {
+    /// `SMTP_URL` is set: e-mail can be sent at all.
+    pub email_on: bool,
+    pub address: String,
+    pub choices: Vec<AlertChoice>,
+    /// The user has a calendar feed (its address is shown only when it is made).
+    pub has_calendar_feed: bool,
+}
+
+/// One e-mail of the outbox (the E-mails page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailRow {
+    pub id: i64,
+    pub kind: EmailKind,
+    pub to: String,
+    pub subject: String,
+    pub status: EmailStatus,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: DisplayTime,
+    pub sent_at: Option<DisplayTime>,
+}
+
+/// The E-mails page: the SMTP set-up and a page of the outbox, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailPage {
+    /// `host:port` of the SMTP server, or `None` when e-mail is off.
+    pub server: Option<String>,
+    pub from: Option<String>,
+    pub rows: Vec<EmailRow>,
+    pub next_before: Option<i64>,
+}

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod preferences;
 pub mod setup;
 pub mod team;
 pub mod users;

@@ -2,6 +2,7 @@
 //! role, call the server module that holds the logic, map the result — and each has a fixed
 //! endpoint under `/api/` so tests and scripts can call it.
 
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod connections;

@@ -4,8 +4,9 @@
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 
+use crate::api::alerts::{MarkAlertsRead, my_alerts};
 use crate::api::auth::{Logout, SetLanguage, session_info};
-use crate::app::components::ErrorMessage;
+use crate::app::components::{ErrorMessage, Time, ticker};
 use crate::app::pages::reminders::DueBanner;
 use crate::error::AppError;
 use crate::i18n::{Lang, Texts, use_i18n};
@@ -62,10 +63,12 @@ fn Sidebar(user: CurrentUser) -> impl IntoView {
                 <NavLink href="/sync-history" label=|t| t.nav_sync_history />
                 <NavLink href="/contacts" label=|t| t.nav_contacts />
                 <NavLink href="/reminders" label=|t| t.nav_reminders />
+                <NavLink href="/settings" label=|t| t.alerts.nav_settings />
                 {is_admin
                     .then(|| {
                         view! {
                             <NavLink href="/team" label=|t| t.nav_team />
+                            <NavLink href="/emails" label=|t| t.alerts.nav_emails />
                             <NavLink href="/audit" label=|t| t.nav_audit />
                         }
                     })}
@@ -101,6 +104,7 @@ fn TopBar(user: CurrentUser) -> impl IntoView {
                     {t!(i18n, signed_in_as)} " " <strong>{user.name}</strong> " ("
                     {move || i18n.t().role(role)} ")"
                 </span>
+                <Bell />
                 <LanguageSwitcher />
                 <ActionForm action=logout attr:class="inline-form">
                     <button type="submit" class="secondary">
@@ -147,5 +151,87 @@ pub fn LanguageSwitcher() -> impl IntoView {
                     .collect_view()}
             </select>
         </label>
+    }
+}
+
+/// The bell: unread alerts for everyone, a panel with the latest, and "mark all read".
+/// Loaded in the browser only (after hydration) and refreshed every few seconds.
+#[component]
+fn Bell() -> impl IntoView {
+    let i18n = use_i18n();
+    let open = RwSignal::new(false);
+    let mark = ServerAction::<MarkAlertsRead>::new();
+    let tick = ticker(RwSignal::new(true));
+    let alerts = LocalResource::new(move || {
+        tick.track();
+        mark.version().track();
+        my_alerts()
+    });
+    let list = move || alerts.get().and_then(Result::ok).unwrap_or_default();
+    let unread = move || list().unread;
+    view! {
+        <div class="bell">
+            <button
+                type="button"
+                class="bell-button secondary"
+                data-testid="bell"
+                aria-expanded=move || open.get().to_string()
+                aria-label=move || (i18n.t().alerts.bell_label)(unread())
+                on:click=move |_| open.update(|open| *open = !*open)
+            >
+                <span aria-hidden="true">"🔔"</span>
+                {move || {
+                    (unread() > 0)
+                        .then(|| view! { <span class="badge" data-testid="bell-count">{unread()}</span> })
+                }}
+            </button>
+            <Show when=move || open.get()>
+                <div class="bell-panel" data-testid="bell-panel">
+                    <h2>{move || i18n.t().alerts.bell_title}</h2>
+                    {move || {
+                        let items = list().items;
+                        if items.is_empty() {
+                            return view! { <p class="empty">{move || i18n.t().alerts.bell_empty}</p> }
+                                .into_any();
+                        }
+                        view! {
+                            <ul class="alerts">
+                                {items
+                                    .into_iter()
+                                    .map(|item| {
+                                        let line = item.clone();
+                                        view! {
+                                            <li
+                                                class:unread=item.unread
+                                                data-kind=item.kind.as_str()
+                                                data-resolved=item.resolved.to_string()
+                                            >
+                                                <a href=item.link.clone() on:click=move |_| open.set(false)>
+                                                    {move || (i18n.t().alerts.alert_line)(&line)}
+                                                </a>
+                                                <span class="hint">
+                                                    {item.connection.clone().map(|c| format!("{c} · "))}
+                                                    <Time time=item.at.clone() />
+                                                </span>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        }
+                            .into_any()
+                    }}
+                    <button
+                        type="button"
+                        class="secondary"
+                        on:click=move |_| {
+                            mark.dispatch(MarkAlertsRead {});
+                        }
+                    >
+                        {move || i18n.t().alerts.mark_all_read}
+                    </button>
+                </div>
+            </Show>
+        </div>
     }
 }

@@ -15,12 +15,14 @@ use layout::AuthenticatedLayout;
 use pages::audit::AuditPage;
 use pages::connections::{ConnectionPage, ConnectionsPage, NewConnectionPage};
 use pages::contacts::{ContactJobPage, ContactPage, ContactsPage};
+use pages::emails::EmailsPage;
 use pages::login::LoginPage;
 use pages::mapping::MappingPage;
 use pages::not_found::NotFound;
 use pages::orders::{NotificationsPage, OrderPage, OrdersPage};
 use pages::overview::OverviewPage;
 use pages::reminders::RemindersPage;
+use pages::settings::SettingsPage;
 use pages::setup::SetupPage;
 use pages::sync_history::{RunPage, SyncHistoryPage};
 use pages::team::TeamPage;
@@ -89,6 +91,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("reminders") view=RemindersPage />
                     <Route path=path!("team") view=TeamPage />
                     <Route path=path!("audit") view=AuditPage />
+                    <Route path=path!("settings") view=SettingsPage />
+                    <Route path=path!("emails") view=EmailsPage />
                 </ParentRoute>
             </Routes>
         </Router>

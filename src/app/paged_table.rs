@@ -10,7 +10,8 @@ use crate::app::components::{ErrorMessage, Loading};
 use crate::error::AppError;
 use crate::i18n::{Texts, use_i18n};
 use crate::model::{
-    AuditEntry, AuditPage, NotificationPage, NotificationRow, OrderPage, OrderRow, RunPage, RunRow,
+    AuditEntry, AuditPage, EmailPage, EmailRow, NotificationPage, NotificationRow, OrderPage,
+    OrderRow, RunPage, RunRow,
 };
 use crate::t;
 
@@ -30,6 +31,14 @@ impl Paged for AuditPage {
 
     fn into_rows(self) -> (Vec<AuditEntry>, Option<i64>) {
         (self.entries, self.next_before)
+    }
+}
+
+impl Paged for EmailPage {
+    type Row = EmailRow;
+
+    fn into_rows(self) -> (Vec<EmailRow>, Option<i64>) {
+        (self.rows, self.next_before)
     }
 }
 

@@ -11,7 +11,7 @@ use sqlx::{FromRow, SqlitePool};
 use crate::error::AppError;
 use crate::fapi::{FapiClient, FapiCredentials};
 use crate::model::{
-    CheckKind, CheckOutcome, ConnectionView, DisplayTime, FieldRule, Health, ListRef,
+    CheckKind, CheckOutcome, ConnectionView, DisplayTime, FieldRule, Health, ListRef, System,
 };
 use crate::platform::Context;
 use crate::smartemailing::{SeCredentials, SmartEmailingClient};
@@ -53,6 +53,27 @@ const COLUMNS: &str = "id, name, eshop_name, fapi_login, fapi_api_key, se_userna
     fapi_checked_at, fapi_check, fapi_check_message, se_checked_at, se_check, se_check_message, created_at, reconciled_until, fapi_page_size, field_mapping";
 
 impl ConnectionRecord {
+    /// Whether `system` refused the stored credentials at the last check or sync call.
+    pub fn credentials_refused(&self, system: System) -> bool {
+        let check = match system {
+            System::Fapi => self.fapi_check,
+            System::SmartEmailing => self.se_check,
+        };
+        check == Some(CheckKind::WrongCredentials)
+    }
+
+    /// The systems that refuse the stored credentials now, with their message.
+    pub fn refused_credentials(&self) -> Vec<(System, String)> {
+        [
+            (System::Fapi, &self.fapi_check_message),
+            (System::SmartEmailing, &self.se_check_message),
+        ]
+        .into_iter()
+        .filter(|(system, _)| self.credentials_refused(*system))
+        .map(|(system, message)| (system, message.clone().unwrap_or_default()))
+        .collect()
+    }
+
     pub fn fapi_client(&self, ctx: &Context) -> Result<FapiClient, AppError> {
         let api_key = decrypt(ctx, &self.fapi_api_key)?;
         Ok(FapiClient::with_http(
@@ -205,4 +226,43 @@ pub async fn remember_fapi_page_size(
         .execute(db)
         .await
         .map(|_| ())
+}
+
+/// Records what a sync call learnt of `system`'s credentials: refused (401/403, with the
+/// message), or accepted again after a refusal. The alerts read it; so does the connection's
+/// health on the Overview.
+pub async fn note_credentials(
+    db: &SqlitePool,
+    id: i64,
+    system: System,
+    refused: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let side = match system {
+        System::Fapi => "fapi",
+        System::SmartEmailing => "se",
+    };
+    let query = match refused {
+        Some(_) => format!(
+            "UPDATE connections SET {side}_checked_at = ?, {side}_check = ?, {side}_check_message = ?
+             WHERE id = ?"
+        ),
+        None => format!(
+            "UPDATE connections SET {side}_checked_at = ?, {side}_check = ?, {side}_check_message = ?
+             WHERE id = ? AND {side}_check = ?"
+        ),
+    };
+    sqlx::query(&query)
+        .bind(now)
+        .bind(if refused.is_some() {
+            CheckKind::WrongCredentials
+        } else {
+            CheckKind::Ok
+        })
+        .bind(refused)
+        .bind(id)
+        .bind(CheckKind::WrongCredentials)
+        .execute(db)
+        .await?;
+    Ok(())
 }

@@ -11,6 +11,7 @@ fn contacts(count: i64) -> String {
 }
 
 pub static TEXTS: Texts = Texts {
+    alerts: &super::alerts::CS,
     app_name: "fapi-bridge",
     loading: "Načítám…",
     skip_to_content: "Přeskočit na obsah",
@@ -93,6 +94,10 @@ pub static TEXTS: Texts = Texts {
     audit_empty: "Zatím žádné záznamy.",
     older_entries: "Starší záznamy",
     audit_actions: &[
+        ("alerts.settings_saved", "Nastavení upozornění uloženo"),
+        ("calendar.feed_created", "Vytvořena adresa kalendáře"),
+        ("calendar.feed_revoked", "Zrušena adresa kalendáře"),
+        ("email.test_sent", "Odeslán zkušební e-mail"),
         ("login.succeeded", "Přihlášení"),
         ("login.failed", "Neúspěšné přihlášení"),
         ("login.refused", "Odmítnutá přihlášení (limit pokusů)"),

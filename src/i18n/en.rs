@@ -8,6 +8,7 @@ fn contacts(count: i64) -> String {
 }
 
 pub static TEXTS: Texts = Texts {
+    alerts: &super::alerts::EN,
     app_name: "fapi-bridge",
     loading: "Loading…",
     skip_to_content: "Skip to content",
@@ -90,6 +91,10 @@ pub static TEXTS: Texts = Texts {
     audit_empty: "No entries yet.",
     older_entries: "Older entries",
     audit_actions: &[
+        ("alerts.settings_saved", "Alert settings saved"),
+        ("calendar.feed_created", "Calendar address created"),
+        ("calendar.feed_revoked", "Calendar address revoked"),
+        ("email.test_sent", "Test e-mail sent"),
         ("login.succeeded", "Signed in"),
         ("login.failed", "Failed sign-in"),
         ("login.refused", "Sign-ins refused (too many attempts)"),

@@ -4,8 +4,13 @@
 //! The catalogue is a typed struct: a text missing in one language is a compile error, and
 //! parameterised messages are functions.
 
+mod alerts;
 mod cs;
 mod en;
+#[cfg(feature = "ssr")]
+pub mod mail;
+
+pub use alerts::AlertTexts;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -74,6 +79,8 @@ impl Lang {
 
 /// Every text of the UI in one language.
 pub struct Texts {
+    /// The bell, Settings and the E-mails page.
+    pub alerts: &'static AlertTexts,
     pub app_name: &'static str,
     pub loading: &'static str,
     pub skip_to_content: &'static str,
@@ -487,6 +494,14 @@ pub struct Texts {
 }
 
 /// The text with its first letter in upper case.
+/// A system's name (the same in every language).
+pub fn system_name(system: System) -> &'static str {
+    match system {
+        System::Fapi => "FAPI",
+        System::SmartEmailing => "SmartEmailing",
+    }
+}
+
 pub fn capitalize(text: &str) -> String {
     let mut chars = text.chars();
     chars
@@ -657,6 +672,9 @@ impl Texts {
             AppError::Internal => self.err_internal.into(),
             AppError::Request(_) => self.err_request.into(),
             AppError::BadRequest(message) => format!("{} ({message})", self.err_bad_request),
+            AppError::Smtp(problem, answer) => {
+                format!("{} ({answer})", (self.alerts.smtp_problem)(*problem))
+            }
         }
     }
 
@@ -711,6 +729,7 @@ impl Texts {
             Invalid::ConnectionRequired => self.inv_connection_required.into(),
             Invalid::ListUnknown => self.inv_list_unknown.into(),
             Invalid::MappingInvalid(detail) => format!("{} {detail}", self.inv_mapping_invalid),
+            Invalid::EmailOff => self.alerts.email_off_error.into(),
         }
     }
 
@@ -730,10 +749,7 @@ impl Texts {
     }
 
     pub fn system(&self, system: System) -> &'static str {
-        match system {
-            System::Fapi => "FAPI",
-            System::SmartEmailing => "SmartEmailing",
-        }
+        system_name(system)
     }
 
     /// A credential check's result in words, with the provider's own message.

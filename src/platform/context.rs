@@ -12,8 +12,9 @@ use url::Url;
 use crate::platform::clock::Clock;
 use crate::platform::crypto::SecretKey;
 use crate::platform::http::HttpSettings;
-use crate::platform::settings::{ReminderRule, RetentionSettings, SyncSettings};
+use crate::platform::settings::{AlertSettings, ReminderRule, RetentionSettings, SyncSettings};
 use crate::platform::signals::{Generation, WorkSignals};
+use crate::platform::smtp::Mailer;
 
 #[derive(Clone)]
 pub struct Context {
@@ -28,6 +29,8 @@ pub struct Context {
     pub work: Arc<WorkSignals>,
     /// Bumped when a connection's webhook token, forwarding switch or existence changes.
     pub connections_changed: Arc<Generation>,
+    /// The SMTP server, when `SMTP_URL` is set (else e-mail is off).
+    pub mailer: Option<Mailer>,
 }
 
 /// What domain code needs of the configuration.
@@ -49,6 +52,8 @@ pub struct Settings {
     pub retention: RetentionSettings,
     /// A session ends after this long without a request.
     pub session_idle_timeout: std::time::Duration,
+    /// How alerts are checked and e-mails retried.
+    pub alerts: AlertSettings,
 }
 
 impl Context {

@@ -22,6 +22,19 @@ const NONCE_LEN: usize = 12;
 #[derive(Clone)]
 pub struct SecretKey([u8; 32]);
 
+/// A random secret for a link (32 bytes, URL-safe base64 without padding).
+pub fn url_token() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What is stored of a link's secret: its SHA-256, hex.
+pub fn token_hash(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SecretKey(..)")

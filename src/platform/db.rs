@@ -118,6 +118,9 @@ pub mod partial_index {
     /// `reminders_one_per_due_time`: a reminder not done or cancelled yet
     /// (`ReminderStatus::Scheduled`).
     pub const SCHEDULED_REMINDER: &str = "status = 'scheduled'";
+
+    /// `emails_due`: an e-mail waiting to be sent (`EmailStatus::Queued`).
+    pub const QUEUED_EMAIL: &str = "status = 'queued'";
 }
 
 /// Writes a consistent copy of the database at `database_url` to `to` while the app may be
@@ -161,7 +164,7 @@ fn owner_only(path: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::partial_index::*;
-    use crate::model::{ReminderStatus, RunKind, RunStatus};
+    use crate::model::{EmailStatus, ReminderStatus, RunKind, RunStatus};
 
     fn one_line(sql: &str) -> String {
         sql.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -181,6 +184,10 @@ mod tests {
         assert_eq!(
             SCHEDULED_REMINDER,
             format!("status = '{}'", ReminderStatus::Scheduled.as_str())
+        );
+        assert_eq!(
+            QUEUED_EMAIL,
+            format!("status = '{}'", EmailStatus::Queued.as_str())
         );
     }
 
@@ -203,6 +210,13 @@ mod tests {
                 "ON reminders (connection_id, due_at) WHERE {SCHEDULED_REMINDER};"
             )),
             "{reminders}"
+        );
+        let alerts = one_line(include_str!("../../migrations/20261205000000_alerts.sql"));
+        assert!(
+            alerts.contains(&format!(
+                "ON emails (next_attempt_at) WHERE {QUEUED_EMAIL};"
+            )),
+            "{alerts}"
         );
     }
 

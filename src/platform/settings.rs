@@ -90,3 +90,35 @@ impl Default for RetentionSettings {
         }
     }
 }
+
+/// How alerts are checked and e-mails retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlertSettings {
+    /// How often the alert conditions are evaluated.
+    pub check_interval: Duration,
+    /// The wait before an e-mail's first retry; it doubles with each further attempt.
+    pub email_retry_delay: Duration,
+    /// Attempts per e-mail before it is marked failed.
+    pub email_max_attempts: u32,
+}
+
+impl Default for AlertSettings {
+    /// Checked every 30 s; eight attempts from 1 min doubling: the last about 2 hours after
+    /// the first.
+    fn default() -> Self {
+        AlertSettings {
+            check_interval: Duration::from_secs(30),
+            email_retry_delay: Duration::from_secs(60),
+            email_max_attempts: 8,
+        }
+    }
+}
+
+impl AlertSettings {
+    /// When an e-mail's attempt `attempt + 1` is due after `attempt` failures (doubling).
+    pub fn next_email_attempt(&self, now: DateTime<Utc>, attempt: u32) -> DateTime<Utc> {
+        let delay =
+            self.email_retry_delay.as_millis() as i64 * 2i64.pow(attempt.saturating_sub(1).min(16));
+        now + chrono::Duration::milliseconds(delay)
+    }
+}

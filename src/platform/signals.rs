@@ -15,6 +15,8 @@ pub struct WorkSignals {
     pub historical: Notify,
     /// Contact checks, refreshes and bulk actions.
     pub contacts: Notify,
+    /// E-mails added to the outbox.
+    pub mail: Notify,
     pub stopping: watch::Sender<bool>,
     /// Historical runs this process is executing (a run never executes twice at once).
     pub active_runs: Mutex<HashSet<i64>>,
@@ -31,6 +33,7 @@ impl Default for WorkSignals {
             orders: Notify::new(),
             historical: Notify::new(),
             contacts: Notify::new(),
+            mail: Notify::new(),
             stopping: watch::channel(false).0,
             active_runs: Default::default(),
             health: Default::default(),

@@ -4,6 +4,7 @@
 //! "Due" is not stored: a scheduled reminder whose time has come is due, so one that fell due
 //! while the server was down is due when it comes back.
 
+pub mod calendar;
 pub mod schedule;
 
 use chrono::{DateTime, Utc};
@@ -118,6 +119,7 @@ pub async fn schedule(
             .details(json!({ "reminder": id, "due_at": plan.due_at.utc, "note": note })),
     )
     .await?;
+    calendar::send_invitations(ctx, id, crate::mail::ics::Method::Request).await?;
     Ok(id)
 }
 
@@ -162,13 +164,15 @@ async fn finish(ctx: &Context, actor: &Actor, id: i64, how: Finish) -> Result<()
         Finish::Cancelled if due_at <= now => return Err(Invalid::ReminderAlreadyDue.into()),
         _ => {}
     }
+    // A cancellation is a new version of the calendar event (SEQUENCE).
     let updated = sqlx::query(
-        "UPDATE reminders SET status = ?, finished_by = ?, finished_at = ?
+        "UPDATE reminders SET status = ?, finished_by = ?, finished_at = ?, sequence = sequence + ?
          WHERE id = ? AND status = ?",
     )
     .bind(target_status)
     .bind(actor.name())
     .bind(now)
+    .bind(i64::from(how == Finish::Cancelled))
     .bind(id)
     .bind(ReminderStatus::Scheduled)
     .execute(&ctx.db)
@@ -184,6 +188,9 @@ async fn finish(ctx: &Context, actor: &Actor, id: i64, how: Finish) -> Result<()
                 .details(json!({ "reminder": id, "due_at": due_at })),
         )
         .await?;
+        if how == Finish::Cancelled {
+            calendar::send_invitations(ctx, id, crate::mail::ics::Method::Cancel).await?;
+        }
     }
     Ok(())
 }

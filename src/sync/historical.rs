@@ -21,7 +21,7 @@ use crate::accounts::audit::{self, Actor};
 use crate::connections::{self, ConnectionRecord};
 use crate::error::{AppError, Invalid};
 use crate::fapi::{FapiClient, FapiError, InvoiceQuery};
-use crate::model::{RunKind, RunPhase, RunRequest, RunStatus, SyncStatus};
+use crate::model::{RunKind, RunPhase, RunRequest, RunStatus, SyncStatus, System};
 use crate::platform::Context;
 use crate::platform::db::partial_index::ACTIVE_HISTORICAL_RUN;
 use crate::platform::error::{is_unique_violation, panic_message};
@@ -375,9 +375,33 @@ async fn execute(ctx: &Context, run_id: i64) -> anyhow::Result<()> {
             }
         };
         match step(ctx, &run, &connection, &mut window).await {
-            Ok(Step::Continue) => failures = 0,
+            Ok(Step::Continue) => {
+                failures = 0;
+                if connection.credentials_refused(System::Fapi) {
+                    connections::note_credentials(
+                        &ctx.db,
+                        connection.id,
+                        System::Fapi,
+                        None,
+                        ctx.now(),
+                    )
+                    .await?;
+                }
+            }
             Ok(Step::Done) => return finish(ctx, run_id, RunStatus::Completed, None).await,
             Err(StepError::Refused(reason)) => {
+                return finish(ctx, run_id, RunStatus::Failed, Some(&reason)).await;
+            }
+            Err(StepError::CredentialsRefused(message)) => {
+                connections::note_credentials(
+                    &ctx.db,
+                    connection.id,
+                    System::Fapi,
+                    Some(&message),
+                    ctx.now(),
+                )
+                .await?;
+                let reason = format!("FAPI refused the credentials: {message}");
                 return finish(ctx, run_id, RunStatus::Failed, Some(&reason)).await;
             }
             Err(StepError::Transient(reason)) => {
@@ -408,6 +432,9 @@ enum StepError {
     /// Credentials stopped working, or FAPI refused a request for good (a 4xx that is not
     /// transient): the run stops, saying why.
     Refused(String),
+    /// FAPI refused the stored credentials (its message): the run stops, and the connection
+    /// records it (an alert).
+    CredentialsRefused(String),
     /// FAPI or SmartEmailing failed for now: wait and try the same step again.
     Transient(String),
 }
@@ -420,9 +447,7 @@ impl From<sqlx::Error> for StepError {
 
 fn fapi_error(error: FapiError) -> StepError {
     match error {
-        FapiError::Unauthorized { message, .. } => {
-            StepError::Refused(format!("FAPI refused the credentials: {message}"))
-        }
+        FapiError::Unauthorized { message, .. } => StepError::CredentialsRefused(message),
         transient if transient.is_transient() => StepError::Transient(transient.to_string()),
         // Asking again would be refused again.
         refused => StepError::Refused(refused.to_string()),

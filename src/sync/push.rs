@@ -7,7 +7,7 @@ use std::pin::Pin;
 use crate::connections::{self, ConnectionRecord};
 use crate::contacts::suppression;
 use crate::error::AppError;
-use crate::model::AttemptOutcome;
+use crate::model::{AttemptOutcome, System};
 use crate::platform::Context;
 use crate::smartemailing::{
     CancelledSpelling, ImportSettings, OrderStatus, SeError, SmartEmailingClient,
@@ -177,6 +177,16 @@ fn deliver<'a>(
         match result {
             Ok(contact_ids) => {
                 let now = ctx.clock.now();
+                if connection.credentials_refused(System::SmartEmailing) {
+                    connections::note_credentials(
+                        &ctx.db,
+                        connection.id,
+                        System::SmartEmailing,
+                        None,
+                        now,
+                    )
+                    .await?;
+                }
                 let mut tx = ctx.db.begin().await?;
                 let buyers: Vec<_> = payloads
                     .iter()
@@ -203,6 +213,18 @@ fn deliver<'a>(
             }
             Err(error @ SeError::Unauthorized { .. }) => {
                 // Not the orders' fault: they wait for a retry once the key is fixed.
+                let message = match &error {
+                    SeError::Unauthorized { message, .. } => message.as_str(),
+                    _ => "",
+                };
+                connections::note_credentials(
+                    &ctx.db,
+                    connection.id,
+                    System::SmartEmailing,
+                    Some(message),
+                    ctx.clock.now(),
+                )
+                .await?;
                 retry_or_fail(ctx, &sendable, error.status(), &error.to_string()).await?;
                 return Ok(Some(error.to_string()));
             }

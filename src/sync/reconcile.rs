@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use crate::connections::{self, ConnectionRecord};
 use crate::error::AppError;
 use crate::fapi::{FapiError, InvoiceQuery};
-use crate::model::{RunKind, RunStatus};
+use crate::model::{RunKind, RunStatus, System};
 use crate::platform::Context;
 use crate::sync::clients;
 use crate::sync::ingest::{self, IngestError, Ingested};
@@ -59,7 +59,25 @@ pub async fn run(
         .unwrap_or(started)
         - overlap;
     let mut counts = RunCounts::default();
-    match scan(ctx, connection, since, &mut counts).await {
+    let scanned = scan(ctx, connection, since, &mut counts).await;
+    match &scanned {
+        Err(FapiError::Unauthorized { message, .. }) => {
+            connections::note_credentials(
+                &ctx.db,
+                connection.id,
+                System::Fapi,
+                Some(message),
+                started,
+            )
+            .await?
+        }
+        Ok(()) if connection.credentials_refused(System::Fapi) => {
+            connections::note_credentials(&ctx.db, connection.id, System::Fapi, None, started)
+                .await?
+        }
+        _ => {}
+    }
+    match scanned {
         Ok(()) => {
             sqlx::query("UPDATE connections SET reconciled_until = ? WHERE id = ?")
                 .bind(started)

@@ -12,7 +12,8 @@ use url::Url;
 use crate::platform::context::Settings;
 use crate::platform::crypto::SecretKey;
 use crate::platform::http::{HttpSettings, RetryPolicy};
-use crate::platform::settings::{ReminderRule, RetentionSettings, SyncSettings};
+use crate::platform::settings::{AlertSettings, ReminderRule, RetentionSettings, SyncSettings};
+use crate::platform::smtp::SmtpSettings;
 use crate::reminders::schedule::Recalculation;
 
 /// Where the encryption key for stored API keys comes from.
@@ -56,6 +57,10 @@ pub struct Config {
     pub test_clock: bool,
     /// Where `GET /metrics` (Prometheus) is served; off when `None`.
     pub metrics_addr: Option<SocketAddr>,
+    /// `SMTP_URL` and `EMAIL_FROM`; e-mail is off when `None`.
+    pub smtp: Option<SmtpSettings>,
+    /// How alerts are checked and e-mails retried.
+    pub alerts: AlertSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -135,6 +140,8 @@ impl Config {
         let http_retry_delay = duration("HTTP_RETRY_DELAY", "500ms");
         let retry_delay = duration("SYNC_RETRY_DELAY", "5m");
         let reconcile_interval = duration("RECONCILE_INTERVAL", "10m");
+        let alert_check_interval = duration("ALERT_CHECK_INTERVAL", "30s");
+        let email_retry_delay = duration("EMAIL_RETRY_DELAY", "1m");
         let retention = RetentionSettings {
             notifications: duration("RETAIN_NOTIFICATIONS", "30d"),
             order_attempts: duration("RETAIN_ORDER_ATTEMPTS", "90d"),
@@ -203,6 +210,7 @@ impl Config {
         let max_attempts = whole("SYNC_MAX_ATTEMPTS", 8, 1..=50);
         let webhook_requests_per_second = whole("WEBHOOK_REQUESTS_PER_SECOND", 100, 1..=100_000);
         let trusted_proxy_hops = whole("TRUSTED_PROXY_HOPS", 1, 1..=10) as usize;
+        let email_max_attempts = whole("EMAIL_MAX_ATTEMPTS", 8, 1..=50);
 
         let trust_forwarded_for = match get("TRUST_FORWARDED_FOR").as_deref() {
             None | Some("false") | Some("0") => false,
@@ -254,6 +262,20 @@ impl Config {
             }
         }
 
+        let smtp = match (get("SMTP_URL"), get("EMAIL_FROM")) {
+            (None, _) => None,
+            (Some(_), None) => {
+                problems.push(
+                    "EMAIL_FROM must be set with SMTP_URL: the sender, like \"fapi-bridge <bridge@example.cz>\""
+                        .into(),
+                );
+                None
+            }
+            (Some(url), Some(from)) => SmtpSettings::parse(&url, &from)
+                .map_err(|problem| problems.push(problem))
+                .ok(),
+        };
+
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
@@ -290,6 +312,12 @@ impl Config {
             retention,
             test_clock,
             metrics_addr,
+            smtp,
+            alerts: AlertSettings {
+                check_interval: alert_check_interval,
+                email_retry_delay,
+                email_max_attempts,
+            },
         })
     }
 
@@ -304,6 +332,7 @@ impl Config {
             reminders: self.reminders,
             retention: self.retention,
             session_idle_timeout: self.session_idle_timeout,
+            alerts: self.alerts,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The HTTP application: configuration, start-up and router, the web state, FAPI's webhook
-//! endpoint, the CSRF check, the page guard, health probes, the command line and the demo.
+//! endpoint, the calendar feed, the CSRF check, the page guard, health probes, the command line and the demo.
 
+pub mod calendar;
 pub mod cli;
 pub mod client_addr;
 pub mod config;

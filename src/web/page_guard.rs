@@ -20,11 +20,12 @@ const PUBLIC_PAGES: &[&str] = &["/login", "/setup"];
 const RESTRICTED_PAGES: &[(&str, Role)] = &[
     ("/team", Role::Admin),
     ("/audit", Role::Admin),
+    ("/emails", Role::Admin),
     ("/connections/new", Role::Admin),
 ];
 
 /// Paths that are not pages: server functions, webhooks, built assets.
-const NOT_PAGES: &[&str] = &["/api/", "/pkg/", "/webhooks/"];
+const NOT_PAGES: &[&str] = &["/api/", "/pkg/", "/webhooks/", "/calendar/"];
 
 pub async fn guard_pages(request: Request, next: Next) -> Response {
     let path = request.uri().path();

@@ -34,8 +34,10 @@ use crate::platform::crypto::SecretKey;
 use crate::platform::db;
 use crate::platform::http::build_http_client;
 use crate::platform::signals::WorkSignals;
+use crate::platform::smtp::Mailer;
 use crate::sync::inbox::NotificationInbox;
 use crate::sync::store;
+use crate::web::calendar;
 use crate::web::client_addr;
 use crate::web::config::{Config, SecretKeySource};
 use crate::web::csrf;
@@ -159,7 +161,25 @@ impl Application {
         }
         let webhook_rate =
             NonZeroU32::new(config.sync.webhook_requests_per_second.max(1)).expect("positive");
+        let emails = crate::mail::outbox::reset_in_flight(&db).await?;
+        if emails > 0 {
+            tracing::info!(
+                emails,
+                "e-mails interrupted by the last stop are queued again"
+            );
+        }
+        let mailer = match &config.smtp {
+            Some(smtp) => {
+                tracing::info!(server = %smtp.server(), "e-mail is on");
+                Some(Mailer::new(smtp.clone(), config.http.timeout).map_err(anyhow::Error::msg)?)
+            }
+            None => {
+                tracing::info!("e-mail is off (SMTP_URL is not set): alerts show only in the app");
+                None
+            }
+        };
         let ctx = Context {
+            mailer,
             http: build_http_client(config.http.timeout),
             settings: Arc::new(config.domain_settings()),
             work: Arc::new(WorkSignals::default()),
@@ -355,10 +375,12 @@ fn router(state: AppState, sessions: SessionManagerLayer<SqliteStore>) -> Router
         ))
         .layer(sessions)
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
-        // Probes and FAPI's notifications: outside the session, CSRF and page guards (they
-        // carry no cookie, and the webhook is authenticated by its secret URL).
+        // Probes, FAPI's notifications and calendar feeds: outside the session, CSRF and page
+        // guards (they carry no cookie; the webhook and the feed are authenticated by their
+        // secret URL).
         .merge(health::routes())
         .merge(webhook::routes())
+        .merge(calendar::routes())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -14,7 +14,9 @@ use tokio::task::JoinHandle;
 
 use crate::accounts::audit;
 use crate::accounts::auth::session;
+use crate::alerts;
 use crate::contacts;
+use crate::mail::outbox;
 use crate::platform::error::panic_message;
 use crate::platform::signals::WorkSignals;
 use crate::platform::{Context, db};
@@ -44,6 +46,8 @@ pub fn spawn(ctx: Context, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()
     handles.push(supervise(c, "reconciliation", s, reconcile_loop));
     handles.push(supervise(c, "retention", s, retention_loop));
     handles.push(supervise(c, "sessions", s, sessions_loop));
+    handles.push(supervise(c, "e-mails", s, mail_loop));
+    handles.push(supervise(c, "alerts", s, alerts_loop));
     handles
 }
 
@@ -250,6 +254,41 @@ async fn reconcile_loop(ctx: Context, mut shutdown: watch::Receiver<bool>) {
         }
         if let Err(error) = reconcile::run_all(&ctx).await {
             tracing::error!(error = format!("{error:#}"), "reconciliation failed");
+        }
+    }
+}
+
+/// Sends the outbox's due e-mails; wakes when one is added, and polls for retries.
+async fn mail_loop(ctx: Context, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        match outbox::deliver_due(&ctx).await {
+            Ok(tried) if tried > 0 => continue,
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "sending e-mails failed"),
+        }
+        tokio::select! {
+            () = ctx.work.mail.notified() => {}
+            () = tokio::time::sleep(POLL) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// Evaluates the alert conditions on a schedule.
+async fn alerts_loop(ctx: Context, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if let Err(error) = alerts::conditions::evaluate(&ctx).await {
+            tracing::error!(error = format!("{error:#}"), "evaluating alerts failed");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(ctx.settings.alerts.check_interval) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
         }
     }
 }

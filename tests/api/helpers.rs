@@ -92,7 +92,7 @@ pub async fn spawn_app_with(
     spawn_app_full(data_dir, clock, port, fapi, smartemailing, &[]).await
 }
 
-async fn spawn_app_full(
+pub async fn spawn_app_full(
     data_dir: Arc<TempDir>,
     clock: ManualClock,
     port: u16,

@@ -1,6 +1,7 @@
 //! Integration tests: the real application on a free port with a fresh SQLite database,
 //! driven over HTTP with a cookie jar, as a browser would.
 
+mod alerts;
 mod auth;
 mod cli;
 mod clients;
@@ -14,6 +15,7 @@ mod gdpr;
 mod helpers;
 mod historical;
 mod ingest;
+mod mail;
 mod mapping;
 mod memory;
 mod metrics;

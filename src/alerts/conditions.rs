@@ -1,0 +1,416 @@
+//! What is wrong now, and what happened: evaluated on a schedule by the alerts worker, each
+//! turned into at most one alert while it lasts (`alert_conditions`) or per event (the alert's
+//! dedup key). Every check reads indexed aggregates; nothing here calls FAPI or SmartEmailing.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::{FromRow, SqliteConnection};
+
+use super::{Details, NewAlert, raise};
+use crate::connections;
+use crate::model::{AlertKind, ReminderStatus, RunKind, RunStatus, SyncStatus};
+use crate::platform::Context;
+use crate::sync::mapping::Source;
+
+/// At most one failed-orders digest per connection in this time.
+pub const DIGEST_INTERVAL: Duration = Duration::hours(1);
+/// Reasons listed in a digest.
+const DIGEST_REASONS: i64 = 3;
+/// Documents found by reconciliation within a day that mean notifications are not arriving.
+pub const MISSED_PER_DAY: i64 = 3;
+/// Forwarding on, nothing notified for this long, while FAPI has new documents.
+pub const SILENCE: Duration = Duration::days(7);
+/// Historical runs and due reminders older than this are not announced (e.g. after an upgrade).
+const EVENT_WINDOW: Duration = Duration::days(7);
+
+/// Evaluates every alert condition once; raises what is new and resolves what ended.
+pub async fn evaluate(ctx: &Context) -> anyhow::Result<()> {
+    let connections = connections::list(&ctx.db).await?;
+    let active = active_conditions(ctx).await?;
+    for connection in &connections {
+        failed_orders(
+            ctx,
+            connection,
+            active.get(&(AlertKind::FailedOrders, connection.id)),
+        )
+        .await?;
+        credentials(
+            ctx,
+            connection,
+            active.get(&(AlertKind::Credentials, connection.id)),
+        )
+        .await?;
+        notifications(
+            ctx,
+            connection,
+            active.get(&(AlertKind::NotificationsMissing, connection.id)),
+        )
+        .await?;
+    }
+    historical_runs(ctx).await?;
+    due_reminders(ctx).await?;
+    // Whatever was queued goes out now.
+    ctx.work.mail.notify_one();
+    Ok(())
+}
+
+async fn active_conditions(
+    ctx: &Context,
+) -> Result<HashMap<(AlertKind, i64), DateTime<Utc>>, sqlx::Error> {
+    let rows: Vec<(AlertKind, i64, DateTime<Utc>)> =
+        sqlx::query_as("SELECT kind, connection_id, since FROM alert_conditions")
+            .fetch_all(&ctx.db)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(kind, connection, since)| ((kind, connection), since))
+        .collect())
+}
+
+async fn begin(
+    tx: &mut SqliteConnection,
+    kind: AlertKind,
+    connection_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO alert_conditions (kind, connection_id, since) VALUES (?, ?, ?)
+         ON CONFLICT (kind, connection_id) DO NOTHING",
+    )
+    .bind(kind)
+    .bind(connection_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Ends a condition with its "resolved" alert, in one transaction.
+async fn resolve(
+    ctx: &Context,
+    kind: AlertKind,
+    connection: &connections::ConnectionRecord,
+) -> anyhow::Result<()> {
+    let mut tx = ctx.db.begin().await?;
+    sqlx::query("DELETE FROM alert_conditions WHERE kind = ? AND connection_id = ?")
+        .bind(kind)
+        .bind(connection.id)
+        .execute(&mut *tx)
+        .await?;
+    raise(
+        ctx,
+        &mut tx,
+        &NewAlert {
+            kind,
+            resolved: true,
+            connection_id: Some(connection.id),
+            user_id: None,
+            details: Details {
+                connection: Some(connection.name.clone()),
+                ..Details::default()
+            },
+            dedup_key: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Orders failed for good: a digest of the failures since the last one, at most one an hour;
+/// resolved once the connection has no failed order left.
+async fn failed_orders(
+    ctx: &Context,
+    connection: &connections::ConnectionRecord,
+    active: Option<&DateTime<Utc>>,
+) -> anyhow::Result<()> {
+    let now = ctx.now();
+    let digest: Option<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT sent_at, covered_until FROM failed_order_digests WHERE connection_id = ?",
+    )
+    .bind(connection.id)
+    .fetch_optional(&ctx.db)
+    .await?;
+    let covered = digest.map(|(_, covered)| covered);
+    let (failed_now, new, newest): (i64, i64, Option<DateTime<Utc>>) = sqlx::query_as(
+        "SELECT COUNT(*),
+                COUNT(*) FILTER (WHERE ? IS NULL OR updated_at > ?),
+                MAX(updated_at)
+         FROM orders WHERE connection_id = ? AND sync_status = ?",
+    )
+    .bind(covered)
+    .bind(covered)
+    .bind(connection.id)
+    .bind(SyncStatus::Failed)
+    .fetch_one(&ctx.db)
+    .await?;
+    if failed_now == 0 {
+        if active.is_some() {
+            resolve(ctx, AlertKind::FailedOrders, connection).await?;
+        }
+        return Ok(());
+    }
+    let too_soon = digest.is_some_and(|(sent, _)| now - sent < DIGEST_INTERVAL);
+    if new == 0 || too_soon {
+        return Ok(());
+    }
+    let reasons: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT COALESCE(status_reason, ''), COUNT(*) AS n FROM orders
+         WHERE connection_id = ? AND sync_status = ? AND (? IS NULL OR updated_at > ?)
+         GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?",
+    )
+    .bind(connection.id)
+    .bind(SyncStatus::Failed)
+    .bind(covered)
+    .bind(covered)
+    .bind(DIGEST_REASONS)
+    .fetch_all(&ctx.db)
+    .await?;
+    let mut tx = ctx.db.begin().await?;
+    raise(
+        ctx,
+        &mut tx,
+        &NewAlert {
+            kind: AlertKind::FailedOrders,
+            resolved: false,
+            connection_id: Some(connection.id),
+            user_id: None,
+            details: Details {
+                connection: Some(connection.name.clone()),
+                count: Some(new),
+                reasons,
+                ..Details::default()
+            },
+            dedup_key: None,
+        },
+    )
+    .await?;
+    sqlx::query(
+        "INSERT INTO failed_order_digests (connection_id, sent_at, covered_until) VALUES (?, ?, ?)
+         ON CONFLICT (connection_id) DO UPDATE SET sent_at = excluded.sent_at,
+             covered_until = excluded.covered_until",
+    )
+    .bind(connection.id)
+    .bind(now)
+    .bind(newest.unwrap_or(now))
+    .execute(&mut *tx)
+    .await?;
+    begin(&mut tx, AlertKind::FailedOrders, connection.id, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// FAPI or SmartEmailing refuse the stored credentials (recorded by the last check or sync
+/// call): alert at once, once; resolved when both accept them again.
+async fn credentials(
+    ctx: &Context,
+    connection: &connections::ConnectionRecord,
+    active: Option<&DateTime<Utc>>,
+) -> anyhow::Result<()> {
+    let refused = connection.refused_credentials();
+    match (refused.first(), active) {
+        (Some((system, message)), None) => {
+            let mut tx = ctx.db.begin().await?;
+            raise(
+                ctx,
+                &mut tx,
+                &NewAlert {
+                    kind: AlertKind::Credentials,
+                    resolved: false,
+                    connection_id: Some(connection.id),
+                    user_id: None,
+                    details: Details {
+                        connection: Some(connection.name.clone()),
+                        system: Some(*system),
+                        message: Some(message.clone()),
+                        ..Details::default()
+                    },
+                    dedup_key: None,
+                },
+            )
+            .await?;
+            begin(&mut tx, AlertKind::Credentials, connection.id, ctx.now()).await?;
+            tx.commit().await?;
+        }
+        (None, Some(_)) => resolve(ctx, AlertKind::Credentials, connection).await?,
+        _ => {}
+    }
+    Ok(())
+}
+
+#[derive(FromRow)]
+struct NotificationFacts {
+    found_day: i64,
+    found_silence: i64,
+    last_notified: Option<DateTime<Utc>>,
+}
+
+/// Reconciliation keeps finding documents FAPI did not notify (three in a day), or forwarding
+/// is on and nothing was notified for 7 days while FAPI has new documents. Resolved once the
+/// signs are gone and a notification arrived after the alert.
+async fn notifications(
+    ctx: &Context,
+    connection: &connections::ConnectionRecord,
+    active: Option<&DateTime<Utc>>,
+) -> anyhow::Result<()> {
+    let now = ctx.now();
+    let facts: NotificationFacts = sqlx::query_as(
+        "SELECT
+            (SELECT COUNT(*) FROM orders WHERE connection_id = ? AND source = ? AND first_seen_at > ?)
+                AS found_day,
+            (SELECT COUNT(*) FROM orders WHERE connection_id = ? AND source = ? AND first_seen_at > ?)
+                AS found_silence,
+            (SELECT MAX(received_at) FROM notifications WHERE connection_id = ?) AS last_notified",
+    )
+    .bind(connection.id)
+    .bind(Source::Reconciliation.as_str())
+    .bind(now - Duration::days(1))
+    .bind(connection.id)
+    .bind(Source::Reconciliation.as_str())
+    .bind(now - SILENCE)
+    .bind(connection.id)
+    .fetch_one(&ctx.db)
+    .await?;
+    let forwarding_long_enough = connection.forwarding_enabled
+        && connection
+            .forwarding_enabled_at
+            .is_some_and(|since| now - since >= SILENCE);
+    let silent = facts.last_notified.is_none_or(|last| now - last >= SILENCE);
+    let missing = connection.forwarding_enabled
+        && (facts.found_day >= MISSED_PER_DAY
+            || (forwarding_long_enough && silent && facts.found_silence > 0));
+    match active {
+        None if missing => {
+            let mut tx = ctx.db.begin().await?;
+            raise(
+                ctx,
+                &mut tx,
+                &NewAlert {
+                    kind: AlertKind::NotificationsMissing,
+                    resolved: false,
+                    connection_id: Some(connection.id),
+                    user_id: None,
+                    details: Details {
+                        connection: Some(connection.name.clone()),
+                        count: Some(facts.found_day.max(facts.found_silence.min(1))),
+                        ..Details::default()
+                    },
+                    dedup_key: None,
+                },
+            )
+            .await?;
+            begin(&mut tx, AlertKind::NotificationsMissing, connection.id, now).await?;
+            tx.commit().await?;
+        }
+        Some(since) if !missing && facts.last_notified.is_some_and(|last| last > *since) => {
+            resolve(ctx, AlertKind::NotificationsMissing, connection).await?
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+#[derive(FromRow)]
+struct EndedRun {
+    id: i64,
+    connection_id: i64,
+    connection: String,
+    status: RunStatus,
+    status_reason: Option<String>,
+    documents: i64,
+    user_id: i64,
+}
+
+/// A historical sync that ended (completed or failed): to the person who started it.
+async fn historical_runs(ctx: &Context) -> anyhow::Result<()> {
+    let runs: Vec<EndedRun> = sqlx::query_as(
+        "SELECT r.id, r.connection_id, c.name AS connection, r.status, r.status_reason, r.documents,
+                u.id AS user_id
+         FROM sync_runs r
+         JOIN connections c ON c.id = r.connection_id
+         JOIN users u ON u.email = r.started_by
+         WHERE r.kind = ? AND r.status IN (?, ?) AND r.finished_at > ?
+           AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.dedup_key = 'run:' || r.id)",
+    )
+    .bind(RunKind::Historical)
+    .bind(RunStatus::Completed)
+    .bind(RunStatus::Failed)
+    .bind(ctx.now() - EVENT_WINDOW)
+    .fetch_all(&ctx.db)
+    .await?;
+    for run in runs {
+        let mut tx = ctx.db.begin().await?;
+        raise(
+            ctx,
+            &mut tx,
+            &NewAlert {
+                kind: AlertKind::HistoricalRun,
+                resolved: false,
+                connection_id: Some(run.connection_id),
+                user_id: Some(run.user_id),
+                details: Details {
+                    connection: Some(run.connection),
+                    run_id: Some(run.id),
+                    run_status: Some(run.status),
+                    message: run.status_reason,
+                    count: Some(run.documents),
+                    ..Details::default()
+                },
+                dedup_key: Some(format!("run:{}", run.id)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+#[derive(FromRow)]
+struct DueReminder {
+    id: i64,
+    connection_id: i64,
+    connection: String,
+    due_at: DateTime<Utc>,
+    note: Option<String>,
+}
+
+/// A reminder that fell due: to everyone who chose reminders, with its calendar event.
+async fn due_reminders(ctx: &Context) -> anyhow::Result<()> {
+    let now = ctx.now();
+    let due: Vec<DueReminder> = sqlx::query_as(
+        "SELECT r.id, r.connection_id, c.name AS connection, r.due_at, r.note
+         FROM reminders r JOIN connections c ON c.id = r.connection_id
+         WHERE r.status = ? AND r.due_at <= ? AND r.due_at > ?
+           AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.dedup_key = 'reminder:' || r.id)",
+    )
+    .bind(ReminderStatus::Scheduled)
+    .bind(now)
+    .bind(now - EVENT_WINDOW)
+    .fetch_all(&ctx.db)
+    .await?;
+    for reminder in due {
+        let mut tx = ctx.db.begin().await?;
+        raise(
+            ctx,
+            &mut tx,
+            &NewAlert {
+                kind: AlertKind::Reminder,
+                resolved: false,
+                connection_id: Some(reminder.connection_id),
+                user_id: None,
+                details: Details {
+                    connection: Some(reminder.connection),
+                    reminder_id: Some(reminder.id),
+                    due_at: Some(reminder.due_at),
+                    note: reminder.note,
+                    ..Details::default()
+                },
+                dedup_key: Some(format!("reminder:{}", reminder.id)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! Alerts: the bridge tells people when the sync stops, in the app (the bell) and by e-mail.
+//!
+//! [`conditions`] evaluates what is wrong now (failed orders, refused credentials, missing
+//! notifications) and what happened (a historical sync ended, a reminder fell due); each new
+//! condition or event becomes one alert row ([`raise`]), and in the same transaction one
+//! outbox e-mail per user who chose that kind. A condition alerts once while it lasts and once
+//! more ("resolved") when it ends. [`bell`] lists them per user.
+
+pub mod bell;
+pub mod conditions;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::SqliteConnection;
+
+use crate::accounts::preferences::{self, Recipient};
+use crate::i18n::mail::{self, Facts};
+use crate::mail::Composed;
+use crate::mail::ics::Method;
+use crate::mail::outbox::{self, Email};
+use crate::model::{AlertKind, DisplayTime, EmailKind, Role, RunStatus, System};
+use crate::platform::Context;
+use crate::reminders::calendar;
+
+/// The facts of an alert, stored as JSON (`alerts.details`); its texts are made from them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Details {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<(String, i64)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<System>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_status: Option<RunStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// An alert to record.
+#[derive(Debug, Clone)]
+pub struct NewAlert {
+    pub kind: AlertKind,
+    pub resolved: bool,
+    pub connection_id: Option<i64>,
+    /// Only this user sees it and gets it by e-mail; `None`: the team.
+    pub user_id: Option<i64>,
+    pub details: Details,
+    /// One alert per event: a second alert with the same key is not recorded.
+    pub dedup_key: Option<String>,
+}
+
+/// Where the app shows what an alert is about.
+pub fn link(kind: AlertKind, connection_id: Option<i64>, details: &Details) -> String {
+    match (kind, connection_id) {
+        (AlertKind::FailedOrders, Some(id)) => format!("/orders?connection={id}&status=failed"),
+        (AlertKind::FailedOrders, None) => "/orders?status=failed".into(),
+        (AlertKind::Credentials | AlertKind::NotificationsMissing, Some(id)) => {
+            format!("/connections/{id}")
+        }
+        (AlertKind::HistoricalRun, _) => details.run_id.map_or_else(
+            || "/sync-history".into(),
+            |id| format!("/sync-history/{id}"),
+        ),
+        _ => "/reminders".into(),
+    }
+}
+
+/// Records `alert` (unless its dedup key was recorded before) and queues its e-mail to every
+/// recipient who chose its kind, all in the caller's transaction. The alert's id, or `None`
+/// when it was a duplicate.
+pub async fn raise(
+    ctx: &Context,
+    tx: &mut SqliteConnection,
+    alert: &NewAlert,
+) -> anyhow::Result<Option<i64>> {
+    let now = ctx.now();
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO alerts (kind, resolved, connection_id, user_id, details, dedup_key, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
+    )
+    .bind(alert.kind)
+    .bind(alert.resolved)
+    .bind(alert.connection_id)
+    .bind(alert.user_id)
+    .bind(serde_json::to_string(&alert.details)?)
+    .bind(alert.dedup_key.as_deref())
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    tracing::info!(alert = id, kind = %alert.kind, resolved = alert.resolved, connection = ?alert.connection_id, "alert raised");
+    if ctx.mailer.is_some() {
+        for recipient in preferences::recipients(&ctx.db, alert.kind, alert.user_id).await? {
+            let email = email(ctx, alert, &recipient).await?;
+            outbox::enqueue(&mut *tx, &email, now).await?;
+        }
+    }
+    Ok(Some(id))
+}
+
+/// The alert's e-mail to one recipient, in their language.
+async fn email(ctx: &Context, alert: &NewAlert, recipient: &Recipient) -> anyhow::Result<Email> {
+    let d = &alert.details;
+    let connection = d.connection.as_deref().unwrap_or_default();
+    // The URL to paste into FAPI is a secret only admins see in the app.
+    let webhook_url = match (alert.kind, alert.connection_id) {
+        (AlertKind::NotificationsMissing, Some(id)) if recipient.role == Role::Admin => Some(
+            crate::connections::find(&ctx.db, id)
+                .await?
+                .webhook_url(ctx)?,
+        ),
+        _ => None,
+    };
+    let due = d.due_at.map(|due| DisplayTime::new(due).prague);
+    let facts = match (alert.kind, alert.resolved) {
+        (AlertKind::FailedOrders, false) => Facts::FailedOrders {
+            connection,
+            count: d.count.unwrap_or_default(),
+            reasons: &d.reasons,
+        },
+        (AlertKind::FailedOrders, true) => Facts::FailedOrdersResolved { connection },
+        (AlertKind::Credentials, false) => Facts::Credentials {
+            connection,
+            system: d.system.unwrap_or(System::Fapi),
+            message: d.message.as_deref().unwrap_or_default(),
+        },
+        (AlertKind::Credentials, true) => Facts::CredentialsResolved { connection },
+        (AlertKind::NotificationsMissing, false) => Facts::NotificationsMissing {
+            connection,
+            found: d.count.unwrap_or_default(),
+            webhook_url: webhook_url.as_deref(),
+        },
+        (AlertKind::NotificationsMissing, true) => Facts::NotificationsResolved { connection },
+        (AlertKind::HistoricalRun, _) => Facts::RunEnded {
+            connection,
+            status: d.run_status.unwrap_or(RunStatus::Completed),
+            reason: d.message.as_deref(),
+            documents: d.count.unwrap_or_default(),
+        },
+        (AlertKind::Reminder, _) => Facts::ReminderDue {
+            connection,
+            due: due.as_deref().unwrap_or_default(),
+            note: d.note.as_deref(),
+        },
+    };
+    // The due reminder carries its calendar event (the same UID: it updates the invitation).
+    if let (AlertKind::Reminder, Some(reminder_id)) = (alert.kind, d.reminder_id) {
+        let reminder = calendar::find(ctx, reminder_id).await?;
+        return Ok(calendar::email(
+            ctx,
+            &reminder,
+            recipient,
+            &facts,
+            Method::Request,
+            EmailKind::Alert,
+        ));
+    }
+    let base = &ctx.settings.public_base;
+    Ok(Email {
+        kind: EmailKind::Alert,
+        to: recipient.email.clone(),
+        user_id: Some(recipient.user_id),
+        content: Composed::from_letter(
+            mail::letter(recipient.lang, &facts),
+            format!("{base}{}", link(alert.kind, alert.connection_id, d)),
+            Some(mail::footer(recipient.lang, &format!("{base}/settings"))),
+        ),
+        calendar: None,
+    })
+}
