@@ -6,6 +6,30 @@ import { PORT } from './playwright.config';
 
 export const FAPI_SIMULATOR_PORT = PORT + 1;
 export const SMARTEMAILING_SIMULATOR_PORT = PORT + 2;
+export const SMTP_PORT = PORT + 3;
+
+/** Starts the tests' SMTP server (aiosmtpd, tests/support/smtp_sink.py), which writes every
+ * message it receives as JSON into `folder`; resolves once it listens. */
+function startSmtpSink(root: string, folder: string): Promise<ChildProcess> {
+  const python = process.env.FAPI_BRIDGE_TEST_PYTHON ?? 'python3';
+  const script = path.join(root, 'tests', 'support', 'smtp_sink.py');
+  const child = spawn(python, [script, '--folder', folder, '--port', String(SMTP_PORT)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stderr?.on('data', (chunk) => process.stderr.write(chunk));
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`SMTP sink did not start:\n${output}`)), 30_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('PORT ')) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`SMTP sink exited with ${code}:\n${output}`)));
+  });
+}
 
 /** Starts `fapi-bridge simulate <api>` and resolves once it listens. */
 function startSimulator(binary: string, api: string, port: number): Promise<ChildProcess> {
@@ -36,11 +60,14 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const binary = path.join(targetDir, 'debug', 'fapi-bridge');
   const dataDir = mkdtempSync(path.join(tmpdir(), 'fapi-bridge-e2e-'));
 
-  // The FAPI and SmartEmailing simulators, served by the same binary.
+  // The FAPI and SmartEmailing simulators, served by the same binary, and an SMTP server.
+  const mailDir = path.join(dataDir, 'mail');
   const simulators = await Promise.all([
     startSimulator(binary, 'fapi', FAPI_SIMULATOR_PORT),
     startSimulator(binary, 'smartemailing', SMARTEMAILING_SIMULATOR_PORT),
+    startSmtpSink(root, mailDir),
   ]);
+  process.env.MAIL_DIR = mailDir;
 
   const server: ChildProcess = spawn(binary, ['serve'], {
     cwd: dataDir,
@@ -61,6 +88,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       TEST_CLOCK: 'true',
       // 06-contacts: the buyers of the back-fill are looked up one by one.
       SMARTEMAILING_REQUESTS_PER_SECOND: '200',
+      // 09-alerts: alerts by e-mail, to the tests' SMTP server.
+      SMTP_URL: `smtp://127.0.0.1:${SMTP_PORT}?tls=none`,
+      EMAIL_FROM: 'fapi-bridge <bridge@example.cz>',
+      ALERT_CHECK_INTERVAL: '500ms',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
