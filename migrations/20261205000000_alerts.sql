@@ -73,3 +73,6 @@ CREATE UNIQUE INDEX users_calendar_token ON users (calendar_token_hash)
 
 -- iCalendar's SEQUENCE of the reminder's event: bumped when it is cancelled.
 ALTER TABLE reminders ADD COLUMN sequence INTEGER NOT NULL DEFAULT 0;
+
+-- The "notifications are not arriving" check counts what reconciliation found per connection.
+CREATE INDEX orders_by_source ON orders (connection_id, source, first_seen_at);

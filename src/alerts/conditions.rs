@@ -261,7 +261,8 @@ async fn notifications(
                 AS found_day,
             (SELECT COUNT(*) FROM orders WHERE connection_id = ? AND source = ? AND first_seen_at > ?)
                 AS found_silence,
-            (SELECT MAX(received_at) FROM notifications WHERE connection_id = ?) AS last_notified",
+            (SELECT received_at FROM notifications WHERE connection_id = ? ORDER BY id DESC LIMIT 1)
+                AS last_notified",
     )
     .bind(connection.id)
     .bind(Source::Reconciliation.as_str())

@@ -10,7 +10,7 @@ use crate::app::components::{ErrorMessage, Time, ticker};
 use crate::app::pages::reminders::DueBanner;
 use crate::error::AppError;
 use crate::i18n::{Lang, Texts, use_i18n};
-use crate::model::{CurrentUser, Role};
+use crate::model::{AlertList, CurrentUser, Role};
 use crate::t;
 
 /// The frame around every signed-in page.
@@ -155,19 +155,27 @@ pub fn LanguageSwitcher() -> impl IntoView {
 }
 
 /// The bell: unread alerts for everyone, a panel with the latest, and "mark all read".
-/// Loaded in the browser only (after hydration) and refreshed every few seconds.
+/// Loaded in the browser only (after hydration) and refreshed every two seconds.
 #[component]
 fn Bell() -> impl IntoView {
     let i18n = use_i18n();
     let open = RwSignal::new(false);
     let mark = ServerAction::<MarkAlertsRead>::new();
     let tick = ticker(RwSignal::new(true));
-    let alerts = LocalResource::new(move || {
+    // Fetched by an effect, not a resource: the frame's session boundary must not wait for it
+    // on the server (a resource read there would hold the page's stream), and the server
+    // renders the bell empty, as the browser does before its first fetch.
+    let alerts = RwSignal::new(AlertList::default());
+    Effect::new(move |_| {
         tick.track();
         mark.version().track();
-        my_alerts()
+        leptos::task::spawn_local(async move {
+            if let Ok(list) = my_alerts().await {
+                alerts.set(list);
+            }
+        });
     });
-    let list = move || alerts.get().and_then(Result::ok).unwrap_or_default();
+    let list = move || alerts.get();
     let unread = move || list().unread;
     view! {
         <div class="bell">

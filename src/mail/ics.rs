@@ -239,7 +239,8 @@ mod tests {
         ] {
             assert!(text.contains(&format!("{line}\r\n")), "{line} missing");
         }
-        assert!(text.contains("mailto:jana@example.cz"));
+        let unfolded = text.replace("\r\n ", "");
+        assert!(unfolded.contains("RSVP=FALSE:mailto:jana@example.cz\r\n"));
         assert!(!text.contains("VALARM"));
     }
 }

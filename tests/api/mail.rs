@@ -147,6 +147,20 @@ impl SmtpSink {
     }
 }
 
+impl Drop for SmtpSink {
+    /// `SMTP_SINK_KEEP=<folder>` keeps every test's messages there (to read them after a run).
+    fn drop(&mut self) {
+        if let Ok(keep) = std::env::var("SMTP_SINK_KEEP") {
+            let keep = PathBuf::from(keep);
+            let _ = std::fs::create_dir_all(&keep);
+            for (n, message) in self.messages().iter().enumerate() {
+                let name = format!("{}-{}-{n}.json", std::process::id(), self.port);
+                let _ = std::fs::write(keep.join(name), message.to_string());
+            }
+        }
+    }
+}
+
 /// Parses an iCalendar file with the same parser as the e-mails' attachments.
 pub async fn parse_ics(text: &str) -> Value {
     let file = tempfile::NamedTempFile::new().unwrap();

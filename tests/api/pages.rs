@@ -66,6 +66,8 @@ async fn an_admin_can_open_every_page() {
         ("/reminders", "Připomínky"),
         ("/team", "admin@example.cz"),
         ("/audit", "Auditní záznam"),
+        ("/settings", "Která upozornění vám mají chodit e-mailem"),
+        ("/emails", "E-mail je vypnutý"),
     ];
     for (path, expected) in pages {
         let (status, body) = page(&admin, app.url(path)).await;
@@ -102,7 +104,7 @@ async fn the_language_choice_is_remembered_for_the_user() {
 async fn an_operator_is_refused_the_team_page_and_the_audit_log() {
     let app = spawn_app().await;
     let operator = app.signed_in("petr@example.cz", Role::Operator).await;
-    for path in ["/team", "/audit"] {
+    for path in ["/team", "/audit", "/emails"] {
         let (status, body) = page(&operator, app.url(path)).await;
         assert_eq!(status, 403, "{path}");
         assert!(body.contains("Přístup odepřen"), "{path}: {body}");
