@@ -211,27 +211,12 @@ async fn credentials(
     let refused = connection.refused_credentials();
     match (refused.first(), active) {
         (Some((system, message)), None) => {
-            let mut tx = ctx.db.begin().await?;
-            raise(
-                ctx,
-                &mut tx,
-                &NewAlert {
-                    kind: AlertKind::Credentials,
-                    resolved: false,
-                    connection_id: Some(connection.id),
-                    user_id: None,
-                    details: Details {
-                        connection: Some(connection.name.clone()),
-                        system: Some(*system),
-                        message: Some(message.clone()),
-                        ..Details::default()
-                    },
-                    dedup_key: None,
-                },
-            )
-            .await?;
-            begin(&mut tx, AlertKind::Credentials, connection.id, ctx.now()).await?;
-            tx.commit().await?;
+            let details = Details {
+                system: Some(*system),
+                message: Some(message.clone()),
+                ..Details::default()
+            };
+            raise_condition(ctx, AlertKind::Credentials, connection, details).await?
         }
         (None, Some(_)) => resolve(ctx, AlertKind::Credentials, connection).await?,
         _ => {}
@@ -283,26 +268,11 @@ async fn notifications(
             || (forwarding_long_enough && silent && facts.found_silence > 0));
     match active {
         None if missing => {
-            let mut tx = ctx.db.begin().await?;
-            raise(
-                ctx,
-                &mut tx,
-                &NewAlert {
-                    kind: AlertKind::NotificationsMissing,
-                    resolved: false,
-                    connection_id: Some(connection.id),
-                    user_id: None,
-                    details: Details {
-                        connection: Some(connection.name.clone()),
-                        count: Some(facts.found_day.max(facts.found_silence.min(1))),
-                        ..Details::default()
-                    },
-                    dedup_key: None,
-                },
-            )
-            .await?;
-            begin(&mut tx, AlertKind::NotificationsMissing, connection.id, now).await?;
-            tx.commit().await?;
+            let details = Details {
+                count: Some(facts.found_day.max(facts.found_silence.min(1))),
+                ..Details::default()
+            };
+            raise_condition(ctx, AlertKind::NotificationsMissing, connection, details).await?
         }
         Some(since) if !missing && facts.last_notified.is_some_and(|last| last > *since) => {
             resolve(ctx, AlertKind::NotificationsMissing, connection).await?
@@ -341,11 +311,9 @@ async fn historical_runs(ctx: &Context) -> anyhow::Result<()> {
     .fetch_all(&ctx.db)
     .await?;
     for run in runs {
-        let mut tx = ctx.db.begin().await?;
-        raise(
+        raise_event(
             ctx,
-            &mut tx,
-            &NewAlert {
+            NewAlert {
                 kind: AlertKind::HistoricalRun,
                 resolved: false,
                 connection_id: Some(run.connection_id),
@@ -362,7 +330,6 @@ async fn historical_runs(ctx: &Context) -> anyhow::Result<()> {
             },
         )
         .await?;
-        tx.commit().await?;
     }
     Ok(())
 }
@@ -391,11 +358,9 @@ async fn due_reminders(ctx: &Context) -> anyhow::Result<()> {
     .fetch_all(&ctx.db)
     .await?;
     for reminder in due {
-        let mut tx = ctx.db.begin().await?;
-        raise(
+        raise_event(
             ctx,
-            &mut tx,
-            &NewAlert {
+            NewAlert {
                 kind: AlertKind::Reminder,
                 resolved: false,
                 connection_id: Some(reminder.connection_id),
@@ -411,7 +376,43 @@ async fn due_reminders(ctx: &Context) -> anyhow::Result<()> {
             },
         )
         .await?;
-        tx.commit().await?;
     }
+    Ok(())
+}
+
+/// Raises a connection's condition and marks it as alerting, in one transaction.
+async fn raise_condition(
+    ctx: &Context,
+    kind: AlertKind,
+    connection: &connections::ConnectionRecord,
+    details: Details,
+) -> anyhow::Result<()> {
+    let mut tx = ctx.db.begin().await?;
+    raise(
+        ctx,
+        &mut tx,
+        &NewAlert {
+            kind,
+            resolved: false,
+            connection_id: Some(connection.id),
+            user_id: None,
+            details: Details {
+                connection: Some(connection.name.clone()),
+                ..details
+            },
+            dedup_key: None,
+        },
+    )
+    .await?;
+    begin(&mut tx, kind, connection.id, ctx.now()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Raises an event's alert (once per dedup key).
+async fn raise_event(ctx: &Context, alert: NewAlert) -> anyhow::Result<()> {
+    let mut tx = ctx.db.begin().await?;
+    raise(ctx, &mut tx, &alert).await?;
+    tx.commit().await?;
     Ok(())
 }
