@@ -441,8 +441,19 @@ async fn what_sign_in_attempts_store_is_capped_and_refusals_are_counted() {
 
     // A body far larger than a sign-in needs is refused before it reaches the login.
     let huge = format!("{}@example.cz", "a".repeat(1_500_000));
-    let response = app.login(&client, &huge, "spatne-heslo-123").await;
-    assert_eq!(response.status(), 413);
+    let sent = client
+        .post(app.url("/api/login"))
+        .header("Accept", "application/json")
+        .form(&[("email", huge.as_str()), ("password", "spatne-heslo-123")])
+        .send()
+        .await;
+    // The server answers 413 from the declared length without reading the body; when it closes
+    // the connection while the client is still writing, the client reports that instead of the
+    // answer (seen on loaded machines). Either way the attempt was refused.
+    match sent {
+        Ok(response) => assert_eq!(response.status(), 413),
+        Err(error) => assert!(error.is_request() || error.is_body(), "{error:?}"),
+    }
     assert!(app.audit_actions().await.is_empty(), "nothing was stored");
 
     // An overlong e-mail within the limit is stored cut to an e-mail's maximum length.
