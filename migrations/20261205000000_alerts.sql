@@ -48,13 +48,13 @@ CREATE TABLE alert_conditions (
     PRIMARY KEY (kind, connection_id)
 );
 
--- The failed-orders digest of each connection: when it was last sent, and the newest failure
--- it covered (later failures go into the next digest, at most one an hour).
+-- The failed-orders digest of each connection: when it was last sent (at most one an hour).
 CREATE TABLE failed_order_digests (
     connection_id INTEGER PRIMARY KEY REFERENCES connections (id),
-    sent_at       TEXT    NOT NULL,
-    covered_until TEXT    NOT NULL
+    sent_at       TEXT    NOT NULL
 );
+-- When a digest last told this order's failure; a later failure (updated_at) is told again.
+ALTER TABLE orders ADD COLUMN failure_alerted_at TEXT;
 
 -- Each user's choice of alerts by e-mail; a kind without a row takes the role's default.
 CREATE TABLE alert_preferences (

@@ -16,7 +16,7 @@ use crate::sync::mapping::Source;
 /// At most one failed-orders digest per connection in this time.
 pub const DIGEST_INTERVAL: Duration = Duration::hours(1);
 /// Reasons listed in a digest.
-const DIGEST_REASONS: i64 = 3;
+const DIGEST_REASONS: usize = 3;
 /// Documents found by reconciliation within a day that mean notifications are not arriving.
 pub const MISSED_PER_DAY: i64 = 3;
 /// Forwarding on, nothing notified for this long, while FAPI has new documents.
@@ -118,29 +118,19 @@ async fn resolve(
     Ok(())
 }
 
-/// Orders failed for good: a digest of the failures since the last one, at most one an hour;
-/// resolved once the connection has no failed order left.
+/// Orders failed for good: a digest of the failures no digest told yet, at most one an hour;
+/// resolved once the connection has no failed order left. Each order carries when a digest
+/// last told its failure (`failure_alerted_at`), so an order that fails again is told again.
 async fn failed_orders(
     ctx: &Context,
     connection: &connections::ConnectionRecord,
     active: Option<&DateTime<Utc>>,
 ) -> anyhow::Result<()> {
     let now = ctx.now();
-    let digest: Option<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT sent_at, covered_until FROM failed_order_digests WHERE connection_id = ?",
-    )
-    .bind(connection.id)
-    .fetch_optional(&ctx.db)
-    .await?;
-    let covered = digest.map(|(_, covered)| covered);
-    let (failed_now, new, newest): (i64, i64, Option<DateTime<Utc>>) = sqlx::query_as(
-        "SELECT COUNT(*),
-                COUNT(*) FILTER (WHERE ? IS NULL OR updated_at > ?),
-                MAX(updated_at)
-         FROM orders WHERE connection_id = ? AND sync_status = ?",
-    )
-    .bind(covered)
-    .bind(covered)
+    let (failed_now, untold): (i64, i64) = sqlx::query_as(&format!(
+        "SELECT COUNT(*), COUNT(*) FILTER (WHERE {UNTOLD})
+         FROM orders WHERE connection_id = ? AND sync_status = ?"
+    ))
     .bind(connection.id)
     .bind(SyncStatus::Failed)
     .fetch_one(&ctx.db)
@@ -151,23 +141,30 @@ async fn failed_orders(
         }
         return Ok(());
     }
-    let too_soon = digest.is_some_and(|(sent, _)| now - sent < DIGEST_INTERVAL);
-    if new == 0 || too_soon {
+    let last_sent: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT sent_at FROM failed_order_digests WHERE connection_id = ?")
+            .bind(connection.id)
+            .fetch_optional(&ctx.db)
+            .await?;
+    if untold == 0 || last_sent.is_some_and(|sent| now - sent < DIGEST_INTERVAL) {
         return Ok(());
     }
-    let reasons: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT COALESCE(status_reason, ''), COUNT(*) AS n FROM orders
-         WHERE connection_id = ? AND sync_status = ? AND (? IS NULL OR updated_at > ?)
-         GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?",
-    )
+    let mut tx = ctx.db.begin().await?;
+    // What this digest tells is exactly what it marks (one statement): a failure committed
+    // meanwhile is told by the next digest.
+    let told: Vec<Option<String>> = sqlx::query_scalar(&format!(
+        "UPDATE orders SET failure_alerted_at = ?
+         WHERE connection_id = ? AND sync_status = ? AND {UNTOLD}
+         RETURNING status_reason"
+    ))
+    .bind(now)
     .bind(connection.id)
     .bind(SyncStatus::Failed)
-    .bind(covered)
-    .bind(covered)
-    .bind(DIGEST_REASONS)
-    .fetch_all(&ctx.db)
+    .fetch_all(&mut *tx)
     .await?;
-    let mut tx = ctx.db.begin().await?;
+    if told.is_empty() {
+        return Ok(());
+    }
     raise(
         ctx,
         &mut tx,
@@ -178,8 +175,8 @@ async fn failed_orders(
             user_id: None,
             details: Details {
                 connection: Some(connection.name.clone()),
-                count: Some(new),
-                reasons,
+                count: Some(told.len() as i64),
+                reasons: commonest(told),
                 ..Details::default()
             },
             dedup_key: None,
@@ -187,18 +184,31 @@ async fn failed_orders(
     )
     .await?;
     sqlx::query(
-        "INSERT INTO failed_order_digests (connection_id, sent_at, covered_until) VALUES (?, ?, ?)
-         ON CONFLICT (connection_id) DO UPDATE SET sent_at = excluded.sent_at,
-             covered_until = excluded.covered_until",
+        "INSERT INTO failed_order_digests (connection_id, sent_at) VALUES (?, ?)
+         ON CONFLICT (connection_id) DO UPDATE SET sent_at = excluded.sent_at",
     )
     .bind(connection.id)
     .bind(now)
-    .bind(newest.unwrap_or(now))
     .execute(&mut *tx)
     .await?;
     begin(&mut tx, AlertKind::FailedOrders, connection.id, now).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A failed order no digest has told since it last failed.
+const UNTOLD: &str = "(failure_alerted_at IS NULL OR failure_alerted_at < updated_at)";
+
+/// The [`DIGEST_REASONS`] commonest reasons and how many orders each (ties by text).
+fn commonest(reasons: Vec<Option<String>>) -> Vec<(String, i64)> {
+    let mut counts: HashMap<String, i64> = HashMap::new();
+    for reason in reasons {
+        *counts.entry(reason.unwrap_or_default()).or_default() += 1;
+    }
+    let mut counts: Vec<_> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    counts.truncate(DIGEST_REASONS);
+    counts
 }
 
 /// FAPI or SmartEmailing refuse the stored credentials (recorded by the last check or sync
@@ -415,4 +425,26 @@ async fn raise_event(ctx: &Context, alert: NewAlert) -> anyhow::Result<()> {
     raise(ctx, &mut tx, &alert).await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_lists_the_commonest_reasons_first() {
+        let reasons = ["b", "a", "b", "c", "b", "a", "d"]
+            .into_iter()
+            .map(|r| Some(r.to_string()))
+            .chain([None])
+            .collect();
+        assert_eq!(
+            commonest(reasons),
+            [
+                ("b".to_string(), 3),
+                ("a".to_string(), 2),
+                ("".to_string(), 1)
+            ]
+        );
+    }
 }
