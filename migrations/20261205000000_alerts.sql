@@ -14,6 +14,8 @@ CREATE TABLE emails (
     -- An iCalendar attachment and its method (REQUEST, CANCEL), if any.
     calendar        TEXT,
     calendar_method TEXT,
+    -- The reminder an invitation is about: its cancellation goes to the same people.
+    reminder_id     INTEGER REFERENCES reminders (id),
     status          TEXT    NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'failed')),
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TEXT    NOT NULL,
@@ -76,3 +78,4 @@ ALTER TABLE reminders ADD COLUMN sequence INTEGER NOT NULL DEFAULT 0;
 
 -- The "notifications are not arriving" check counts what reconciliation found per connection.
 CREATE INDEX orders_by_source ON orders (connection_id, source, first_seen_at);
+CREATE INDEX emails_by_reminder ON emails (reminder_id) WHERE reminder_id IS NOT NULL;

@@ -1,7 +1,7 @@
 //! Each user's alert settings: which alerts reach them by e-mail (a kind without a stored
 //! choice takes the role's default), and their personal calendar feed.
 
-use sqlx::{FromRow, SqlitePool};
+use sqlx::{FromRow, SqliteConnection, SqlitePool};
 
 use crate::i18n::Lang;
 use crate::model::{AlertChoice, AlertKind, Role};
@@ -76,9 +76,10 @@ struct RecipientRow {
     chosen: Option<bool>,
 }
 
-/// The active users who get `kind` by e-mail (only `user_id`, when given).
+/// The active users who get `kind` by e-mail (only `user_id`, when given). Read on the
+/// caller's connection: it runs inside the transaction that writes their e-mails.
 pub async fn recipients(
-    db: &SqlitePool,
+    db: &mut SqliteConnection,
     kind: AlertKind,
     user_id: Option<i64>,
 ) -> Result<Vec<Recipient>, sqlx::Error> {

@@ -66,12 +66,15 @@ pub async fn list(db: &SqlitePool, user_id: i64) -> Result<AlertList, sqlx::Erro
     Ok(AlertList { unread, items })
 }
 
-/// Marks every alert the user can see now as read.
-pub async fn mark_read(db: &SqlitePool, user_id: i64) -> Result<(), sqlx::Error> {
+/// Marks the alerts up to `up_to` as read (the newest the user was shown: one that arrived
+/// since stays unread). Never moves back.
+pub async fn mark_read(db: &SqlitePool, user_id: i64, up_to: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE users SET alerts_read_up_to = MAX(alerts_read_up_to, (SELECT COALESCE(MAX(id), 0) FROM alerts))
+        "UPDATE users SET alerts_read_up_to =
+             MAX(alerts_read_up_to, MIN(?, (SELECT COALESCE(MAX(id), 0) FROM alerts)))
          WHERE id = ?",
     )
+    .bind(up_to)
     .bind(user_id)
     .execute(db)
     .await?;

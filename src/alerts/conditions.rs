@@ -29,27 +29,31 @@ pub async fn evaluate(ctx: &Context) -> anyhow::Result<()> {
     let connections = connections::list(&ctx.db).await?;
     let active = active_conditions(ctx).await?;
     for connection in &connections {
-        failed_orders(
-            ctx,
-            connection,
-            active.get(&(AlertKind::FailedOrders, connection.id)),
-        )
-        .await?;
-        credentials(
-            ctx,
-            connection,
-            active.get(&(AlertKind::Credentials, connection.id)),
-        )
-        .await?;
-        notifications(
-            ctx,
-            connection,
-            active.get(&(AlertKind::NotificationsMissing, connection.id)),
-        )
-        .await?;
+        // One connection's failure (say, a key that no longer decrypts) holds back no other.
+        let checked = async {
+            let active_of = |kind| active.get(&(kind, connection.id));
+            failed_orders(ctx, connection, active_of(AlertKind::FailedOrders)).await?;
+            credentials(ctx, connection, active_of(AlertKind::Credentials)).await?;
+            notifications(ctx, connection, active_of(AlertKind::NotificationsMissing)).await
+        }
+        .await;
+        if let Err(error) = checked {
+            tracing::error!(
+                connection = connection.id,
+                error = format!("{error:#}"),
+                "alert conditions of a connection not evaluated"
+            );
+        }
     }
-    historical_runs(ctx).await?;
-    due_reminders(ctx).await?;
+    if let Err(error) = historical_runs(ctx).await {
+        tracing::error!(
+            error = format!("{error:#}"),
+            "ended historical syncs not announced"
+        );
+    }
+    if let Err(error) = due_reminders(ctx).await {
+        tracing::error!(error = format!("{error:#}"), "due reminders not announced");
+    }
     // Whatever was queued goes out now.
     ctx.work.mail.notify_one();
     Ok(())
@@ -153,7 +157,7 @@ async fn failed_orders(
     // What this digest tells is exactly what it marks (one statement): a failure committed
     // meanwhile is told by the next digest.
     let told: Vec<Option<String>> = sqlx::query_scalar(&format!(
-        "UPDATE orders SET failure_alerted_at = ?
+        "UPDATE orders SET failure_alerted_at = MAX(?, updated_at)
          WHERE connection_id = ? AND sync_status = ? AND {UNTOLD}
          RETURNING status_reason"
     ))
@@ -279,7 +283,11 @@ async fn notifications(
     match active {
         None if missing => {
             let details = Details {
-                count: Some(facts.found_day.max(facts.found_silence.min(1))),
+                count: Some(if facts.found_day >= MISSED_PER_DAY {
+                    facts.found_day
+                } else {
+                    facts.found_silence
+                }),
                 ..Details::default()
             };
             raise_condition(ctx, AlertKind::NotificationsMissing, connection, details).await?

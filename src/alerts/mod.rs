@@ -103,8 +103,10 @@ pub async fn raise(
     };
     tracing::info!(alert = id, kind = %alert.kind, resolved = alert.resolved, connection = ?alert.connection_id, "alert raised");
     if ctx.mailer.is_some() {
-        for recipient in preferences::recipients(&ctx.db, alert.kind, alert.user_id).await? {
-            let email = email(ctx, alert, &recipient).await?;
+        // Read on the transaction's own connection: it holds the write lock, and waiting for
+        // a second pool connection here could wait on writers that wait on this lock.
+        for recipient in preferences::recipients(&mut *tx, alert.kind, alert.user_id).await? {
+            let email = email(ctx, tx, alert, &recipient).await?;
             outbox::enqueue(&mut *tx, &email, now).await?;
         }
     }
@@ -112,7 +114,12 @@ pub async fn raise(
 }
 
 /// The alert's e-mail to one recipient, in their language.
-async fn email(ctx: &Context, alert: &NewAlert, recipient: &Recipient) -> anyhow::Result<Email> {
+async fn email(
+    ctx: &Context,
+    tx: &mut SqliteConnection,
+    alert: &NewAlert,
+    recipient: &Recipient,
+) -> anyhow::Result<Email> {
     let d = &alert.details;
     let connection = d.connection.as_deref().unwrap_or_default();
     // The URL to paste into FAPI is a secret only admins see in the app.
@@ -158,7 +165,7 @@ async fn email(ctx: &Context, alert: &NewAlert, recipient: &Recipient) -> anyhow
     };
     // The due reminder carries its calendar event (the same UID: it updates the invitation).
     if let (AlertKind::Reminder, Some(reminder_id)) = (alert.kind, d.reminder_id) {
-        let reminder = calendar::find(ctx, reminder_id).await?;
+        let reminder = calendar::find(&mut *tx, reminder_id).await?;
         return Ok(calendar::email(
             ctx,
             &reminder,
@@ -179,5 +186,6 @@ async fn email(ctx: &Context, alert: &NewAlert, recipient: &Recipient) -> anyhow
             Some(mail::footer(recipient.lang, &format!("{base}/settings"))),
         ),
         calendar: None,
+        reminder_id: None,
     })
 }

@@ -22,14 +22,15 @@ pub async fn my_alerts() -> Result<AlertList, AppError> {
     .await
 }
 
+/// Marks the alerts up to `up_to` (the newest the user was shown) as read.
 #[server(endpoint = "mark_alerts_read")]
-pub async fn mark_alerts_read() -> Result<(), AppError> {
+pub async fn mark_alerts_read(up_to: i64) -> Result<(), AppError> {
     use crate::accounts::auth;
     use crate::model::Role;
     use crate::platform::Context;
     crate::platform::error::respond(async move {
         let user = auth::require(Role::Viewer).await?;
-        Ok(crate::alerts::bell::mark_read(&Context::current().db, user.id).await?)
+        Ok(crate::alerts::bell::mark_read(&Context::current().db, user.id, up_to).await?)
     })
     .await
 }
@@ -177,6 +178,7 @@ pub async fn send_test_email(#[server(default)] to: String) -> Result<(), AppErr
                 None,
             ),
             calendar: None,
+            reminder_id: None,
         };
         let sent = outbox::send_now(&ctx, &email).await;
         audit::record(

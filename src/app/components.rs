@@ -69,6 +69,11 @@ pub fn Loading() -> impl IntoView {
 /// A counter that moves every two seconds while `active` is true: a resource keyed on it
 /// refetches, so a page follows background work without a reload.
 pub fn ticker(active: RwSignal<bool>) -> RwSignal<u64> {
+    ticker_every(active, std::time::Duration::from_secs(2))
+}
+
+/// [`ticker`] with its own period.
+pub fn ticker_every(active: RwSignal<bool>, period: std::time::Duration) -> RwSignal<u64> {
     let tick = RwSignal::new(0u64);
     Effect::new(move |_| {
         if let Ok(handle) = set_interval_with_handle(
@@ -77,7 +82,7 @@ pub fn ticker(active: RwSignal<bool>) -> RwSignal<u64> {
                     tick.update(|t| *t += 1);
                 }
             },
-            std::time::Duration::from_secs(2),
+            period,
         ) {
             on_cleanup(move || handle.clear());
         }

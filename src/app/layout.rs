@@ -6,7 +6,7 @@ use leptos_router::components::{A, Outlet, Redirect};
 
 use crate::api::alerts::{MarkAlertsRead, my_alerts};
 use crate::api::auth::{Logout, SetLanguage, session_info};
-use crate::app::components::{ErrorMessage, Time, ticker};
+use crate::app::components::{ErrorMessage, Time, ticker_every};
 use crate::app::pages::reminders::DueBanner;
 use crate::error::AppError;
 use crate::i18n::{Lang, Texts, use_i18n};
@@ -155,13 +155,16 @@ pub fn LanguageSwitcher() -> impl IntoView {
 }
 
 /// The bell: unread alerts for everyone, a panel with the latest, and "mark all read".
-/// Loaded in the browser only (after hydration) and refreshed every two seconds.
+/// Loaded in the browser only (after hydration) and refreshed every [`BELL_REFRESH`]; these
+/// requests do not keep the session alive (`accounts::auth::guard::BACKGROUND_POLLS`).
+const BELL_REFRESH: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[component]
 fn Bell() -> impl IntoView {
     let i18n = use_i18n();
     let open = RwSignal::new(false);
     let mark = ServerAction::<MarkAlertsRead>::new();
-    let tick = ticker(RwSignal::new(true));
+    let tick = ticker_every(RwSignal::new(true), BELL_REFRESH);
     // Fetched by an effect, not a resource: the frame's session boundary must not wait for it
     // on the server (a resource read there would hold the page's stream), and the server
     // renders the bell empty, as the browser does before its first fetch.
@@ -233,7 +236,8 @@ fn Bell() -> impl IntoView {
                         type="button"
                         class="secondary"
                         on:click=move |_| {
-                            mark.dispatch(MarkAlertsRead {});
+                            let up_to = alerts.get_untracked().items.first().map_or(0, |a| a.id);
+                            mark.dispatch(MarkAlertsRead { up_to });
                         }
                     >
                         {move || i18n.t().alerts.mark_all_read}

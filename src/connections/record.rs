@@ -175,7 +175,10 @@ pub(super) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-pub async fn find(db: &SqlitePool, id: i64) -> Result<ConnectionRecord, AppError> {
+pub async fn find(
+    db: impl sqlx::SqliteExecutor<'_>,
+    id: i64,
+) -> Result<ConnectionRecord, AppError> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM connections WHERE id = ? AND deleted_at IS NULL"
     ))

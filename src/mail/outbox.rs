@@ -26,6 +26,8 @@ pub struct Email {
     pub content: Composed,
     /// An iCalendar attachment and its method.
     pub calendar: Option<(Method, String)>,
+    /// The reminder an invitation is about (its cancellation goes to the same people).
+    pub reminder_id: Option<i64>,
 }
 
 /// Messages sent per worker step.
@@ -38,10 +40,19 @@ pub async fn enqueue(
     email: &Email,
     now: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {
+    insert(conn, email, now, EmailStatus::Queued).await
+}
+
+async fn insert(
+    conn: &mut SqliteConnection,
+    email: &Email,
+    now: DateTime<Utc>,
+    status: EmailStatus,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO emails (kind, to_address, user_id, subject, body_text, body_html, calendar,
-             calendar_method, status, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             calendar_method, reminder_id, status, attempts, next_attempt_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(email.kind)
     .bind(&email.to)
@@ -51,7 +62,9 @@ pub async fn enqueue(
     .bind(email.content.html())
     .bind(email.calendar.as_ref().map(|(_, text)| text))
     .bind(email.calendar.as_ref().map(|(method, _)| method.as_str()))
-    .bind(EmailStatus::Queued)
+    .bind(email.reminder_id)
+    .bind(status)
+    .bind(i64::from(status == EmailStatus::Sending))
     .bind(now)
     .bind(now)
     .fetch_one(&mut *conn)
@@ -105,7 +118,11 @@ pub async fn deliver_due(ctx: &Context) -> Result<usize, sqlx::Error> {
             Ok(message) => mailer.send(message).await,
             Err(error) => Err(error),
         };
-        record(ctx, email.id, email.attempts, outcome).await?;
+        // One row that cannot be recorded does not hold back the others (it is queued again
+        // at the next start).
+        if let Err(error) = record(ctx, email.id, email.attempts, outcome).await {
+            tracing::error!(email = email.id, %error, "an e-mail's outcome was not recorded");
+        }
     }
     Ok(tried)
 }
@@ -120,9 +137,10 @@ async fn record(
     let settings = ctx.settings.alerts;
     match outcome {
         Ok(_) => {
-            sqlx::query(
-                "UPDATE emails SET status = ?, sent_at = ?, last_error = NULL WHERE id = ?",
-            )
+            sqlx::query(&format!(
+                "UPDATE emails SET status = ?, sent_at = ?, last_error = NULL, {FORGET_CONTENT}
+                 WHERE id = ?"
+            ))
             .bind(EmailStatus::Sent)
             .bind(now)
             .bind(id)
@@ -132,9 +150,11 @@ async fn record(
         Err(error) => {
             let last = error.is_final() || attempts as u32 >= settings.email_max_attempts;
             tracing::warn!(email = id, attempts, %error, final = last, "an e-mail was not sent");
-            sqlx::query(
-                "UPDATE emails SET status = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
-            )
+            let forget = if last { FORGET_CONTENT } else { "id = id" };
+            sqlx::query(&format!(
+                "UPDATE emails SET status = ?, last_error = ?, next_attempt_at = ?, {forget}
+                 WHERE id = ?"
+            ))
             .bind(if last {
                 EmailStatus::Failed
             } else {
@@ -149,6 +169,11 @@ async fn record(
     }
     Ok(())
 }
+
+/// Once an e-mail is sent or has failed for good its content is not kept: it may carry what
+/// is stored encrypted elsewhere (FAPI's notification URL, for admins). The subject stays for
+/// the E-mails page.
+const FORGET_CONTENT: &str = "body_text = '', body_html = '', calendar = NULL";
 
 /// The MIME message: plain text and HTML as alternatives; an invitation also as a
 /// `text/calendar` alternative (what calendar clients read) and as an `.ics` attachment.
@@ -195,35 +220,40 @@ pub async fn send_now(ctx: &Context, email: &Email) -> Result<(), AppError> {
         return Err(crate::error::Invalid::EmailOff.into());
     };
     let now = ctx.now();
-    let mut conn = ctx.db.acquire().await?;
-    let id = enqueue(&mut conn, email, now).await?;
-    // Claimed at once, so the worker does not send it too.
-    let claimed: Claimed = sqlx::query_as(
-        "UPDATE emails SET status = ?, attempts = 1 WHERE id = ?
-         RETURNING id, to_address, subject, body_text, body_html, calendar, calendar_method, attempts",
+    // Written as being sent (one attempt), so the worker never takes it too.
+    let id = insert(
+        &mut *ctx.db.acquire().await?,
+        email,
+        now,
+        EmailStatus::Sending,
     )
-    .bind(EmailStatus::Sending)
-    .bind(id)
-    .fetch_one(&mut *conn)
     .await?;
-    drop(conn);
+    let claimed: Claimed = sqlx::query_as(
+        "SELECT id, to_address, subject, body_text, body_html, calendar, calendar_method, attempts
+         FROM emails WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_one(&ctx.db)
+    .await?;
     let outcome = match message(mailer, &claimed) {
         Ok(message) => mailer.send(message).await,
         Err(error) => Err(error),
     };
     let error = outcome.as_ref().err().cloned();
     // A test that failed is not retried: the admin sees why and tries again.
-    sqlx::query("UPDATE emails SET status = ?, sent_at = ?, last_error = ? WHERE id = ?")
-        .bind(if error.is_some() {
-            EmailStatus::Failed
-        } else {
-            EmailStatus::Sent
-        })
-        .bind(error.is_none().then_some(now))
-        .bind(error.as_ref().map(ToString::to_string))
-        .bind(id)
-        .execute(&ctx.db)
-        .await?;
+    sqlx::query(&format!(
+        "UPDATE emails SET status = ?, sent_at = ?, last_error = ?, {FORGET_CONTENT} WHERE id = ?"
+    ))
+    .bind(if error.is_some() {
+        EmailStatus::Failed
+    } else {
+        EmailStatus::Sent
+    })
+    .bind(error.is_none().then_some(now))
+    .bind(error.as_ref().map(ToString::to_string))
+    .bind(id)
+    .execute(&ctx.db)
+    .await?;
     match error {
         None => Ok(()),
         Some(error) => Err(AppError::Smtp(error.problem, error.detail)),

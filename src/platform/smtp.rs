@@ -83,6 +83,11 @@ impl SmtpSettings {
                     "SMTP_URL's tls= must be required, opportunistic or none, got {other:?}"
                 ));
             }
+            ("smtps", Some(_)) => {
+                return Err(
+                    "SMTP_URL: smtps:// is TLS from the start; tls= applies to smtp:// only".into(),
+                );
+            }
             (scheme, _) => {
                 return Err(format!(
                     "SMTP_URL must start with smtp:// or smtps://, got {scheme}://"
@@ -204,12 +209,13 @@ fn classify(error: &lettre::transport::smtp::Error) -> SendError {
     let detail = cause_chain(error);
     let code = error.status().map(|code| code.to_string());
     let lower = detail.to_lowercase();
-    let problem = if matches!(code.as_deref(), Some("535" | "534" | "530" | "538"))
+    // "530 Must issue a STARTTLS command first" is about TLS, not the password.
+    let problem = if error.is_tls() || lower.contains("starttls") || lower.contains("certificate") {
+        SmtpProblem::Tls
+    } else if matches!(code.as_deref(), Some("535" | "534" | "530" | "538"))
         || lower.contains("authentication")
     {
         SmtpProblem::LoginRefused
-    } else if error.is_tls() || lower.contains("starttls") || lower.contains("certificate") {
-        SmtpProblem::Tls
     } else if error.is_timeout() || lower.contains("timed out") {
         SmtpProblem::Timeout
     } else if lower.contains("failed to lookup address")

@@ -3,7 +3,7 @@
 //! team's upcoming reminders.
 
 use chrono::{DateTime, Utc};
-use sqlx::FromRow;
+use sqlx::{FromRow, SqliteConnection};
 
 use crate::accounts::preferences::{self, Recipient};
 use crate::i18n::Lang;
@@ -11,7 +11,7 @@ use crate::i18n::mail::{self, Facts};
 use crate::mail::Composed;
 use crate::mail::ics::{self, Invitation, Method};
 use crate::mail::outbox::{self, Email};
-use crate::model::{AlertKind, DisplayTime, EmailKind, ReminderStatus};
+use crate::model::{AlertKind, DisplayTime, EmailKind, ReminderStatus, Role};
 use crate::platform::Context;
 
 /// How long the calendar event lasts.
@@ -31,10 +31,13 @@ pub struct CalendarReminder {
 const SELECT: &str = "SELECT r.id, c.name AS connection, r.due_at, r.note, r.sequence, r.status
      FROM reminders r JOIN connections c ON c.id = r.connection_id";
 
-pub async fn find(ctx: &Context, id: i64) -> Result<CalendarReminder, sqlx::Error> {
+pub async fn find(
+    db: impl sqlx::SqliteExecutor<'_>,
+    id: i64,
+) -> Result<CalendarReminder, sqlx::Error> {
     sqlx::query_as(&format!("{SELECT} WHERE r.id = ?"))
         .bind(id)
-        .fetch_one(&ctx.db)
+        .fetch_one(db)
         .await
 }
 
@@ -94,20 +97,29 @@ pub fn email(
             Some(mail::footer(recipient.lang, &format!("{base}/settings"))),
         ),
         calendar: Some((method, calendar)),
+        reminder_id: None,
     }
 }
 
-/// Sends each recipient of reminders the invitation (`Method::Request`) or the cancellation
-/// (`Method::Cancel`) of a reminder. Nothing when e-mail is off.
-pub async fn send_invitations(ctx: &Context, id: i64, method: Method) -> Result<(), sqlx::Error> {
+/// Queues, in the caller's transaction, the invitation (`Method::Request`, to everyone who
+/// chose reminders) or the cancellation (`Method::Cancel`, to everyone who was invited) of a
+/// reminder. Nothing when e-mail is off. The caller wakes the e-mail worker after committing.
+pub async fn queue_invitations(
+    ctx: &Context,
+    conn: &mut SqliteConnection,
+    id: i64,
+    method: Method,
+) -> Result<(), sqlx::Error> {
     if ctx.mailer.is_none() {
         return Ok(());
     }
-    let reminder = find(ctx, id).await?;
-    let recipients = preferences::recipients(&ctx.db, AlertKind::Reminder, None).await?;
-    let mut tx = ctx.db.begin().await?;
+    let reminder = find(&mut *conn, id).await?;
+    let recipients = match method {
+        Method::Request => preferences::recipients(&mut *conn, AlertKind::Reminder, None).await?,
+        Method::Cancel => invited(&mut *conn, id).await?,
+    };
+    let due = DisplayTime::new(reminder.due_at).prague;
     for recipient in &recipients {
-        let due = DisplayTime::new(reminder.due_at).prague;
         let facts = match method {
             Method::Request => Facts::ReminderScheduled {
                 connection: &reminder.connection,
@@ -119,7 +131,7 @@ pub async fn send_invitations(ctx: &Context, id: i64, method: Method) -> Result<
                 due: &due,
             },
         };
-        let email = email(
+        let mut email = email(
             ctx,
             &reminder,
             recipient,
@@ -127,11 +139,34 @@ pub async fn send_invitations(ctx: &Context, id: i64, method: Method) -> Result<
             method,
             EmailKind::Invitation,
         );
-        outbox::enqueue(&mut tx, &email, ctx.now()).await?;
+        email.reminder_id = Some(reminder.id);
+        outbox::enqueue(&mut *conn, &email, ctx.now()).await?;
     }
-    tx.commit().await?;
-    ctx.work.mail.notify_one();
     Ok(())
+}
+
+/// The active users who were sent an invitation to the reminder.
+async fn invited(conn: &mut SqliteConnection, id: i64) -> Result<Vec<Recipient>, sqlx::Error> {
+    let rows: Vec<(i64, String, Role, String)> = sqlx::query_as(
+        "SELECT DISTINCT u.id, u.email, u.role, u.language
+         FROM emails e JOIN users u ON u.id = e.user_id
+         WHERE e.reminder_id = ? AND e.kind = ? AND e.calendar_method = ? AND u.disabled = 0
+         ORDER BY u.id",
+    )
+    .bind(id)
+    .bind(EmailKind::Invitation)
+    .bind(Method::Request.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(user_id, email, role, language)| Recipient {
+            user_id,
+            email,
+            role,
+            lang: Lang::parse(&language).unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// A user's feed: the team's scheduled reminders from a day ago on, in `lang`.

@@ -83,6 +83,8 @@ pub async fn schedule(
     let plan = plan(ctx, connection_id).await?;
     let now = ctx.clock.now();
     let note = note.trim();
+    // The reminder, its audit entry and its invitations commit together.
+    let mut tx = ctx.db.begin().await?;
     // The conflict target names the partial unique index, so its predicate is written out.
     let inserted: Option<i64> = sqlx::query_scalar(&format!(
         "INSERT INTO reminders (connection_id, due_at, note, after_run, created_by, created_at, status)
@@ -97,7 +99,7 @@ pub async fn schedule(
     .bind(actor.name())
     .bind(now)
     .bind(ReminderStatus::Scheduled)
-    .fetch_optional(&ctx.db)
+    .fetch_optional(&mut *tx)
     .await?;
     let Some(id) = inserted else {
         let existing = sqlx::query_scalar(
@@ -106,12 +108,12 @@ pub async fn schedule(
         .bind(plan.connection_id)
         .bind(plan.due_at.utc)
         .bind(ReminderStatus::Scheduled)
-        .fetch_one(&ctx.db)
+        .fetch_one(&mut *tx)
         .await?;
         return Ok(existing);
     };
     audit::record(
-        &ctx.db,
+        &mut *tx,
         now,
         actor
             .event(actions::SCHEDULED)
@@ -119,7 +121,9 @@ pub async fn schedule(
             .details(json!({ "reminder": id, "due_at": plan.due_at.utc, "note": note })),
     )
     .await?;
-    calendar::send_invitations(ctx, id, crate::mail::ics::Method::Request).await?;
+    calendar::queue_invitations(ctx, &mut tx, id, crate::mail::ics::Method::Request).await?;
+    tx.commit().await?;
+    ctx.work.mail.notify_one();
     Ok(id)
 }
 
@@ -164,6 +168,8 @@ async fn finish(ctx: &Context, actor: &Actor, id: i64, how: Finish) -> Result<()
         Finish::Cancelled if due_at <= now => return Err(Invalid::ReminderAlreadyDue.into()),
         _ => {}
     }
+    // The change, its audit entry and the calendar's cancellation commit together.
+    let mut tx = ctx.db.begin().await?;
     // A cancellation is a new version of the calendar event (SEQUENCE).
     let updated = sqlx::query(
         "UPDATE reminders SET status = ?, finished_by = ?, finished_at = ?, sequence = sequence + ?
@@ -175,12 +181,12 @@ async fn finish(ctx: &Context, actor: &Actor, id: i64, how: Finish) -> Result<()
     .bind(i64::from(how == Finish::Cancelled))
     .bind(id)
     .bind(ReminderStatus::Scheduled)
-    .execute(&ctx.db)
+    .execute(&mut *tx)
     .await?;
     // A concurrent click got there first: it recorded the event.
     if updated.rows_affected() == 1 {
         audit::record(
-            &ctx.db,
+            &mut *tx,
             now,
             actor
                 .event(action)
@@ -189,9 +195,11 @@ async fn finish(ctx: &Context, actor: &Actor, id: i64, how: Finish) -> Result<()
         )
         .await?;
         if how == Finish::Cancelled {
-            calendar::send_invitations(ctx, id, crate::mail::ics::Method::Cancel).await?;
+            calendar::queue_invitations(ctx, &mut tx, id, crate::mail::ics::Method::Cancel).await?;
         }
     }
+    tx.commit().await?;
+    ctx.work.mail.notify_one();
     Ok(())
 }
 

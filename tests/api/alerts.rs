@@ -192,10 +192,11 @@ async fn refused_credentials_alert_once_while_they_last_and_once_when_fixed() {
     assert_eq!(bell["unread"], 1, "{bell}");
     assert_eq!(bell["items"][0]["kind"], "credentials");
     assert_eq!(bell["items"][0]["summary"]["system"], "SmartEmailing");
-    assert_eq!(
-        app.call(&viewer, "mark_alerts_read", &[]).await.status(),
-        200
-    );
+    let shown = bell["items"][0]["id"].as_i64().unwrap().to_string();
+    let read = app
+        .call(&viewer, "mark_alerts_read", &[("up_to", &shown)])
+        .await;
+    assert_eq!(read.status(), 200);
     let bell: Value = app
         .call(&viewer, "my_alerts", &[])
         .await
@@ -215,6 +216,15 @@ async fn refused_credentials_alert_once_while_they_last_and_once_when_fixed() {
     assert_eq!(order_statuses(&app).await, ["synced", "synced"]);
     let_alerts_run().await;
     assert_eq!(sink.messages_to(ADMIN).len(), 2);
+    // The viewer read up to the first; the "resolved" one is new to them.
+    let bell: Value = app
+        .call(&viewer, "my_alerts", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bell["unread"], 1, "{bell}");
+    assert_eq!(bell["items"][0]["resolved"], true);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,6 +22,9 @@ pub async fn request_session() -> Result<Session, AppError> {
 #[derive(Debug, Clone)]
 pub struct RequestUser(pub Option<UserRecord>);
 
+/// Server functions pages call on a timer (the bell): they do not keep a session alive.
+const BACKGROUND_POLLS: &[&str] = &["/api/my_alerts"];
+
 /// Middleware: resolves the session to its user before any handler runs, so server functions
 /// and the resources of one page share one lookup instead of each loading the session.
 pub async fn load_request_user(
@@ -31,7 +34,12 @@ pub async fn load_request_user(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    match session::signed_in_user(&session, &ctx.db).await {
+    let activity = if BACKGROUND_POLLS.contains(&request.uri().path()) {
+        session::Activity::Background
+    } else {
+        session::Activity::User
+    };
+    match session::signed_in_user_with(&session, &ctx.db, activity).await {
         Ok(user) => {
             request.extensions_mut().insert(RequestUser(user));
             next.run(request).await

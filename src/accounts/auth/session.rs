@@ -61,13 +61,31 @@ pub async fn signed_in_user(
     session: &Session,
     db: &SqlitePool,
 ) -> Result<Option<UserRecord>, AppError> {
+    signed_in_user_with(session, db, Activity::User).await
+}
+
+/// Whether a request is the user's doing (it keeps the session alive) or a page polling in
+/// the background (it must not: an open tab would never reach the idle timeout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    User,
+    Background,
+}
+
+pub async fn signed_in_user_with(
+    session: &Session,
+    db: &SqlitePool,
+    activity: Activity,
+) -> Result<Option<UserRecord>, AppError> {
     let Some(stored) = session.get::<SessionUser>(USER_KEY).await? else {
         return Ok(None);
     };
     let user = users::find_by_id(db, stored.id).await?;
     match user {
         Some(user) if !user.disabled && user.auth_version == stored.auth_version => {
-            keep_alive(session, stored, SystemTime::now()).await?;
+            if activity == Activity::User {
+                keep_alive(session, stored, SystemTime::now()).await?;
+            }
             Ok(Some(user))
         }
         _ => {

@@ -112,6 +112,7 @@ fn AlertChoices(settings: AlertSettings) -> impl IntoView {
                                                     type="checkbox"
                                                     id=id
                                                     name=kind.as_str()
+                                                    checked=choice.email
                                                     prop:checked=move || on.get()
                                                     on:change=move |event| on.set(event_target_checked(&event))
                                                 />
