@@ -68,6 +68,15 @@ async fn order_statuses(app: &TestApp) -> Vec<String> {
         .unwrap()
 }
 
+/// What the bell shows `client`.
+async fn bell_of(app: &TestApp, client: &reqwest::Client) -> Value {
+    app.call(client, "my_alerts", &[])
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Lets the alert worker (every 100 ms) evaluate a few more times.
 async fn let_alerts_run() {
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
@@ -183,12 +192,7 @@ async fn refused_credentials_alert_once_while_they_last_and_once_when_fixed() {
 
     // A viewer gets no e-mail by default, but sees it under the bell.
     assert!(sink.messages_to("viewer@example.cz").is_empty());
-    let bell: Value = app
-        .call(&viewer, "my_alerts", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let bell = bell_of(&app, &viewer).await;
     assert_eq!(bell["unread"], 1, "{bell}");
     assert_eq!(bell["items"][0]["kind"], "credentials");
     assert_eq!(bell["items"][0]["summary"]["system"], "SmartEmailing");
@@ -197,12 +201,7 @@ async fn refused_credentials_alert_once_while_they_last_and_once_when_fixed() {
         .call(&viewer, "mark_alerts_read", &[("up_to", &shown)])
         .await;
     assert_eq!(read.status(), 200);
-    let bell: Value = app
-        .call(&viewer, "my_alerts", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let bell = bell_of(&app, &viewer).await;
     assert_eq!(bell["unread"], 0, "{bell}");
 
     // The key works again: the waiting orders go, and one "resolved" e-mail.
@@ -217,12 +216,7 @@ async fn refused_credentials_alert_once_while_they_last_and_once_when_fixed() {
     let_alerts_run().await;
     assert_eq!(sink.messages_to(ADMIN).len(), 2);
     // The viewer read up to the first; the "resolved" one is new to them.
-    let bell: Value = app
-        .call(&viewer, "my_alerts", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let bell = bell_of(&app, &viewer).await;
     assert_eq!(bell["unread"], 1, "{bell}");
     assert_eq!(bell["items"][0]["resolved"], true);
 }
