@@ -5,21 +5,27 @@ import { goto, signIn } from './helpers';
 
 // Continues 04-historical-sync: the operator who ran the back-fill got an e-mail when it
 // finished (alerts are on by default for operators). They turn that alert off in Settings,
-// run another back-fill, see it under the bell (and mark it read), and get no e-mail.
+// run another back-fill, see it under the bell (and mark it read), and get no e-mail. Then the
+// admin sends a test e-mail from the E-mails page.
 test.describe.configure({ mode: 'serial' });
 
+const ADMIN = { email: 'jana@example.cz', password: 'modry-kopec-trakar-58' };
 const OPERATOR = { email: 'petr@example.cz', password: 'zeleny-most-pekar-73' };
 
 type Mail = { to: string[]; subject: string; text: string | null };
 
-/** The e-mails the tests' SMTP server received for `to` about a finished back-fill. */
-function runMails(to: string): Mail[] {
+/** Every e-mail the tests' SMTP server received, oldest first. */
+function mails(): Mail[] {
   const folder = process.env.MAIL_DIR!;
   return readdirSync(folder)
     .filter((name) => name.endsWith('.json'))
     .sort()
-    .map((name) => JSON.parse(readFileSync(path.join(folder, name), 'utf-8')) as Mail)
-    .filter((mail) => mail.to.includes(to) && mail.subject.includes('historická synchronizace je hotová'));
+    .map((name) => JSON.parse(readFileSync(path.join(folder, name), 'utf-8')) as Mail);
+}
+
+/** The e-mails to `to` about a finished back-fill. */
+function runMails(to: string): Mail[] {
+  return mails().filter((mail) => mail.to.includes(to) && mail.subject.includes('historická synchronizace je hotová'));
 }
 
 async function runBackfill(page: Page): Promise<void> {
@@ -70,4 +76,21 @@ test('an operator turns an alert off in Settings and gets it only under the bell
   // No e-mail: the alert worker (every 0.5 s) and the outbox have had time to send one.
   await page.waitForTimeout(3_000);
   expect(runMails(OPERATOR.email).length).toBe(before);
+});
+
+test('an admin sends a test e-mail from the E-mails page and finds it in the outbox', async ({ page }) => {
+  await signIn(page, ADMIN.email, ADMIN.password);
+  await page.getByRole('link', { name: 'E-maily' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'E-maily' })).toBeVisible();
+  const form = page.getByTestId('test-email');
+  await form.getByLabel('Komu').fill('zkouska@example.cz');
+  await form.getByRole('button', { name: 'Odeslat zkušební e-mail' }).click();
+  await expect(page.getByText('Zkušební e-mail byl odeslán.')).toBeVisible();
+  const row = page.locator('tr[data-kind="test"]').first();
+  await expect(row).toContainText('zkouska@example.cz');
+  await expect(row).toContainText('odesláno');
+  await expect
+    .poll(() => mails().filter((mail) => mail.to.includes('zkouska@example.cz')).length)
+    .toBe(1);
+  expect(mails().find((mail) => mail.to.includes('zkouska@example.cz'))!.subject).toBe('fapi-bridge: zkušební e-mail');
 });
