@@ -60,6 +60,24 @@ pub struct NewAlert {
     pub dedup_key: Option<String>,
 }
 
+/// Deletes up to `batch` alerts raised before `cutoff`; how many. (A condition that still
+/// lasts keeps its row in `alert_conditions`, so it does not alert again.)
+pub async fn delete_older_than(
+    db: &sqlx::SqlitePool,
+    cutoff: DateTime<Utc>,
+    batch: i64,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM alerts WHERE id IN (
+            SELECT id FROM alerts WHERE created_at < ? ORDER BY id LIMIT ?)",
+    )
+    .bind(cutoff)
+    .bind(batch)
+    .execute(db)
+    .await
+    .map(|done| done.rows_affected())
+}
+
 /// Where the app shows what an alert is about.
 pub fn link(kind: AlertKind, connection_id: Option<i64>, details: &Details) -> String {
     match (kind, connection_id) {

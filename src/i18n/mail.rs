@@ -114,6 +114,16 @@ pub fn event_texts(lang: Lang, connection: &str, note: Option<&str>) -> (String,
     (summary, description)
 }
 
+/// "reason (3×)"; an order failed without a recorded reason says so.
+fn reason_item(reason: &str, none: &str, count: i64) -> String {
+    let reason = if reason.trim().is_empty() {
+        none
+    } else {
+        reason
+    };
+    format!("{reason} ({count}×)")
+}
+
 fn note_line(lang: Lang, note: Option<&str>) -> Option<String> {
     let note = note.filter(|note| !note.is_empty())?;
     Some(match lang {
@@ -148,7 +158,7 @@ fn cs(facts: &Facts) -> Letter {
             )];
             letter.items = reasons
                 .iter()
-                .map(|(reason, n)| format!("{reason} ({n}×)"))
+                .map(|(reason, n)| reason_item(reason, "bez udaného důvodu", *n))
                 .collect();
             letter.link_label = "Selhané objednávky".into();
         }
@@ -288,7 +298,7 @@ fn en(facts: &Facts) -> Letter {
             )];
             letter.items = reasons
                 .iter()
-                .map(|(reason, n)| format!("{reason} ({n}×)"))
+                .map(|(reason, n)| reason_item(reason, "no reason recorded", *n))
                 .collect();
             letter.link_label = "Failed orders".into();
         }

@@ -260,6 +260,25 @@ pub async fn send_now(ctx: &Context, email: &Email) -> Result<(), AppError> {
     }
 }
 
+/// Deletes up to `batch` e-mails created before `cutoff` that were sent or failed; how many.
+pub async fn delete_finished(
+    db: &SqlitePool,
+    cutoff: DateTime<Utc>,
+    batch: i64,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM emails WHERE id IN (
+            SELECT id FROM emails WHERE created_at < ? AND status IN (?, ?) ORDER BY id LIMIT ?)",
+    )
+    .bind(cutoff)
+    .bind(EmailStatus::Sent)
+    .bind(EmailStatus::Failed)
+    .bind(batch)
+    .execute(db)
+    .await
+    .map(|done| done.rows_affected())
+}
+
 #[derive(FromRow)]
 struct Listed {
     id: i64,

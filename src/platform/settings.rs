@@ -78,6 +78,8 @@ pub struct RetentionSettings {
     /// Push attempts of orders that are synced.
     pub order_attempts: Duration,
     pub audit_log: Duration,
+    /// Alerts, and e-mails that were sent or failed.
+    pub alerts: Duration,
 }
 
 impl Default for RetentionSettings {
@@ -87,6 +89,7 @@ impl Default for RetentionSettings {
             notifications: Duration::from_secs(30 * DAY),
             order_attempts: Duration::from_secs(90 * DAY),
             audit_log: Duration::from_secs(365 * DAY),
+            alerts: Duration::from_secs(90 * DAY),
         }
     }
 }

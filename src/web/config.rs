@@ -146,6 +146,7 @@ impl Config {
             notifications: duration("RETAIN_NOTIFICATIONS", "30d"),
             order_attempts: duration("RETAIN_ORDER_ATTEMPTS", "90d"),
             audit_log: duration("RETAIN_AUDIT_LOG", "365d"),
+            alerts: duration("RETAIN_ALERTS", "90d"),
         };
 
         let login_max_failures = match get("LOGIN_MAX_FAILURES") {

@@ -341,7 +341,13 @@ async fn retention_pass(
 ) -> Result<(), sqlx::Error> {
     let keep = ctx.settings.retention;
     let before = |age: Duration| ctx.now() - chrono::Duration::from_std(age).unwrap_or_default();
-    for table in ["notifications", "order_attempts", "audit_log"] {
+    for table in [
+        "notifications",
+        "order_attempts",
+        "emails",
+        "alerts",
+        "audit_log",
+    ] {
         loop {
             if *shutdown.borrow() {
                 return Ok(());
@@ -352,6 +358,13 @@ async fn retention_pass(
                 }
                 "order_attempts" => {
                     retention::delete_order_attempts(&ctx.db, before(keep.order_attempts)).await?
+                }
+                "emails" => {
+                    outbox::delete_finished(&ctx.db, before(keep.alerts), retention::BATCH).await?
+                }
+                "alerts" => {
+                    alerts::delete_older_than(&ctx.db, before(keep.alerts), retention::BATCH)
+                        .await?
                 }
                 _ => {
                     audit::delete_older_than(&ctx.db, before(keep.audit_log), retention::BATCH)

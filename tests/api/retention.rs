@@ -1,5 +1,5 @@
 //! What the bridge keeps, and for how long: finished notifications 30 days, push attempts of
-//! synced orders 90 days, the audit log a year; the WAL shrinks back after a burst; a
+//! synced orders 90 days, alerts and finished e-mails 90 days, the audit log a year; the WAL shrinks back after a burst; a
 //! notification FAPI sends again costs no FAPI request.
 
 use chrono::Duration;
@@ -123,6 +123,28 @@ async fn records_past_their_retention_are_deleted_and_the_rest_is_kept() {
             .unwrap();
         }
     }
+    for (age, status) in [(91, "sent"), (91, "failed"), (91, "queued"), (89, "sent")] {
+        sqlx::query(
+            "INSERT INTO emails (kind, to_address, subject, body_text, body_html, status,
+                 next_attempt_at, created_at)
+             VALUES ('alert', 'jana@example.cz', ?, '', '', ?, ?, ?)",
+        )
+        .bind(format!("{status} {age}"))
+        .bind(status)
+        .bind(days(age))
+        .bind(days(age))
+        .execute(&db)
+        .await
+        .unwrap();
+    }
+    for age in [91, 89] {
+        sqlx::query("INSERT INTO alerts (kind, details, created_at) VALUES ('credentials', ?, ?)")
+            .bind(format!("{{\"count\": {age}}}"))
+            .bind(days(age))
+            .execute(&db)
+            .await
+            .unwrap();
+    }
     for age in [366, 364] {
         sqlx::query("INSERT INTO audit_log (at, action) VALUES (?, 'old.entry')")
             .bind(days(age))
@@ -170,6 +192,21 @@ async fn records_past_their_retention_are_deleted_and_the_rest_is_kept() {
         attempts,
         [("failed".to_string(), 2), ("synced".to_string(), 1)]
     );
+    let emails: Vec<String> = sqlx::query_scalar("SELECT subject FROM emails ORDER BY id")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        emails,
+        ["queued 91", "sent 89"],
+        "the waiting one and the recent one"
+    );
+    let alerts: Vec<String> =
+        sqlx::query_scalar("SELECT details FROM alerts WHERE kind = 'credentials' ORDER BY id")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(alerts, [r#"{"count": 89}"#]);
 }
 
 /// Without a limit the WAL file kept the size of its largest burst for ever.
