@@ -28,6 +28,16 @@ const EVENT_WINDOW: Duration = Duration::days(7);
 pub async fn evaluate(ctx: &Context) -> anyhow::Result<()> {
     let connections = connections::list(&ctx.db).await?;
     let active = active_conditions(ctx).await?;
+    // A deleted connection's conditions end without a word (it is gone from the app).
+    for (kind, connection_id) in active.keys() {
+        if !connections.iter().any(|c| c.id == *connection_id) {
+            sqlx::query("DELETE FROM alert_conditions WHERE kind = ? AND connection_id = ?")
+                .bind(kind)
+                .bind(connection_id)
+                .execute(&ctx.db)
+                .await?;
+        }
+    }
     for connection in &connections {
         // One connection's failure (say, a key that no longer decrypts) holds back no other.
         let checked = async {
@@ -256,19 +266,23 @@ async fn notifications(
     let now = ctx.now();
     let facts: NotificationFacts = sqlx::query_as(
         "SELECT
-            (SELECT COUNT(*) FROM orders WHERE connection_id = ? AND source = ? AND first_seen_at > ?)
-                AS found_day,
-            (SELECT COUNT(*) FROM orders WHERE connection_id = ? AND source = ? AND first_seen_at > ?)
-                AS found_silence,
+            (SELECT COUNT(*) FROM orders WHERE connection_id = ? AND source = ? AND first_seen_at > ?
+                AND sync_status <> ?) AS found_day,
+            (SELECT COUNT(*) FROM orders WHERE connection_id = ? AND source = ? AND first_seen_at > ?
+                AND sync_status <> ?) AS found_silence,
             (SELECT received_at FROM notifications WHERE connection_id = ? ORDER BY id DESC LIMIT 1)
                 AS last_notified",
     )
     .bind(connection.id)
     .bind(Source::Reconciliation.as_str())
     .bind(now - Duration::days(1))
+    // Orders from before forwarding was switched on (reconciliation's overlap) are skipped:
+    // their notifications were never due.
+    .bind(SyncStatus::Skipped)
     .bind(connection.id)
     .bind(Source::Reconciliation.as_str())
     .bind(now - SILENCE)
+    .bind(SyncStatus::Skipped)
     .bind(connection.id)
     .fetch_one(&ctx.db)
     .await?;
