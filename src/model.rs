@@ -952,7 +952,6 @@ pub struct FieldMappingPage {
 /// What a preview shows: the FAPI documents of one order and the exact JSON that would be sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MappingPreview {
-    pub order_key: String,
     /// The documents as FAPI sent them, pretty-printed.
     pub documents: String,
     /// The `POST /import` contact, pretty-printed, or empty when the order cannot be built.

@@ -135,16 +135,16 @@ pub async fn has_calendar_token(db: &SqlitePool, user_id: i64) -> Result<bool, s
         .await
 }
 
-/// The active user whose feed secret this is, with their language.
-pub async fn calendar_owner(
+/// The language of the active user whose feed secret this is; `None`: no such feed.
+pub async fn calendar_owner_lang(
     db: &SqlitePool,
     token: &str,
-) -> Result<Option<(i64, Lang)>, sqlx::Error> {
-    let row: Option<(i64, String)> = sqlx::query_as(
-        "SELECT id, language FROM users WHERE calendar_token_hash = ? AND disabled = 0",
+) -> Result<Option<Lang>, sqlx::Error> {
+    let language: Option<String> = sqlx::query_scalar(
+        "SELECT language FROM users WHERE calendar_token_hash = ? AND disabled = 0",
     )
     .bind(token_hash(token))
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|(id, language)| (id, Lang::parse(&language).unwrap_or_default())))
+    Ok(language.map(|language| Lang::parse(&language).unwrap_or_default()))
 }

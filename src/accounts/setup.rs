@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use sqlx::SqlitePool;
 
 use crate::accounts::audit::{self, AuditEvent, actions};
@@ -11,13 +10,10 @@ use crate::accounts::auth::password;
 use crate::accounts::users::{self, NewUser};
 use crate::error::{AppError, Invalid};
 use crate::model::Role;
+use crate::platform::crypto::token_hash;
 use crate::platform::email::EmailAddress;
 
 pub const LINK_VALIDITY: Duration = Duration::hours(1);
-
-fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
 
 /// When there are no users yet, creates a setup token and returns the link to print.
 pub async fn issue_link_if_needed(

@@ -23,14 +23,12 @@ struct Row {
 const VISIBLE: &str = "(user_id IS NULL OR user_id = ?)";
 
 pub async fn list(db: &SqlitePool, user_id: i64) -> Result<AlertList, sqlx::Error> {
-    let read_up_to: i64 = sqlx::query_scalar("SELECT alerts_read_up_to FROM users WHERE id = ?")
-        .bind(user_id)
-        .fetch_one(db)
-        .await?;
-    let unread: i64 = sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM alerts WHERE id > ? AND {VISIBLE}"
+    let (read_up_to, unread): (i64, i64) = sqlx::query_as(&format!(
+        "SELECT u.alerts_read_up_to,
+                (SELECT COUNT(*) FROM alerts WHERE id > u.alerts_read_up_to AND {VISIBLE})
+         FROM users u WHERE u.id = ?"
     ))
-    .bind(read_up_to)
+    .bind(user_id)
     .bind(user_id)
     .fetch_one(db)
     .await?;

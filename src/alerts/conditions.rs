@@ -115,17 +115,7 @@ async fn resolve(
     raise(
         ctx,
         &mut tx,
-        &NewAlert {
-            kind,
-            resolved: true,
-            connection_id: Some(connection.id),
-            user_id: None,
-            details: Details {
-                connection: Some(connection.name.clone()),
-                ..Details::default()
-            },
-            dedup_key: None,
-        },
+        &condition_alert(kind, connection, true, Details::default()),
     )
     .await?;
     tx.commit().await?;
@@ -141,25 +131,25 @@ async fn failed_orders(
     active: Option<&DateTime<Utc>>,
 ) -> anyhow::Result<()> {
     let now = ctx.now();
-    let (failed_now, untold): (i64, i64) = sqlx::query_as(&format!(
-        "SELECT COUNT(*), COUNT(*) FILTER (WHERE {UNTOLD})
-         FROM orders WHERE connection_id = ? AND sync_status = ?"
-    ))
-    .bind(connection.id)
-    .bind(SyncStatus::Failed)
-    .fetch_one(&ctx.db)
-    .await?;
+    // One read: how many orders are failed, how many of them no digest told, and when the
+    // last digest went.
+    let (failed_now, untold, last_sent): (i64, i64, Option<DateTime<Utc>>) =
+        sqlx::query_as(&format!(
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE {UNTOLD}),
+                    (SELECT sent_at FROM failed_order_digests WHERE connection_id = ?)
+             FROM orders WHERE connection_id = ? AND sync_status = ?"
+        ))
+        .bind(connection.id)
+        .bind(connection.id)
+        .bind(SyncStatus::Failed)
+        .fetch_one(&ctx.db)
+        .await?;
     if failed_now == 0 {
         if active.is_some() {
             resolve(ctx, AlertKind::FailedOrders, connection).await?;
         }
         return Ok(());
     }
-    let last_sent: Option<DateTime<Utc>> =
-        sqlx::query_scalar("SELECT sent_at FROM failed_order_digests WHERE connection_id = ?")
-            .bind(connection.id)
-            .fetch_optional(&ctx.db)
-            .await?;
     if untold == 0 || last_sent.is_some_and(|sent| now - sent < DIGEST_INTERVAL) {
         return Ok(());
     }
@@ -179,22 +169,15 @@ async fn failed_orders(
     if told.is_empty() {
         return Ok(());
     }
+    let details = Details {
+        count: Some(told.len() as i64),
+        reasons: commonest(told),
+        ..Details::default()
+    };
     raise(
         ctx,
         &mut tx,
-        &NewAlert {
-            kind: AlertKind::FailedOrders,
-            resolved: false,
-            connection_id: Some(connection.id),
-            user_id: None,
-            details: Details {
-                connection: Some(connection.name.clone()),
-                count: Some(told.len() as i64),
-                reasons: commonest(told),
-                ..Details::default()
-            },
-            dedup_key: None,
-        },
+        &condition_alert(AlertKind::FailedOrders, connection, false, details),
     )
     .await?;
     sqlx::query(
@@ -232,12 +215,11 @@ async fn credentials(
     connection: &connections::ConnectionRecord,
     active: Option<&DateTime<Utc>>,
 ) -> anyhow::Result<()> {
-    let refused = connection.refused_credentials();
-    match (refused.first(), active) {
+    match (connection.refused_credentials(), active) {
         (Some((system, message)), None) => {
             let details = Details {
-                system: Some(*system),
-                message: Some(message.clone()),
+                system: Some(system),
+                message: Some(message),
                 ..Details::default()
             };
             raise_condition(ctx, AlertKind::Credentials, connection, details).await?
@@ -264,26 +246,22 @@ async fn notifications(
     active: Option<&DateTime<Utc>>,
 ) -> anyhow::Result<()> {
     let now = ctx.now();
-    let facts: NotificationFacts = sqlx::query_as(
-        "SELECT
-            (SELECT COUNT(*) FROM orders WHERE connection_id = ? AND source = ? AND first_seen_at > ?
-                AND sync_status <> ?) AS found_day,
-            (SELECT COUNT(*) FROM orders WHERE connection_id = ? AND source = ? AND first_seen_at > ?
-                AND sync_status <> ?) AS found_silence,
-            (SELECT received_at FROM notifications WHERE connection_id = ? ORDER BY id DESC LIMIT 1)
-                AS last_notified",
-    )
-    .bind(connection.id)
-    .bind(Source::Reconciliation.as_str())
-    .bind(now - Duration::days(1))
     // Orders from before forwarding was switched on (reconciliation's overlap) are skipped:
     // their notifications were never due.
-    .bind(SyncStatus::Skipped)
+    let facts: NotificationFacts = sqlx::query_as(
+        "SELECT COUNT(*) FILTER (WHERE first_seen_at > ?) AS found_day,
+                COUNT(*) AS found_silence,
+                (SELECT received_at FROM notifications WHERE connection_id = ?
+                 ORDER BY id DESC LIMIT 1) AS last_notified
+         FROM orders
+         WHERE connection_id = ? AND source = ? AND first_seen_at > ? AND sync_status <> ?",
+    )
+    .bind(now - Duration::days(1))
+    .bind(connection.id)
     .bind(connection.id)
     .bind(Source::Reconciliation.as_str())
     .bind(now - SILENCE)
     .bind(SyncStatus::Skipped)
-    .bind(connection.id)
     .fetch_one(&ctx.db)
     .await?;
     let forwarding_long_enough = connection.forwarding_enabled
@@ -423,22 +401,32 @@ async fn raise_condition(
     raise(
         ctx,
         &mut tx,
-        &NewAlert {
-            kind,
-            resolved: false,
-            connection_id: Some(connection.id),
-            user_id: None,
-            details: Details {
-                connection: Some(connection.name.clone()),
-                ..details
-            },
-            dedup_key: None,
-        },
+        &condition_alert(kind, connection, false, details),
     )
     .await?;
     begin(&mut tx, kind, connection.id, ctx.now()).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A connection's condition alert (or its "resolved"), to the team.
+fn condition_alert(
+    kind: AlertKind,
+    connection: &connections::ConnectionRecord,
+    resolved: bool,
+    details: Details,
+) -> NewAlert {
+    NewAlert {
+        kind,
+        resolved,
+        connection_id: Some(connection.id),
+        user_id: None,
+        details: Details {
+            connection: Some(connection.name.clone()),
+            ..details
+        },
+        dedup_key: None,
+    }
 }
 
 /// Raises an event's alert (once per dedup key).

@@ -123,32 +123,61 @@ pub async fn raise(
     if ctx.mailer.is_some() {
         // Read on the transaction's own connection: it holds the write lock, and waiting for
         // a second pool connection here could wait on writers that wait on this lock.
-        for recipient in preferences::recipients(&mut *tx, alert.kind, alert.user_id).await? {
-            let email = email(ctx, tx, alert, &recipient).await?;
-            outbox::enqueue(&mut *tx, &email, now).await?;
+        let recipients = preferences::recipients(&mut *tx, alert.kind, alert.user_id).await?;
+        if !recipients.is_empty() {
+            let looked_up = LookedUp::of(ctx, tx, alert).await?;
+            for recipient in &recipients {
+                let email = email(ctx, alert, &looked_up, recipient);
+                outbox::enqueue(&mut *tx, &email, now).await?;
+            }
         }
     }
     Ok(Some(id))
 }
 
+/// What an alert's e-mails need beyond its details, read once for all recipients (on the
+/// transaction's connection).
+struct LookedUp {
+    /// FAPI's notification URL, for a "notifications missing" alert.
+    webhook_url: Option<String>,
+    /// The reminder of a due-reminder alert (its calendar event goes along).
+    reminder: Option<calendar::CalendarReminder>,
+}
+
+impl LookedUp {
+    async fn of(
+        ctx: &Context,
+        tx: &mut SqliteConnection,
+        alert: &NewAlert,
+    ) -> anyhow::Result<LookedUp> {
+        let webhook_url = match (alert.kind, alert.resolved, alert.connection_id) {
+            (AlertKind::NotificationsMissing, false, Some(id)) => Some(
+                crate::connections::find(&mut *tx, id)
+                    .await?
+                    .webhook_url(ctx)?,
+            ),
+            _ => None,
+        };
+        let reminder = match (alert.kind, alert.details.reminder_id) {
+            (AlertKind::Reminder, Some(id)) => Some(calendar::find(&mut *tx, id).await?),
+            _ => None,
+        };
+        Ok(LookedUp {
+            webhook_url,
+            reminder,
+        })
+    }
+}
+
 /// The alert's e-mail to one recipient, in their language.
-async fn email(
-    ctx: &Context,
-    tx: &mut SqliteConnection,
-    alert: &NewAlert,
-    recipient: &Recipient,
-) -> anyhow::Result<Email> {
+fn email(ctx: &Context, alert: &NewAlert, looked_up: &LookedUp, recipient: &Recipient) -> Email {
     let d = &alert.details;
     let connection = d.connection.as_deref().unwrap_or_default();
     // The URL to paste into FAPI is a secret only admins see in the app.
-    let webhook_url = match (alert.kind, alert.connection_id) {
-        (AlertKind::NotificationsMissing, Some(id)) if recipient.role == Role::Admin => Some(
-            crate::connections::find(&ctx.db, id)
-                .await?
-                .webhook_url(ctx)?,
-        ),
-        _ => None,
-    };
+    let webhook_url = looked_up
+        .webhook_url
+        .as_deref()
+        .filter(|_| recipient.role == Role::Admin);
     let due = d.due_at.map(|due| DisplayTime::new(due).prague);
     let facts = match (alert.kind, alert.resolved) {
         (AlertKind::FailedOrders, false) => Facts::FailedOrders {
@@ -166,7 +195,7 @@ async fn email(
         (AlertKind::NotificationsMissing, false) => Facts::NotificationsMissing {
             connection,
             found: d.count.unwrap_or_default(),
-            webhook_url: webhook_url.as_deref(),
+            webhook_url,
         },
         (AlertKind::NotificationsMissing, true) => Facts::NotificationsResolved { connection },
         (AlertKind::HistoricalRun, _) => Facts::RunEnded {
@@ -182,19 +211,18 @@ async fn email(
         },
     };
     // The due reminder carries its calendar event (the same UID: it updates the invitation).
-    if let (AlertKind::Reminder, Some(reminder_id)) = (alert.kind, d.reminder_id) {
-        let reminder = calendar::find(&mut *tx, reminder_id).await?;
-        return Ok(calendar::email(
+    if let Some(reminder) = &looked_up.reminder {
+        return calendar::email(
             ctx,
-            &reminder,
+            reminder,
             recipient,
             &facts,
             Method::Request,
             EmailKind::Alert,
-        ));
+        );
     }
     let base = &ctx.settings.public_base;
-    Ok(Email {
+    Email {
         kind: EmailKind::Alert,
         to: recipient.email.clone(),
         user_id: Some(recipient.user_id),
@@ -205,5 +233,5 @@ async fn email(
         ),
         calendar: None,
         reminder_id: None,
-    })
+    }
 }

@@ -147,11 +147,7 @@ pub async fn email_outbox(before: Option<i64>) -> Result<EmailPage, AppError> {
 pub async fn send_test_email(#[server(default)] to: String) -> Result<(), AppError> {
     use crate::accounts::audit::{self, Actor};
     use crate::accounts::preferences;
-    use crate::i18n::Lang;
-    use crate::i18n::mail::{self, Facts};
-    use crate::mail::Composed;
-    use crate::mail::outbox::{self, Email};
-    use crate::model::{EmailKind, Role};
+    use crate::model::Role;
     use crate::platform::Context;
     use crate::platform::email::EmailAddress;
     crate::platform::error::respond(async move {
@@ -162,25 +158,10 @@ pub async fn send_test_email(#[server(default)] to: String) -> Result<(), AppErr
             "" => EmailAddress::parse(&user.email)?,
             other => EmailAddress::parse(other)?,
         };
-        let server = ctx
-            .mailer
-            .as_ref()
-            .map(|m| m.settings.server())
-            .ok_or(crate::error::Invalid::EmailOff)?;
-        let lang = Lang::parse(&user.language).unwrap_or_default();
-        let email = Email {
-            kind: EmailKind::Test,
-            to: to.to_string(),
-            user_id: None,
-            content: Composed::from_letter(
-                mail::letter(lang, &Facts::Test { server: &server }),
-                ctx.settings.public_base.clone(),
-                None,
-            ),
-            calendar: None,
-            reminder_id: None,
-        };
-        let sent = outbox::send_now(&ctx, &email).await;
+        if ctx.mailer.is_none() {
+            return Err(crate::error::Invalid::EmailOff.into());
+        }
+        let sent = crate::mail::outbox::send_test(&ctx, &to, user.lang()).await;
         audit::record(
             &ctx.db,
             ctx.now(),

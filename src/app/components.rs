@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::error::AppError;
+use crate::error::{AppError, Invalid};
 use crate::i18n::use_i18n;
 use crate::model::DisplayTime;
 
@@ -100,5 +100,49 @@ pub fn id_param() -> impl Fn() -> i64 + Copy {
             .get("id")
             .and_then(|id| id.parse::<i64>().ok())
             .unwrap_or_default()
+    }
+}
+
+/// Which tab of a connection's pages is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionTab {
+    Connection,
+    Mapping,
+}
+
+/// A connection page's head: the way back to the list, the connection's name, and its tabs.
+#[component]
+pub fn ConnectionHeader(id: i64, name: String, current: ConnectionTab) -> impl IntoView {
+    let i18n = use_i18n();
+    let current_if = move |tab: ConnectionTab| (tab == current).then_some("page");
+    view! {
+        <p>
+            <a href="/connections">{crate::t!(i18n, back_to_connections)}</a>
+        </p>
+        <h1>{name}</h1>
+        <nav class="tabs" aria-label=crate::t!(i18n, connection_tabs)>
+            <a href=format!("/connections/{id}") aria-current=current_if(ConnectionTab::Connection)>
+                {crate::t!(i18n, connection_tab)}
+            </a>
+            <a href=format!("/connections/{id}/mapping") aria-current=current_if(ConnectionTab::Mapping)>
+                {crate::t!(i18n, mapping_tab)}
+            </a>
+        </nav>
+    }
+}
+
+/// Why a sync did not start: a link to the one already running, or the error in words.
+#[component]
+pub fn SyncStartError(error: AppError) -> impl IntoView {
+    let i18n = use_i18n();
+    match error {
+        AppError::Invalid(Invalid::SyncAlreadyRunning { run_id }) => view! {
+            <p class="message error" role="alert">
+                {crate::t!(i18n, sync_already_running)} " "
+                <a href=format!("/sync-history/{run_id}")>{crate::t!(i18n, open_running_sync)}</a>
+            </p>
+        }
+        .into_any(),
+        other => view! { <ErrorMessage error=Some(other) /> }.into_any(),
     }
 }

@@ -8,12 +8,13 @@ use crate::accounts::audit::{self, Actor};
 use crate::error::{AppError, Invalid};
 use crate::model::{ListRef, System};
 use crate::platform::Context;
+use crate::platform::crypto::{token_hash, url_token};
 use crate::platform::email::EmailAddress;
 use crate::platform::error::taken_if_unique;
 use crate::platform::text::slug;
 
 use super::checks::check_both;
-use super::record::{decrypt, find, new_token, token_hash};
+use super::record::{decrypt, find};
 
 pub mod actions {
     pub const CREATED: &str = "connection.created";
@@ -89,7 +90,7 @@ pub async fn create(ctx: &Context, actor: &Actor, form: ConnectionForm) -> Resul
     let (fapi, se) =
         check_both(ctx, &valid.fapi_login, fapi_key, &valid.se_username, se_key).await?;
     let now = ctx.clock.now();
-    let token = new_token();
+    let token = url_token();
     let (fapi_kind, fapi_message) = fapi.kind();
     let (se_kind, se_message) = se.kind();
     let key = &ctx.secret_key;
@@ -238,7 +239,7 @@ pub async fn delete(ctx: &Context, actor: &Actor, id: i64) -> Result<(), AppErro
 /// A new secret webhook URL; the old one stops working at once.
 pub async fn rotate_webhook_token(ctx: &Context, actor: &Actor, id: i64) -> Result<(), AppError> {
     let current = find(&ctx.db, id).await?;
-    let token = new_token();
+    let token = url_token();
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     sqlx::query("UPDATE connections SET webhook_token = ?, webhook_token_hash = ?, updated_at = ? WHERE id = ?")

@@ -1,11 +1,7 @@
 //! A connection's stored record: reading it, decrypting its secrets, the API clients built from
 //! it, and its view for the UI (secrets never leave the server).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use sqlx::{FromRow, SqlitePool};
 
 use crate::error::AppError;
@@ -14,6 +10,7 @@ use crate::model::{
     CheckKind, CheckOutcome, ConnectionView, DisplayTime, FieldRule, Health, ListRef, System,
 };
 use crate::platform::Context;
+use crate::platform::crypto::token_hash;
 use crate::smartemailing::{SeCredentials, SmartEmailingClient};
 
 /// The path under which FAPI calls a connection's webhook.
@@ -62,16 +59,31 @@ impl ConnectionRecord {
         check == Some(CheckKind::WrongCredentials)
     }
 
-    /// The systems that refuse the stored credentials now, with their message.
-    pub fn refused_credentials(&self) -> Vec<(System, String)> {
+    /// A system that refuses the stored credentials now (FAPI first), with its message.
+    pub fn refused_credentials(&self) -> Option<(System, String)> {
         [
             (System::Fapi, &self.fapi_check_message),
             (System::SmartEmailing, &self.se_check_message),
         ]
         .into_iter()
-        .filter(|(system, _)| self.credentials_refused(*system))
+        .find(|(system, _)| self.credentials_refused(*system))
         .map(|(system, message)| (system, message.clone().unwrap_or_default()))
-        .collect()
+    }
+
+    /// Records what a sync call learnt of `system`'s credentials: refused (401/403, with the
+    /// message), or accepted — written only when they were refused before, so a working
+    /// connection costs no write. The alerts read it; so does the connection's health.
+    pub async fn note_credentials(
+        &self,
+        db: &SqlitePool,
+        system: System,
+        refused: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        if refused.is_none() && !self.credentials_refused(system) {
+            return Ok(());
+        }
+        note_credentials(db, self.id, system, refused, now).await
     }
 
     pub fn fapi_client(&self, ctx: &Context) -> Result<FapiClient, AppError> {
@@ -165,16 +177,6 @@ fn health(
     }
 }
 
-pub(super) fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-pub(super) fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
 pub async fn find(
     db: impl sqlx::SqliteExecutor<'_>,
     id: i64,
@@ -231,10 +233,8 @@ pub async fn remember_fapi_page_size(
         .map(|_| ())
 }
 
-/// Records what a sync call learnt of `system`'s credentials: refused (401/403, with the
-/// message), or accepted again after a refusal. The alerts read it; so does the connection's
-/// health on the Overview.
-pub async fn note_credentials(
+/// [`ConnectionRecord::note_credentials`], by id: accepted clears only a refusal.
+async fn note_credentials(
     db: &SqlitePool,
     id: i64,
     system: System,

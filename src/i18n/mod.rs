@@ -493,7 +493,6 @@ pub struct Texts {
     pub run_resend_intro: &'static str,
 }
 
-/// The text with its first letter in upper case.
 /// A system's name (the same in every language).
 pub fn system_name(system: System) -> &'static str {
     match system {
@@ -502,6 +501,7 @@ pub fn system_name(system: System) -> &'static str {
     }
 }
 
+/// The text with its first letter in upper case.
 pub fn capitalize(text: &str) -> String {
     let mut chars = text.chars();
     chars

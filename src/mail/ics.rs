@@ -5,7 +5,8 @@
 //! either side of a daylight-saving change; `DTSTAMP` is UTC.
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Europe::Prague;
+
+use crate::platform::time::to_prague;
 
 /// What a calendar message asks of the recipient's calendar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,10 +121,7 @@ pub fn calendar(
 }
 
 fn prague(moment: DateTime<Utc>) -> String {
-    moment
-        .with_timezone(&Prague)
-        .format("%Y%m%dT%H%M%S")
-        .to_string()
+    to_prague(moment).format("%Y%m%dT%H%M%S").to_string()
 }
 
 /// Europe/Prague's rules since 1996 (CET/CEST, the last Sundays of March and October).

@@ -8,12 +8,15 @@ use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use sqlx::{FromRow, SqliteConnection, SqlitePool};
 
-use crate::error::AppError;
+use crate::error::{AppError, Invalid};
+use crate::i18n::Lang;
+use crate::i18n::mail::{self, Facts};
 use crate::mail::Composed;
 use crate::mail::ics::Method;
 use crate::model::{DisplayTime, EmailKind, EmailPage, EmailRow, EmailStatus, SmtpProblem};
 use crate::platform::Context;
 use crate::platform::db::partial_index::QUEUED_EMAIL;
+use crate::platform::email::EmailAddress;
 use crate::platform::paging::Keyset;
 use crate::platform::smtp::{Mailer, SendError};
 
@@ -40,7 +43,7 @@ pub async fn enqueue(
     email: &Email,
     now: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {
-    insert(conn, email, now, EmailStatus::Queued).await
+    Ok(insert(conn, email, now, EmailStatus::Queued).await?.id)
 }
 
 async fn insert(
@@ -48,11 +51,12 @@ async fn insert(
     email: &Email,
     now: DateTime<Utc>,
     status: EmailStatus,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+) -> Result<Claimed, sqlx::Error> {
+    sqlx::query_as(
         "INSERT INTO emails (kind, to_address, user_id, subject, body_text, body_html, calendar,
              calendar_method, reminder_id, status, attempts, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         RETURNING id, to_address, subject, body_text, body_html, calendar, calendar_method, attempts",
     )
     .bind(email.kind)
     .bind(&email.to)
@@ -114,10 +118,7 @@ pub async fn deliver_due(ctx: &Context) -> Result<usize, sqlx::Error> {
     .await?;
     let tried = claimed.len();
     for email in claimed {
-        let outcome = match message(mailer, &email) {
-            Ok(message) => mailer.send(message).await,
-            Err(error) => Err(error),
-        };
+        let outcome = attempt(mailer, &email).await;
         // One row that cannot be recorded does not hold back the others (it is queued again
         // at the next start).
         if let Err(error) = record(ctx, email.id, email.attempts, outcome).await {
@@ -213,34 +214,40 @@ fn message(mailer: &Mailer, email: &Claimed) -> Result<Message, SendError> {
         .map_err(|error| refused(error.to_string()))
 }
 
-/// Sends `email` now (the admin's test e-mail), recorded in the outbox like any other; SMTP's
-/// refusal comes back in words.
-pub async fn send_now(ctx: &Context, email: &Email) -> Result<(), AppError> {
+/// Sends the claimed e-mail once; the server's answer.
+async fn attempt(mailer: &Mailer, email: &Claimed) -> Result<String, SendError> {
+    mailer.send(message(mailer, email)?).await
+}
+
+/// Sends an admin's test e-mail to `to` now, recorded in the outbox like any other but never
+/// retried: SMTP's refusal comes back in words and the admin tries again.
+pub async fn send_test(ctx: &Context, to: &EmailAddress, lang: Lang) -> Result<(), AppError> {
     let Some(mailer) = &ctx.mailer else {
-        return Err(crate::error::Invalid::EmailOff.into());
+        return Err(Invalid::EmailOff.into());
+    };
+    let server = mailer.settings.server();
+    let email = Email {
+        kind: EmailKind::Test,
+        to: to.to_string(),
+        user_id: None,
+        content: Composed::from_letter(
+            mail::letter(lang, &Facts::Test { server: &server }),
+            ctx.settings.public_base.clone(),
+            None,
+        ),
+        calendar: None,
+        reminder_id: None,
     };
     let now = ctx.now();
     // Written as being sent (one attempt), so the worker never takes it too.
-    let id = insert(
+    let claimed = insert(
         &mut *ctx.db.acquire().await?,
-        email,
+        &email,
         now,
         EmailStatus::Sending,
     )
     .await?;
-    let claimed: Claimed = sqlx::query_as(
-        "SELECT id, to_address, subject, body_text, body_html, calendar, calendar_method, attempts
-         FROM emails WHERE id = ?",
-    )
-    .bind(id)
-    .fetch_one(&ctx.db)
-    .await?;
-    let outcome = match message(mailer, &claimed) {
-        Ok(message) => mailer.send(message).await,
-        Err(error) => Err(error),
-    };
-    let error = outcome.as_ref().err().cloned();
-    // A test that failed is not retried: the admin sees why and tries again.
+    let error = attempt(mailer, &claimed).await.err();
     sqlx::query(&format!(
         "UPDATE emails SET status = ?, sent_at = ?, last_error = ?, {FORGET_CONTENT} WHERE id = ?"
     ))
@@ -251,7 +258,7 @@ pub async fn send_now(ctx: &Context, email: &Email) -> Result<(), AppError> {
     })
     .bind(error.is_none().then_some(now))
     .bind(error.as_ref().map(ToString::to_string))
-    .bind(id)
+    .bind(claimed.id)
     .execute(&ctx.db)
     .await?;
     match error {

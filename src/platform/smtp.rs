@@ -61,7 +61,10 @@ impl SmtpSettings {
             .ok_or("SMTP_URL must name a host, like smtp://user:password@host:587")?
             .to_string();
         let decode = |text: &str| {
-            percent_decode(text).map_err(|_| "SMTP_URL's user or password is not valid UTF-8")
+            percent_encoding::percent_decode_str(text)
+                .decode_utf8()
+                .map(|decoded| decoded.into_owned())
+                .map_err(|_| "SMTP_URL's user or password is not valid UTF-8")
         };
         let credentials = match (parsed.username(), parsed.password()) {
             ("", None) => None,
@@ -110,26 +113,6 @@ impl SmtpSettings {
     pub fn server(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
-}
-
-fn percent_decode(text: &str) -> Result<String, std::string::FromUtf8Error> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
-                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
-                i += 3;
-            }
-            (byte, _, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out)
 }
 
 /// Sends e-mail through the configured SMTP server; a new connection for each message (alerts

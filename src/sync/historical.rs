@@ -377,30 +377,18 @@ async fn execute(ctx: &Context, run_id: i64) -> anyhow::Result<()> {
         match step(ctx, &run, &connection, &mut window).await {
             Ok(Step::Continue) => {
                 failures = 0;
-                if connection.credentials_refused(System::Fapi) {
-                    connections::note_credentials(
-                        &ctx.db,
-                        connection.id,
-                        System::Fapi,
-                        None,
-                        ctx.now(),
-                    )
+                connection
+                    .note_credentials(&ctx.db, System::Fapi, None, ctx.now())
                     .await?;
-                }
             }
             Ok(Step::Done) => return finish(ctx, run_id, RunStatus::Completed, None).await,
             Err(StepError::Refused(reason)) => {
                 return finish(ctx, run_id, RunStatus::Failed, Some(&reason)).await;
             }
             Err(StepError::CredentialsRefused(message)) => {
-                connections::note_credentials(
-                    &ctx.db,
-                    connection.id,
-                    System::Fapi,
-                    Some(&message),
-                    ctx.now(),
-                )
-                .await?;
+                connection
+                    .note_credentials(&ctx.db, System::Fapi, Some(&message), ctx.now())
+                    .await?;
                 let reason = format!("FAPI refused the credentials: {message}");
                 return finish(ctx, run_id, RunStatus::Failed, Some(&reason)).await;
             }

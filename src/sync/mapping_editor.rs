@@ -186,7 +186,6 @@ pub async fn preview(
         None => main.map_or_else(String::new, |d| mapping::order_key(d, None)),
     };
     let mut preview = MappingPreview {
-        order_key: order_key.clone(),
         documents: shown_documents,
         contact: String::new(),
         order: String::new(),
@@ -251,15 +250,11 @@ async fn stored_order(
     else {
         return Ok(None);
     };
-    let raws: Vec<String> = sqlx::query_scalar(
-        "SELECT raw FROM order_documents WHERE order_id = ? ORDER BY invoice_id",
-    )
-    .bind(order.id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let raws = raws
+    let mut documents = store::documents_of_orders(&mut conn, &[order.id]).await?;
+    documents.sort_by_key(|document| document.invoice_id);
+    let raws = documents
         .iter()
-        .filter_map(|raw| serde_json::from_str(raw).ok())
+        .filter_map(|document| serde_json::from_str(&document.raw).ok())
         .collect();
     Ok(Some((raws, Some(order))))
 }

@@ -56,7 +56,7 @@ pub async fn push_due_orders(ctx: &Context) -> anyhow::Result<usize> {
             continue;
         }
         pushed += jobs.len();
-        deliver(ctx, &connection, &client, jobs).await?;
+        deliver(ctx, &connection, &client, jobs, FieldCheck::Needed).await?;
     }
     Ok(pushed)
 }
@@ -83,7 +83,15 @@ pub async fn push_batch(
     let client = connection
         .smartemailing_client(ctx)
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    deliver(ctx, connection, &client, jobs).await
+    deliver(ctx, connection, &client, jobs, FieldCheck::Needed).await
+}
+
+/// Whether a batch's custom-field values still have to be checked against the account's
+/// fields (a split batch's orders were checked with the batch: no second read per order).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FieldCheck {
+    Needed,
+    Done,
 }
 
 /// [`push_batch`] with a client at hand (the one that waited for the pace).
@@ -92,6 +100,7 @@ fn deliver<'a>(
     connection: &'a ConnectionRecord,
     client: &'a SmartEmailingClient,
     jobs: Vec<PushJob>,
+    fields: FieldCheck,
 ) -> Pin<Box<dyn Future<Output = anyhow::Result<Option<String>>> + Send + 'a>> {
     Box::pin(async move {
         let mut payloads = Vec::with_capacity(jobs.len());
@@ -149,7 +158,9 @@ fn deliver<'a>(
         }
         // Custom fields deleted in SmartEmailing since the mapping was saved: those orders fail
         // with the field's name; the others go.
-        if payloads.iter().any(|p| !p.contact.customfields.is_empty()) {
+        if fields == FieldCheck::Needed
+            && payloads.iter().any(|p| !p.contact.customfields.is_empty())
+        {
             (payloads, sendable) = check_custom_fields(ctx, client, payloads, sendable).await?;
         }
         if sendable.is_empty() {
@@ -177,16 +188,9 @@ fn deliver<'a>(
         match result {
             Ok(contact_ids) => {
                 let now = ctx.clock.now();
-                if connection.credentials_refused(System::SmartEmailing) {
-                    connections::note_credentials(
-                        &ctx.db,
-                        connection.id,
-                        System::SmartEmailing,
-                        None,
-                        now,
-                    )
+                connection
+                    .note_credentials(&ctx.db, System::SmartEmailing, None, now)
                     .await?;
-                }
                 let mut tx = ctx.db.begin().await?;
                 let buyers: Vec<_> = payloads
                     .iter()
@@ -204,7 +208,10 @@ fn deliver<'a>(
             Err(error) if error.is_validation() && sendable.len() > 1 => {
                 let mut refused = None;
                 for job in sendable {
-                    refused = refused.or(deliver(ctx, connection, client, vec![job]).await?);
+                    refused =
+                        refused.or(
+                            deliver(ctx, connection, client, vec![job], FieldCheck::Done).await?,
+                        );
                 }
                 return Ok(refused);
             }
@@ -213,18 +220,11 @@ fn deliver<'a>(
             }
             Err(error @ SeError::Unauthorized { .. }) => {
                 // Not the orders' fault: they wait for a retry once the key is fixed.
-                let message = match &error {
-                    SeError::Unauthorized { message, .. } => message.as_str(),
-                    _ => "",
-                };
-                connections::note_credentials(
-                    &ctx.db,
-                    connection.id,
-                    System::SmartEmailing,
-                    Some(message),
-                    ctx.clock.now(),
-                )
-                .await?;
+                if let SeError::Unauthorized { message, .. } = &error {
+                    connection
+                        .note_credentials(&ctx.db, System::SmartEmailing, Some(message), ctx.now())
+                        .await?;
+                }
                 retry_or_fail(ctx, &sendable, error.status(), &error.to_string()).await?;
                 return Ok(Some(error.to_string()));
             }
@@ -251,14 +251,19 @@ async fn check_custom_fields(
     };
     let fields: std::collections::HashMap<i64, _> = definitions.iter().map(|d| (d.id, d)).collect();
     let mut kept = (Vec::new(), Vec::new());
+    let mut refused: std::collections::BTreeMap<String, Vec<PushJob>> = Default::default();
     for (payload, job) in payloads.into_iter().zip(sendable) {
         match field_mapping::check_against(&payload.contact, &fields) {
             Ok(()) => {
                 kept.0.push(payload);
                 kept.1.push(job);
             }
-            Err(reason) => fail_all(ctx, &[job], None, &reason).await?,
+            Err(reason) => refused.entry(reason).or_default().push(job),
         }
+    }
+    // One write per reason (few), not one per order.
+    for (reason, jobs) in refused {
+        fail_all(ctx, &jobs, None, &reason).await?;
     }
     Ok(kept)
 }

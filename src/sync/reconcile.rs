@@ -60,22 +60,14 @@ pub async fn run(
         - overlap;
     let mut counts = RunCounts::default();
     let scanned = scan(ctx, connection, since, &mut counts).await;
-    match &scanned {
-        Err(FapiError::Unauthorized { message, .. }) => {
-            connections::note_credentials(
-                &ctx.db,
-                connection.id,
-                System::Fapi,
-                Some(message),
-                started,
-            )
-            .await?
-        }
-        Ok(()) if connection.credentials_refused(System::Fapi) => {
-            connections::note_credentials(&ctx.db, connection.id, System::Fapi, None, started)
-                .await?
-        }
-        _ => {}
+    let refused = match &scanned {
+        Err(FapiError::Unauthorized { message, .. }) => Some(message.as_str()),
+        _ => None,
+    };
+    if scanned.is_ok() || refused.is_some() {
+        connection
+            .note_credentials(&ctx.db, System::Fapi, refused, started)
+            .await?;
     }
     match scanned {
         Ok(()) => {

@@ -21,15 +21,15 @@ async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> Respon
         return StatusCode::NOT_FOUND.into_response();
     };
     let ctx = &state.ctx;
-    let owner = match preferences::calendar_owner(&ctx.db, token).await {
-        Ok(Some(owner)) => owner,
+    let lang = match preferences::calendar_owner_lang(&ctx.db, token).await {
+        Ok(Some(lang)) => lang,
         Ok(None) => return StatusCode::NOT_FOUND.into_response(),
         Err(error) => {
             tracing::error!(%error, "the calendar feed could not be read");
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    match calendar::feed(ctx, owner.1).await {
+    match calendar::feed(ctx, lang).await {
         Ok(text) => (
             [
                 (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),

@@ -9,7 +9,9 @@ use crate::api::connections::{
     TestConnection, UpdateConnection, connection_lists, get_connection, list_connections,
 };
 use crate::api::reminders::ScheduleReminder;
-use crate::app::components::{ActionOutcome, ErrorMessage, Loading, Time, id_param};
+use crate::app::components::{
+    ActionOutcome, ConnectionHeader, ConnectionTab, ErrorMessage, Loading, Time, id_param,
+};
 use crate::app::pages::not_found::Forbidden;
 use crate::app::pages::reminders::ReminderScheduler;
 use crate::error::AppError;
@@ -281,14 +283,7 @@ pub fn ConnectionPage() -> impl IntoView {
                         let id = connection.id;
                         let enabled = connection.forwarding_enabled;
                         view! {
-                            <p>
-                                <a href="/connections">{t!(i18n, back_to_connections)}</a>
-                            </p>
-                            <h1>{connection.name.clone()}</h1>
-                            <nav class="tabs" aria-label=t!(i18n, connection_tabs)>
-                                <a href=format!("/connections/{id}") aria-current="page">{t!(i18n, connection_tab)}</a>
-                                <a href=format!("/connections/{id}/mapping")>{t!(i18n, mapping_tab)}</a>
-                            </nav>
+                            <ConnectionHeader id name=connection.name.clone() current=ConnectionTab::Connection />
                             <p>
                                 <a href=format!("/sync-history?connection={id}")>{t!(i18n, historical_sync_link)}</a>
                             </p>

@@ -4,18 +4,18 @@
 use leptos::prelude::*;
 
 use crate::api::alerts::{SendTestEmail, email_outbox};
-use crate::app::components::{ErrorMessage, Time};
+use crate::app::components::{ActionOutcome, Time};
 use crate::app::paged_table::{Column, Older, PagedTable};
 use crate::app::pages::not_found::Forbidden;
 use crate::i18n::use_i18n;
 use crate::model::{EmailPage, EmailRow};
 
 const COLUMNS: &[Column] = &[
-    |t| t.alerts.col_created,
-    |t| t.alerts.col_kind,
+    |t| t.col_created,
+    |t| t.col_kind,
     |t| t.alerts.col_to,
     |t| t.alerts.col_subject,
-    |t| t.alerts.col_status,
+    |t| t.col_status,
     |t| t.alerts.col_attempts,
     |t| t.alerts.col_error,
     |t| t.alerts.col_sent,
@@ -61,17 +61,7 @@ pub fn EmailsPage() -> impl IntoView {
                                     </label>
                                     <button type="submit">{move || i18n.t().alerts.test_send}</button>
                                 </ActionForm>
-                                {move || match test.value().get() {
-                                    Some(Ok(())) => Some(view! {
-                                        <p class="message success" role="status">
-                                            {move || i18n.t().alerts.test_sent}
-                                        </p>
-                                    }.into_any()),
-                                    Some(Err(error)) => {
-                                        Some(view! { <ErrorMessage error=Some(error) /> }.into_any())
-                                    }
-                                    None => None,
-                                }}
+                                <ActionOutcome result=test.value() success=|t| t.alerts.test_sent />
                             </section>
                         }
                             .into_any(),

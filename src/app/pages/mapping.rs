@@ -9,8 +9,9 @@ use leptos::prelude::*;
 use crate::api::mapping::{
     PreviewFieldMapping, ResendWithMapping, SaveFieldMapping, get_field_mapping,
 };
-use crate::app::components::{ActionOutcome, ErrorMessage, Loading, id_param};
-use crate::error::{AppError, Invalid};
+use crate::app::components::{
+    ActionOutcome, ConnectionHeader, ConnectionTab, ErrorMessage, Loading, SyncStartError, id_param,
+};
 use crate::i18n::use_i18n;
 use crate::model::{
     FapiField, FieldMappingPage, FieldRule, MappingTarget, OptionMapping, SeCustomField,
@@ -147,15 +148,10 @@ fn MappingEditor(page: FieldMappingPage, save: ServerAction<SaveFieldMapping>) -
     };
     let can_edit = page.can_edit;
     let seen = page.seen_custom_fields.clone();
+    // The rows are rebuilt when rules are added or removed, not on every keystroke in one.
+    let rule_count = Memo::new(move |_| rules.with(Vec::len));
     view! {
-        <p>
-            <a href="/connections">{t!(i18n, back_to_connections)}</a>
-        </p>
-        <h1>{page.connection.name.clone()}</h1>
-        <nav class="tabs" aria-label=t!(i18n, connection_tabs)>
-            <a href=format!("/connections/{connection}")>{t!(i18n, connection_tab)}</a>
-            <a href=format!("/connections/{connection}/mapping") aria-current="page">{t!(i18n, mapping_tab)}</a>
-        </nav>
+        <ConnectionHeader id=connection name=page.connection.name.clone() current=ConnectionTab::Mapping />
         <section class="card" aria-labelledby="mapping-title">
             <h2 id="mapping-title">{t!(i18n, mapping_tab)}</h2>
             <p>{t!(i18n, mapping_intro)}</p>
@@ -180,7 +176,7 @@ fn MappingEditor(page: FieldMappingPage, save: ServerAction<SaveFieldMapping>) -
             }}
             <ol class="rules">
                 {move || {
-                    (0..rules.with(Vec::len))
+                    (0..rule_count.get())
                         .map(|index| view! { <RuleRow index rules fields can_edit /> })
                         .collect_view()
                 }}
@@ -515,16 +511,7 @@ fn Resend(connection: i64) -> impl IntoView {
                     }
                         .into_any(),
                 ),
-                Some(Err(AppError::Invalid(Invalid::SyncAlreadyRunning { run_id }))) => Some(
-                    view! {
-                        <p class="message error" role="alert">
-                            {t!(i18n, sync_already_running)} " "
-                            <a href=format!("/sync-history/{run_id}")>{t!(i18n, open_running_sync)}</a>
-                        </p>
-                    }
-                        .into_any(),
-                ),
-                Some(Err(error)) => Some(view! { <ErrorMessage error=Some(error) /> }.into_any()),
+                Some(Err(error)) => Some(view! { <SyncStartError error /> }.into_any()),
             }}
         </section>
     }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::api::alerts::{
     NewCalendarFeed, RevokeCalendarFeed, SaveAlertSettings, get_alert_settings,
 };
-use crate::app::components::{ErrorMessage, Loading};
+use crate::app::components::{ActionOutcome, ErrorMessage, Loading};
 use crate::i18n::use_i18n;
 use crate::model::{AlertChoice, AlertSettings};
 
@@ -124,15 +124,9 @@ fn AlertChoices(settings: AlertSettings) -> impl IntoView {
                         </tbody>
                     </table>
                 </div>
-                <button type="submit">{move || i18n.t().alerts.save}</button>
+                <button type="submit">{move || i18n.t().save}</button>
             </form>
-            {move || match save.value().get() {
-                Some(Ok(())) => Some(view! {
-                    <p class="message success" role="status">{move || i18n.t().alerts.saved}</p>
-                }.into_any()),
-                Some(Err(error)) => Some(view! { <ErrorMessage error=Some(error) /> }.into_any()),
-                None => None,
-            }}
+            <ActionOutcome result=save.value() success=|t| t.saved />
         </section>
     }
 }

@@ -7,10 +7,9 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::reminders::ScheduleReminder;
 use crate::api::sync::{ControlSync, StartHistoricalSync, get_run, list_runs};
-use crate::app::components::{ErrorMessage, Loading, Time, id_param, ticker};
+use crate::app::components::{ErrorMessage, Loading, SyncStartError, Time, id_param, ticker};
 use crate::app::paged_table::{Column, Older, PageOfRows, PagedTable};
 use crate::app::pages::reminders::ReminderScheduler;
-use crate::error::{AppError, Invalid};
 use crate::i18n::use_i18n;
 use crate::model::{ConnectionRef, OrderRow, RunKind, RunPage, RunRow, RunStatus};
 use crate::t;
@@ -137,19 +136,7 @@ fn StartSyncForm(
                     <input type="checkbox" name="confirm" value="yes" required />
                     {t!(i18n, sync_confirm)}
                 </label>
-                {move || match error.get() {
-                    Some(AppError::Invalid(Invalid::SyncAlreadyRunning { run_id })) => Some(
-                        view! {
-                            <p class="message error" role="alert">
-                                {t!(i18n, sync_already_running)} " "
-                                <a href=format!("/sync-history/{run_id}")>{t!(i18n, open_running_sync)}</a>
-                            </p>
-                        }
-                            .into_any(),
-                    ),
-                    Some(other) => Some(view! { <ErrorMessage error=Some(other) /> }.into_any()),
-                    None => None,
-                }}
+                {move || error.get().map(|error| view! { <SyncStartError error /> })}
                 <button type="submit" disabled=move || start.pending().get()>{t!(i18n, start_sync)}</button>
             </ActionForm>
         </section>
