@@ -77,7 +77,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       DATABASE_URL: `sqlite://${path.join(dataDir, 'e2e.db')}`,
       SECRET_KEY_FILE: path.join(dataDir, 'secret.key'),
       LEPTOS_SITE_ADDR: `127.0.0.1:${PORT}`,
-      LEPTOS_SITE_ROOT: path.join(root, 'target', 'site'),
+      // scripts/test builds the server with the site inside it (embed-site) and starts it in
+      // an empty folder, so these tests cover the one-file deploy. E2E_SITE_ROOT=target/site
+      // serves the site folder instead (after a plain `cargo leptos build`).
+      ...(process.env.E2E_SITE_ROOT ? { LEPTOS_SITE_ROOT: path.resolve(root, process.env.E2E_SITE_ROOT) } : {}),
       FAPI_API_URL: `http://127.0.0.1:${FAPI_SIMULATOR_PORT}`,
       SMARTEMAILING_API_URL: `http://127.0.0.1:${SMARTEMAILING_SIMULATOR_PORT}/api/v3`,
       HTTP_TIMEOUT: '5s',

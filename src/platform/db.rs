@@ -1,4 +1,4 @@
-//! The SQLite database: connection pool and migrations.
+//! The database: SQLite's connection pool and migrations; PostgreSQL's migrations.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -11,7 +11,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use crate::platform::owner_only;
 
 /// The schema migrations, embedded in the binary.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The same schema for PostgreSQL, kept equal to SQLite's by `tests/api/schema.rs`. No store
+/// runs on it yet: the app refuses a `postgres://` DATABASE_URL until they do.
+pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Whether every embedded migration has been applied successfully.
 pub async fn migrations_applied(pool: &SqlitePool) -> Result<bool, sqlx::Error> {
@@ -194,7 +198,7 @@ mod tests {
     #[test]
     fn partial_index_predicates_are_those_of_the_migrations() {
         let historical = one_line(include_str!(
-            "../../migrations/20261129000004_historical_sync.sql"
+            "../../migrations/sqlite/20261129000004_historical_sync.sql"
         ));
         assert!(
             historical.contains(&format!(
@@ -203,7 +207,7 @@ mod tests {
             "{historical}"
         );
         let reminders = one_line(include_str!(
-            "../../migrations/20261129000005_reminders.sql"
+            "../../migrations/sqlite/20261129000005_reminders.sql"
         ));
         assert!(
             reminders.contains(&format!(
@@ -211,7 +215,9 @@ mod tests {
             )),
             "{reminders}"
         );
-        let alerts = one_line(include_str!("../../migrations/20261205000000_alerts.sql"));
+        let alerts = one_line(include_str!(
+            "../../migrations/sqlite/20261205000000_alerts.sql"
+        ));
         assert!(
             alerts.contains(&format!(
                 "ON emails (next_attempt_at) WHERE {QUEUED_EMAIL};"

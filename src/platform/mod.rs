@@ -1,6 +1,6 @@
 //! Infrastructure that every feature uses and that imports no feature: the database, the
 //! clock, Prague time, encryption of stored secrets, owner-only files, outbound HTTP, error
-//! mapping, settings, signals to the workers, the SMTP connection, and the [`context::Context`] that domain code
+//! mapping, settings, signals to the workers, the SMTP connection, the copy into PostgreSQL, and the [`context::Context`] that domain code
 //! receives.
 
 pub mod clock;
@@ -13,6 +13,7 @@ pub mod http;
 pub mod metrics;
 pub mod owner_only;
 pub mod paging;
+pub mod postgres_copy;
 pub mod settings;
 pub mod signals;
 pub mod smtp;

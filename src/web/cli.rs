@@ -1,5 +1,5 @@
-//! The command line: `serve` (default), `demo`, `backup`, `user add`, `user reset-password`,
-//! `simulate`.
+//! The command line: `serve` (default), `demo`, `backup`, `migrate`, `user add`,
+//! `user reset-password`, `simulate`.
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -39,6 +39,13 @@ enum Command {
         /// The file to write (must not exist yet).
         #[arg(long)]
         to: std::path::PathBuf,
+    },
+    /// Copy this installation's SQLite database (DATABASE_URL) into an empty PostgreSQL
+    /// database, for the PostgreSQL engine. Stop the app first: later changes are not copied.
+    Migrate {
+        /// The PostgreSQL database to copy into: postgres://user:password@host/database.
+        #[arg(long)]
+        to: String,
     },
     /// Manage team members.
     User {
@@ -108,6 +115,7 @@ pub async fn run() -> ExitCode {
         Command::Serve => serve().await,
         Command::Demo => demo::run().await,
         Command::Backup { to } => backup(&to).await,
+        Command::Migrate { to } => migrate(&to).await,
         Command::User {
             command: UserCommand::Add { email, role, name },
         } => add_user(&email, role, &name).await,
@@ -145,6 +153,32 @@ async fn backup(to: &std::path::Path) -> anyhow::Result<()> {
         "Copied {} to {} ({bytes} bytes). Keep the secret key with it: without the key the stored API keys cannot be read.",
         config.database_url,
         to.display()
+    );
+    Ok(())
+}
+
+async fn migrate(to: &str) -> anyhow::Result<()> {
+    let target = url::Url::parse(to)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "postgres" | "postgresql"))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--to must be a PostgreSQL URL like postgres://user:password@host/database"
+            )
+        })?;
+    let config = Config::from_env()?;
+    let sqlite = db::connect(&config.database_url).await?;
+    let report = crate::platform::postgres_copy::copy_to_postgres(&sqlite, to).await?;
+    for (table, rows) in &report.tables {
+        println!("{table:>24}  {rows} rows");
+    }
+    // The URL's password is not printed.
+    println!(
+        "Copied {} rows from {} into PostgreSQL at {}{}. Keep the secret key: the stored API keys are copied encrypted with it.",
+        report.rows(),
+        config.database_url,
+        target.host_str().unwrap_or("localhost"),
+        target.path()
     );
     Ok(())
 }

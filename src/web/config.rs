@@ -39,7 +39,9 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// How many of the operator's proxies append to `X-Forwarded-For` (1 or more).
     pub trusted_proxy_hops: usize,
-    pub site_root: String,
+    /// `LEPTOS_SITE_ROOT`: serve the site from this folder (else the embedded site, else
+    /// `target/site`; see `static_files::SiteSource`).
+    pub site_root: Option<String>,
     pub output_name: String,
     /// Base URL of the FAPI API.
     pub fapi_api_url: Url,
@@ -85,7 +87,11 @@ impl Config {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
 
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
-        if !database_url.starts_with("sqlite:") {
+        if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
+            problems.push(format!(
+                "DATABASE_URL: PostgreSQL is not supported yet (its schema is ready, the app's queries run on SQLite only); use an SQLite URL like {DEFAULT_DATABASE_URL}"
+            ));
+        } else if !database_url.starts_with("sqlite:") {
             problems.push(format!(
                 "DATABASE_URL must be an SQLite URL like {DEFAULT_DATABASE_URL}, got {database_url:?}"
             ));
@@ -290,7 +296,7 @@ impl Config {
             login_failure_window,
             trust_forwarded_for,
             trusted_proxy_hops,
-            site_root: get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
+            site_root: get("LEPTOS_SITE_ROOT"),
             output_name: get("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| "fapi-bridge".into()),
             fapi_api_url,
             smartemailing_api_url,

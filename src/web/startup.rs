@@ -44,7 +44,7 @@ use crate::web::csrf;
 use crate::web::health;
 use crate::web::page_guard;
 use crate::web::state::AppState;
-use crate::web::static_files;
+use crate::web::static_files::{self, SiteSource};
 use crate::web::webhook;
 use crate::worker;
 
@@ -126,9 +126,10 @@ impl Application {
             );
         }
 
+        let site = SiteSource::choose(config.site_root.as_deref())?;
         let leptos_options = LeptosOptions::builder()
             .output_name(config.output_name.clone())
-            .site_root(config.site_root.clone())
+            .site_root(site.leptos_site_root())
             .site_pkg_dir("pkg")
             .site_addr(local_addr)
             .build();
@@ -203,7 +204,7 @@ impl Application {
             webhook_tokens: Default::default(),
             config: Arc::new(config),
         };
-        let router = router(state.clone(), session_layer);
+        let router = router(state.clone(), &site, session_layer);
         Ok(Application {
             listener,
             metrics_listener,
@@ -329,7 +330,11 @@ impl Application {
     }
 }
 
-fn router(state: AppState, sessions: SessionManagerLayer<SqliteStore>) -> Router {
+fn router(
+    state: AppState,
+    site: &SiteSource,
+    sessions: SessionManagerLayer<SqliteStore>,
+) -> Router {
     let routes = generate_route_list(App);
     // Server functions reach the domain context and the login limiter through Leptos context.
     let (ctx, login_limiter) = (state.ctx.clone(), state.login_limiter.clone());
@@ -339,14 +344,13 @@ fn router(state: AppState, sessions: SessionManagerLayer<SqliteStore>) -> Router
     };
     let shell_options = state.leptos_options.clone();
 
-    Router::new()
-        .leptos_routes_with_context(&state, routes, provide_state.clone(), move || {
-            shell(shell_options.clone())
-        })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(provide_state, shell))
+    let pages = Router::new().leptos_routes_with_context(
+        &state,
+        routes,
+        provide_state.clone(),
+        move || shell(shell_options.clone()),
+    );
+    with_site_fallback(pages, site, provide_state, state.leptos_options.clone())
         .layer(middleware::from_fn(page_guard::guard_pages))
         .layer(middleware::from_fn(static_files::cache_headers))
         .layer(middleware::from_fn_with_state(
@@ -383,6 +387,30 @@ fn router(state: AppState, sessions: SessionManagerLayer<SqliteStore>) -> Router
         .merge(calendar::routes())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// What no route answers: a file of the site, else the app's 404 page.
+fn with_site_fallback(
+    pages: Router<AppState>,
+    site: &SiteSource,
+    provide_state: impl Fn() + Clone + Send + Sync + 'static,
+    options: LeptosOptions,
+) -> Router<AppState> {
+    #[cfg(feature = "embed-site")]
+    if *site == SiteSource::Embedded {
+        let render_page =
+            leptos_axum::render_app_to_stream_with_context(provide_state, move || {
+                shell(options.clone())
+            });
+        return pages.fallback(move |request: axum::extract::Request| {
+            static_files::embedded::serve_or_not_found(request, render_page.clone())
+        });
+    }
+    let _ = (site, options);
+    pages.fallback(leptos_axum::file_and_error_handler_with_context::<
+        AppState,
+        _,
+    >(provide_state, shell))
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
