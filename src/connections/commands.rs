@@ -9,6 +9,7 @@ use crate::error::{AppError, Invalid};
 use crate::model::{ListRef, System};
 use crate::platform::Context;
 use crate::platform::crypto::{token_hash, url_token};
+use crate::platform::db;
 use crate::platform::email::EmailAddress;
 use crate::platform::error::taken_if_unique;
 use crate::platform::text::slug;
@@ -231,6 +232,7 @@ pub async fn delete(ctx: &Context, actor: &Actor, id: i64) -> Result<(), AppErro
         actor.event(actions::DELETED).target(&current.name),
     )
     .await?;
+    db::generations::bump(&mut tx, db::generations::CONNECTIONS).await?;
     tx.commit().await?;
     ctx.connections_changed.bump();
     Ok(())
@@ -255,6 +257,7 @@ pub async fn rotate_webhook_token(ctx: &Context, actor: &Actor, id: i64) -> Resu
         actor.event(actions::WEBHOOK_ROTATED).target(&current.name),
     )
     .await?;
+    db::generations::bump(&mut tx, db::generations::CONNECTIONS).await?;
     tx.commit().await?;
     ctx.connections_changed.bump();
     Ok(())
@@ -291,6 +294,7 @@ pub async fn set_forwarding(
         actions::FORWARDING_DISABLED
     };
     audit::record(&mut *tx, now, actor.event(action).target(&current.name)).await?;
+    db::generations::bump(&mut tx, db::generations::CONNECTIONS).await?;
     tx.commit().await?;
     ctx.connections_changed.bump();
     Ok(())

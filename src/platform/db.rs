@@ -17,6 +17,29 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqli
 /// runs on it yet: the app refuses a `postgres://` DATABASE_URL until they do.
 pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// Counters in the database that caches of every process check (`generations` table), so a
+/// change made through one replica reaches the caches of all.
+pub mod generations {
+    /// Connections' webhook tokens, forwarding switches and existence.
+    pub const CONNECTIONS: &str = "connections";
+
+    /// Moves `name` on, in the caller's transaction (the one that made the change).
+    pub async fn bump(conn: &mut sqlx::SqliteConnection, name: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE generations SET value = value + 1 WHERE name = ?")
+            .bind(name)
+            .execute(conn)
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn read(db: &sqlx::SqlitePool, name: &str) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT value FROM generations WHERE name = ?")
+            .bind(name)
+            .fetch_one(db)
+            .await
+    }
+}
+
 /// Whether every embedded migration has been applied successfully.
 pub async fn migrations_applied(pool: &SqlitePool) -> Result<bool, sqlx::Error> {
     let applied: i64 =

@@ -19,6 +19,9 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Row, SqlitePool, ValueRef};
 
 use crate::platform::db;
 
+/// Tables whose rows the migrations write (the copy replaces them with the source's).
+const SEEDED_BY_MIGRATIONS: &[&str] = &["generations"];
+
 /// Rows per INSERT: PostgreSQL takes at most 65,535 parameters in one statement.
 const ROWS_PER_INSERT: usize = 500;
 
@@ -78,7 +81,10 @@ pub async fn copy_to_postgres(
         .await
         .context("could not apply the PostgreSQL migrations")?;
     let tables = tables_in_copy_order(&postgres).await?;
-    for table in &tables {
+    for table in tables
+        .iter()
+        .filter(|table| !SEEDED_BY_MIGRATIONS.contains(&table.name.as_str()))
+    {
         let has_rows: bool =
             sqlx::query_scalar(&format!("SELECT EXISTS (SELECT 1 FROM {})", table.name))
                 .fetch_one(&postgres)
@@ -100,6 +106,11 @@ pub async fn copy_to_postgres(
             .map(|(name, _)| name.as_str())
             .collect::<Vec<_>>()
             .join(", ");
+        if SEEDED_BY_MIGRATIONS.contains(&table.name.as_str()) {
+            sqlx::query(&format!("DELETE FROM {}", table.name))
+                .execute(&mut *target)
+                .await?;
+        }
         let select = format!("SELECT {column_list} FROM {}", table.name);
         let mut rows = sqlx::query(&select).fetch(&mut *source);
         let mut batch: Vec<SqliteRow> = Vec::with_capacity(ROWS_PER_INSERT);

@@ -17,6 +17,7 @@ use http::{HeaderMap, StatusCode, header};
 
 use crate::connections;
 use crate::model::NotificationStatus;
+use crate::platform::db;
 use crate::sync::store::OwnedNotification;
 use crate::web::client_addr;
 use crate::web::state::AppState;
@@ -103,31 +104,67 @@ pub struct KnownToken {
 }
 
 /// Webhook tokens of live connections seen recently. Every change of a connection's token,
-/// forwarding switch or existence bumps the context's `connections_changed` generation; the
-/// cache empties itself when it sees a newer generation, and a look-up that raced with a change
-/// does not cache what it read before it.
+/// forwarding switch or existence bumps the `connections` generation, in this process (the
+/// context's `connections_changed`, seen at once) and in the database (seen by every replica:
+/// the cache reads it at most once per [`SHARED_GENERATION_CHECK`]). The cache empties itself
+/// when either moved on, and a look-up that raced with a change does not cache what it read
+/// before it.
 #[derive(Debug, Default)]
-pub struct KnownTokens(std::sync::Mutex<(u64, std::collections::HashMap<String, KnownToken>)>);
+pub struct KnownTokens(std::sync::Mutex<TokenCache>);
+
+/// How stale a replica's view of the database's generation may be.
+pub const SHARED_GENERATION_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
+#[derive(Debug, Default)]
+struct TokenCache {
+    /// (this process's generation, the database's) the tokens were read under.
+    generation: (u64, i64),
+    /// The database's generation and when it was read.
+    shared: Option<(i64, std::time::Instant)>,
+    tokens: std::collections::HashMap<String, KnownToken>,
+}
 
 impl KnownTokens {
-    fn get(&self, generation: u64, token: &str) -> Option<KnownToken> {
-        let mut known = self.0.lock().expect("token cache lock");
-        if known.0 != generation {
-            *known = (generation, Default::default());
+    fn get(&self, generation: (u64, i64), token: &str) -> Option<KnownToken> {
+        let mut cache = self.0.lock().expect("token cache lock");
+        if cache.generation != generation {
+            cache.generation = generation;
+            cache.tokens.clear();
         }
-        known.1.get(token).copied()
+        cache.tokens.get(token).copied()
     }
 
-    fn remember(&self, generation: u64, token: &str, entry: KnownToken) {
-        let mut known = self.0.lock().expect("token cache lock");
-        if known.0 == generation {
-            known.1.insert(token.to_string(), entry);
+    fn remember(&self, generation: (u64, i64), token: &str, entry: KnownToken) {
+        let mut cache = self.0.lock().expect("token cache lock");
+        if cache.generation == generation {
+            cache.tokens.insert(token.to_string(), entry);
         }
+    }
+
+    /// The database's `connections` generation, read again when the last read is older than
+    /// [`SHARED_GENERATION_CHECK`].
+    async fn shared_generation(&self, db: &sqlx::SqlitePool) -> Result<i64, sqlx::Error> {
+        let cached = self.0.lock().expect("token cache lock").shared;
+        if let Some((value, read_at)) = cached
+            && read_at.elapsed() < SHARED_GENERATION_CHECK
+        {
+            return Ok(value);
+        }
+        let read_at = std::time::Instant::now();
+        let value = db::generations::read(db, db::generations::CONNECTIONS).await?;
+        self.0.lock().expect("token cache lock").shared = Some((value, read_at));
+        Ok(value)
     }
 }
 
 async fn known_token(state: &AppState, token: &str) -> Result<Option<KnownToken>, sqlx::Error> {
-    let generation = state.ctx.connections_changed.current();
+    let generation = (
+        state.ctx.connections_changed.current(),
+        state
+            .webhook_tokens
+            .shared_generation(&state.ctx.db)
+            .await?,
+    );
     if let Some(known) = state.webhook_tokens.get(generation, token) {
         return Ok(Some(known));
     }

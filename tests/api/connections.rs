@@ -256,6 +256,68 @@ async fn operators_and_viewers_read_but_cannot_change() {
     assert_eq!(names, vec!["Obchod".to_string()]);
 }
 
+/// Two replicas on one database: a token rotated through one stops working on the other
+/// within a second, although the other had it cached (it reads the database's generation).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_rotated_through_one_replica_stops_working_on_another_within_a_second() {
+    let first = spawn_app().await;
+    let (admin, id, url) = first.forwarding_connection().await;
+    let second = crate::helpers::spawn_app_in(
+        first.data_dir.clone(),
+        fapi_bridge::platform::clock::ManualClock::new(crate::helpers::start_time()),
+        0,
+    )
+    .await;
+    let on_second = |url: &str| url.replace(&first.base, &second.base);
+    let invoice = first.new_fapi_order(None);
+    // The second replica knows the token now (cached in its memory).
+    assert_eq!(
+        first
+            .fapi
+            .notify(&on_second(&url), invoice)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    assert_eq!(
+        first
+            .call(&admin, "rotate_webhook", &[("id", &id.to_string())])
+            .await
+            .status(),
+        200
+    );
+    tokio::time::sleep(
+        fapi_bridge::web::webhook::SHARED_GENERATION_CHECK + std::time::Duration::from_millis(200),
+    )
+    .await;
+    assert_eq!(
+        first
+            .fapi
+            .notify(&on_second(&url), invoice)
+            .await
+            .unwrap()
+            .status(),
+        404,
+        "the second replica refuses the old URL"
+    );
+    let new = detail(&first, &admin, id).await["connection"]["webhook_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        first
+            .fapi
+            .notify(&on_second(&new), invoice)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    second.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotating_the_webhook_token_invalidates_the_old_url_at_once() {
     let app = spawn_app().await;
