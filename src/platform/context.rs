@@ -54,9 +54,22 @@ pub struct Settings {
     pub session_idle_timeout: std::time::Duration,
     /// How alerts are checked and e-mails retried.
     pub alerts: AlertSettings,
+    /// This process among the replicas sharing the database: the holder of its leases.
+    pub replica_id: String,
 }
 
 impl Context {
+    /// Takes or renews the lease `name` for this replica for `ttl` (see `platform::leases`).
+    pub async fn hold_lease(&self, name: &str, ttl: chrono::Duration) -> Result<bool, sqlx::Error> {
+        crate::platform::leases::hold(&self.db, name, &self.settings.replica_id, self.now(), ttl)
+            .await
+    }
+
+    /// Gives the lease `name` up.
+    pub async fn release_lease(&self, name: &str) -> Result<(), sqlx::Error> {
+        crate::platform::leases::release(&self.db, name, &self.settings.replica_id).await
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }

@@ -10,6 +10,7 @@ pub mod db;
 pub mod email;
 pub mod error;
 pub mod http;
+pub mod leases;
 pub mod metrics;
 pub mod owner_only;
 pub mod paging;

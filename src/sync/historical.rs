@@ -22,9 +22,9 @@ use crate::connections::{self, ConnectionRecord};
 use crate::error::{AppError, Invalid};
 use crate::fapi::{FapiClient, FapiError, InvoiceQuery};
 use crate::model::{RunKind, RunPhase, RunRequest, RunStatus, SyncStatus, System};
-use crate::platform::Context;
 use crate::platform::db::partial_index::ACTIVE_HISTORICAL_RUN;
 use crate::platform::error::{is_unique_violation, panic_message};
+use crate::platform::{Context, leases};
 use crate::sync::ingest::{self, Ingested, ParsedDocument};
 use crate::sync::mapping::Source;
 use crate::sync::{push, store};
@@ -220,7 +220,12 @@ pub async fn control(
     Ok(())
 }
 
-/// Starts a task for every running run not yet executing in this process.
+/// How long a replica's hold on a run lasts without renewal (it renews at every step): when
+/// a replica dies mid-run, another continues the run from its cursor after this long.
+pub const RUN_LEASE: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Starts a task for every running run not yet executing in this process, and held by no
+/// other replica (see `platform::leases`).
 pub async fn dispatch(
     ctx: &Context,
     tasks: &mut tokio::task::JoinSet<()>,
@@ -232,6 +237,19 @@ pub async fn dispatch(
             .fetch_all(&ctx.db)
             .await?;
     for run_id in runs {
+        let executing_here = ctx
+            .work
+            .active_runs
+            .lock()
+            .expect("active runs lock")
+            .contains(&run_id);
+        if executing_here
+            || !ctx
+                .hold_lease(&leases::names::historical_run(run_id), RUN_LEASE)
+                .await?
+        {
+            continue;
+        }
         if ctx
             .work
             .active_runs
@@ -242,6 +260,12 @@ pub async fn dispatch(
             let ctx = ctx.clone();
             tasks.spawn(async move {
                 let outcome = AssertUnwindSafe(execute(&ctx, run_id)).catch_unwind().await;
+                if let Err(error) = ctx
+                    .release_lease(&leases::names::historical_run(run_id))
+                    .await
+                {
+                    tracing::warn!(run = run_id, %error, "could not release the run's lease");
+                }
                 ctx.work
                     .active_runs
                     .lock()
@@ -340,8 +364,17 @@ async fn execute(ctx: &Context, run_id: i64) -> anyhow::Result<()> {
     let mut stopping = ctx.work.stopping.subscribe();
     let mut failures = 0u32;
     let mut window = PageWindow::default();
+    let lease = leases::names::historical_run(run_id);
     loop {
         if *stopping.borrow() {
+            return Ok(());
+        }
+        if !ctx.hold_lease(&lease, RUN_LEASE).await? {
+            // This replica stalled past its lease and another one continues the run.
+            tracing::warn!(
+                run = run_id,
+                "another replica took the historical sync over"
+            );
             return Ok(());
         }
         let Some(run) = load(&ctx.db, run_id).await? else {

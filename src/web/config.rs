@@ -63,6 +63,9 @@ pub struct Config {
     pub smtp: Option<SmtpSettings>,
     /// How alerts are checked and e-mails retried.
     pub alerts: AlertSettings,
+    /// `REPLICA_ID`: this process among the replicas sharing the database (default: the host
+    /// name); the holder of the leases it takes.
+    pub replica_id: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -141,6 +144,14 @@ impl Config {
             }
         };
         let session_idle_timeout = duration("SESSION_IDLE_TIMEOUT", "7d");
+        let replica_id = get("REPLICA_ID")
+            .map(|id| id.trim().to_owned())
+            .or_else(|| {
+                hostname::get()
+                    .ok()
+                    .and_then(|name| name.into_string().ok())
+            })
+            .unwrap_or_else(|| "fapi-bridge".to_owned());
         let login_failure_window = duration("LOGIN_FAILURE_WINDOW", "15m");
         let http_timeout = duration("HTTP_TIMEOUT", "30s");
         let http_retry_delay = duration("HTTP_RETRY_DELAY", "500ms");
@@ -292,6 +303,7 @@ impl Config {
             public_url,
             secret_key,
             session_idle_timeout,
+            replica_id,
             login_max_failures,
             login_failure_window,
             trust_forwarded_for,
@@ -340,6 +352,7 @@ impl Config {
             retention: self.retention,
             session_idle_timeout: self.session_idle_timeout,
             alerts: self.alerts,
+            replica_id: self.replica_id.clone(),
         }
     }
 

@@ -33,6 +33,7 @@ use crate::platform::clock::{self, Clock, OffsetClock, SystemClock};
 use crate::platform::crypto::SecretKey;
 use crate::platform::db;
 use crate::platform::http::build_http_client;
+use crate::platform::leases;
 use crate::platform::signals::WorkSignals;
 use crate::platform::smtp::Mailer;
 use crate::sync::inbox::NotificationInbox;
@@ -324,6 +325,11 @@ impl Application {
             {
                 tracing::error!(%error, "could not re-queue work in flight");
             }
+        }
+        // Other replicas need not wait for this one's leases to expire.
+        let ctx = &self.state.ctx;
+        if let Err(error) = leases::release_all(&ctx.db, &ctx.settings.replica_id).await {
+            tracing::warn!(%error, "could not release this replica's leases; they expire");
         }
         self.state.ctx.db.close().await;
         served

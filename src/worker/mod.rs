@@ -19,7 +19,7 @@ use crate::contacts;
 use crate::mail::outbox;
 use crate::platform::error::panic_message;
 use crate::platform::signals::WorkSignals;
-use crate::platform::{Context, db};
+use crate::platform::{Context, db, leases};
 use crate::sync::{historical, notifications, push, reconcile, retention};
 
 const POLL: Duration = Duration::from_secs(1);
@@ -252,6 +252,9 @@ async fn reconcile_loop(ctx: Context, mut shutdown: watch::Receiver<bool>) {
         if *shutdown.borrow() {
             return;
         }
+        if !holds(&ctx, leases::names::RECONCILIATION, interval).await {
+            continue;
+        }
         if let Err(error) = reconcile::run_all(&ctx).await {
             tracing::error!(error = format!("{error:#}"), "reconciliation failed");
         }
@@ -279,16 +282,33 @@ async fn mail_loop(ctx: Context, mut shutdown: watch::Receiver<bool>) {
 
 /// Evaluates the alert conditions on a schedule.
 async fn alerts_loop(ctx: Context, mut shutdown: watch::Receiver<bool>) {
+    let interval = ctx.settings.alerts.check_interval;
     loop {
-        if let Err(error) = alerts::conditions::evaluate(&ctx).await {
+        if holds(&ctx, leases::names::ALERT_CHECKS, interval).await
+            && let Err(error) = alerts::conditions::evaluate(&ctx).await
+        {
             tracing::error!(error = format!("{error:#}"), "evaluating alerts failed");
         }
         tokio::select! {
-            () = tokio::time::sleep(ctx.settings.alerts.check_interval) => {}
+            () = tokio::time::sleep(interval) => {}
             _ = shutdown.changed() => return,
         }
         if *shutdown.borrow() {
             return;
+        }
+    }
+}
+
+/// Whether this replica holds (took or renewed) the lease of a job that runs every `interval`
+/// and must run in one replica at a time. The lease lasts three intervals: its holder renews it
+/// at every run, and another replica takes over when the holder missed three.
+async fn holds(ctx: &Context, job: &str, interval: Duration) -> bool {
+    let ttl = chrono::Duration::from_std(interval * 3).unwrap_or(chrono::Duration::hours(3));
+    match ctx.hold_lease(job, ttl).await {
+        Ok(held) => held,
+        Err(error) => {
+            tracing::warn!(job, %error, "could not take the job's lease; trying again later");
+            false
         }
     }
 }
@@ -320,7 +340,9 @@ async fn sessions_loop(ctx: Context, mut shutdown: watch::Receiver<bool>) {
 /// with pauses in between (writers waiting for the lock get their turn).
 async fn retention_loop(ctx: Context, mut shutdown: watch::Receiver<bool>) {
     loop {
-        if let Err(error) = retention_pass(&ctx, &shutdown).await {
+        if holds(&ctx, leases::names::RETENTION, RETENTION_INTERVAL).await
+            && let Err(error) = retention_pass(&ctx, &shutdown).await
+        {
             tracing::warn!(%error, "deleting expired records failed; the next pass tries again");
         }
         tokio::select! {

@@ -24,6 +24,7 @@ mod orders;
 mod pages;
 mod postgres;
 mod reminders;
+mod replicas;
 mod retention;
 mod schema;
 mod secrets;
