@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{PgPool, Postgres, QueryBuilder, Row, SqlitePool, ValueRef};
+use sqlx::{PgPool, Postgres, QueryBuilder, Row, SqlitePool};
 
 use crate::platform::db;
 
@@ -187,38 +187,17 @@ fn bind_value(
     row: &SqliteRow,
     index: usize,
     kind: ColumnType,
-) -> anyhow::Result<()> {
-    let null = row.try_get_raw(index)?.is_null();
+) -> Result<(), sqlx::Error> {
     match kind {
-        ColumnType::BigInt => {
-            values.push_bind((!null).then(|| row.try_get::<i64, _>(index)).transpose()?);
-        }
+        ColumnType::BigInt => values.push_bind(row.try_get::<Option<i64>, _>(index)?),
         ColumnType::Boolean => {
-            let flag = (!null).then(|| row.try_get::<i64, _>(index)).transpose()?;
-            values.push_bind(flag.map(|value| value != 0));
+            let flag = row.try_get::<Option<i64>, _>(index)?;
+            values.push_bind(flag.map(|value| value != 0))
         }
-        ColumnType::Text => {
-            values.push_bind(
-                (!null)
-                    .then(|| row.try_get::<String, _>(index))
-                    .transpose()?,
-            );
-        }
-        ColumnType::Timestamp => {
-            values.push_bind(
-                (!null)
-                    .then(|| row.try_get::<DateTime<Utc>, _>(index))
-                    .transpose()?,
-            );
-        }
-        ColumnType::Bytes => {
-            values.push_bind(
-                (!null)
-                    .then(|| row.try_get::<Vec<u8>, _>(index))
-                    .transpose()?,
-            );
-        }
-    }
+        ColumnType::Text => values.push_bind(row.try_get::<Option<String>, _>(index)?),
+        ColumnType::Timestamp => values.push_bind(row.try_get::<Option<DateTime<Utc>>, _>(index)?),
+        ColumnType::Bytes => values.push_bind(row.try_get::<Option<Vec<u8>>, _>(index)?),
+    };
     Ok(())
 }
 

@@ -237,16 +237,10 @@ pub async fn dispatch(
             .fetch_all(&ctx.db)
             .await?;
     for run_id in runs {
-        let executing_here = ctx
-            .work
-            .active_runs
-            .lock()
-            .expect("active runs lock")
-            .contains(&run_id);
-        if executing_here
-            || !ctx
-                .hold_lease(&leases::names::historical_run(run_id), RUN_LEASE)
-                .await?
+        // Taking the lease of a run this process executes only renews it.
+        if !ctx
+            .hold_lease(&leases::names::historical_run(run_id), RUN_LEASE)
+            .await?
         {
             continue;
         }

@@ -17,20 +17,16 @@ const BIN: &str = env!("CARGO_BIN_EXE_fapi-bridge");
 /// A table's rows as text, one canonical rendering per value, sorted.
 type Dump = BTreeMap<String, Vec<Vec<String>>>;
 
-/// Every table's PostgreSQL column types, in column order.
-async fn column_types(postgres: &PgPool) -> BTreeMap<String, Vec<(String, String)>> {
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT table_name::text, column_name::text, data_type::text
-         FROM information_schema.columns
-         WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'
-         ORDER BY table_name, ordinal_position",
-    )
-    .fetch_all(postgres)
-    .await
-    .unwrap();
-    let mut tables: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    for (table, column, kind) in rows {
-        tables.entry(table).or_default().push((column, kind));
+/// Every table's columns and their PostgreSQL types, in column order.
+type Tables = BTreeMap<String, Vec<(String, String)>>;
+
+async fn column_types(postgres: &PgPool) -> Tables {
+    let mut tables = Tables::new();
+    for column in postgres::columns(postgres).await {
+        tables
+            .entry(column.table)
+            .or_default()
+            .push((column.name, column.kind));
     }
     tables
 }
@@ -50,80 +46,76 @@ fn sqlite_instant(text: &str) -> String {
     instant(parsed)
 }
 
-async fn sqlite_dump(
-    sqlite: &SqlitePool,
-    tables: &BTreeMap<String, Vec<(String, String)>>,
-) -> Dump {
+/// A table's rows, each value rendered by `value` (NULL as "NULL"), sorted.
+fn render<R: Row>(
+    rows: &[R],
+    columns: &[(String, String)],
+    value: impl Fn(&R, usize, &str, &str) -> String,
+) -> Vec<Vec<String>>
+where
+    usize: sqlx::ColumnIndex<R>,
+{
+    let mut rendered: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            columns
+                .iter()
+                .enumerate()
+                .map(|(index, (name, kind))| {
+                    if row.try_get_raw(index).unwrap().is_null() {
+                        "NULL".to_owned()
+                    } else {
+                        value(row, index, name, kind)
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    rendered.sort();
+    rendered
+}
+
+fn select_all(table: &str, columns: &[(String, String)]) -> String {
+    let names: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();
+    format!("SELECT {} FROM {table}", names.join(", "))
+}
+
+async fn sqlite_dump(sqlite: &SqlitePool, tables: &Tables) -> Dump {
     let mut dump = Dump::new();
     for (table, columns) in tables {
-        let names: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();
-        let rows = sqlx::query(&format!("SELECT {} FROM {table}", names.join(", ")))
+        let rows = sqlx::query(&select_all(table, columns))
             .fetch_all(sqlite)
             .await
             .unwrap();
-        let mut rendered: Vec<Vec<String>> = rows
-            .iter()
-            .map(|row| {
-                columns
-                    .iter()
-                    .enumerate()
-                    .map(|(index, (_, kind))| {
-                        if row.try_get_raw(index).unwrap().is_null() {
-                            return "NULL".to_owned();
-                        }
-                        match kind.as_str() {
-                            "bigint" => row.get::<i64, _>(index).to_string(),
-                            "boolean" => (row.get::<i64, _>(index) != 0).to_string(),
-                            "timestamp with time zone" => {
-                                sqlite_instant(&row.get::<String, _>(index))
-                            }
-                            "bytea" => hex::encode(row.get::<Vec<u8>, _>(index)),
-                            _ => row.get::<String, _>(index),
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
-        rendered.sort();
+        let rendered = render(&rows, columns, |row, index, _, kind| match kind {
+            "bigint" => row.get::<i64, _>(index).to_string(),
+            "boolean" => (row.get::<i64, _>(index) != 0).to_string(),
+            "timestamp with time zone" => sqlite_instant(&row.get::<String, _>(index)),
+            "bytea" => hex::encode(row.get::<Vec<u8>, _>(index)),
+            _ => row.get::<String, _>(index),
+        });
         dump.insert(table.clone(), rendered);
     }
     dump
 }
 
-async fn postgres_dump(
-    postgres: &PgPool,
-    tables: &BTreeMap<String, Vec<(String, String)>>,
-) -> Dump {
+async fn postgres_dump(postgres: &PgPool, tables: &Tables) -> Dump {
     let mut dump = Dump::new();
     for (table, columns) in tables {
-        let names: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();
-        let rows = sqlx::query(&format!("SELECT {} FROM {table}", names.join(", ")))
+        let rows = sqlx::query(&select_all(table, columns))
             .fetch_all(postgres)
             .await
             .unwrap();
-        let mut rendered: Vec<Vec<String>> = rows
-            .iter()
-            .map(|row| {
-                columns
-                    .iter()
-                    .enumerate()
-                    .map(|(index, (name, kind))| {
-                        assert_eq!(row.column(index).name(), name);
-                        if row.try_get_raw(index).unwrap().is_null() {
-                            return "NULL".to_owned();
-                        }
-                        match kind.as_str() {
-                            "bigint" => row.get::<i64, _>(index).to_string(),
-                            "boolean" => row.get::<bool, _>(index).to_string(),
-                            "timestamp with time zone" => instant(row.get(index)),
-                            "bytea" => hex::encode(row.get::<Vec<u8>, _>(index)),
-                            _ => row.get::<String, _>(index),
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
-        rendered.sort();
+        let rendered = render(&rows, columns, |row, index, name, kind| {
+            assert_eq!(row.column(index).name(), name);
+            match kind {
+                "bigint" => row.get::<i64, _>(index).to_string(),
+                "boolean" => row.get::<bool, _>(index).to_string(),
+                "timestamp with time zone" => instant(row.get(index)),
+                "bytea" => hex::encode(row.get::<Vec<u8>, _>(index)),
+                _ => row.get::<String, _>(index),
+            }
+        });
         dump.insert(table.clone(), rendered);
     }
     dump

@@ -75,3 +75,33 @@ pub async fn fresh_database() -> TestPostgres {
         _cluster: cluster,
     }
 }
+
+/// One column of the database's `public` schema (migrations' own table left out).
+pub struct PgColumn {
+    pub table: String,
+    pub name: String,
+    /// `information_schema`'s `data_type`, e.g. `bigint`, `timestamp with time zone`.
+    pub kind: String,
+    pub not_null: bool,
+}
+
+/// The schema's columns, by table and in column order.
+pub async fn columns(pool: &PgPool) -> Vec<PgColumn> {
+    let rows: Vec<(String, String, String, bool)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text, data_type::text, is_nullable = 'NO'
+         FROM information_schema.columns
+         WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'
+         ORDER BY table_name, ordinal_position",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    rows.into_iter()
+        .map(|(table, name, kind, not_null)| PgColumn {
+            table,
+            name,
+            kind,
+            not_null,
+        })
+        .collect()
+}

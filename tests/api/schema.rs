@@ -66,17 +66,19 @@ async fn sqlite_schema() -> (Columns, BTreeMap<String, Vec<String>>) {
 }
 
 async fn postgres_schema(pool: &sqlx::PgPool) -> (Columns, BTreeMap<String, Vec<String>>) {
-    let rows: Vec<(String, String, String, bool)> = sqlx::query_as(
-        "SELECT table_name::text, column_name::text, data_type::text, is_nullable = 'NO'
-         FROM information_schema.columns
-         WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap();
-    let columns = rows
+    let columns = postgres::columns(pool)
+        .await
         .into_iter()
-        .map(|(table, column, kind, not_null)| ((table, column), Column { kind, not_null }))
+        .map(|column| {
+            let key = (column.table, column.name);
+            (
+                key,
+                Column {
+                    kind: column.kind,
+                    not_null: column.not_null,
+                },
+            )
+        })
         .collect();
     // Indexes made by CREATE INDEX (not those of PRIMARY KEY and UNIQUE constraints).
     let indexes: Vec<(String, String)> = sqlx::query_as(
